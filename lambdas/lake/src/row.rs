@@ -1,0 +1,173 @@
+//! Update → enriched row: one row per message, edits applied.
+
+use std::collections::HashMap;
+
+use crate::update::{Message, Update};
+
+/// One row of the `telegram` table (the partition column `context_date` lives in the path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub message_id: i64,
+    pub user_id: Option<i64>,
+    pub user_is_bot: Option<bool>,
+    pub user_first_name: Option<String>,
+    pub chat_id: i64,
+    pub chat_type: Option<String>,
+    pub text: Option<String>,
+    pub date: i64,
+    pub update_id: i64,
+    pub message_type: &'static str,
+    pub user_last_name: Option<String>,
+    pub user_username: Option<String>,
+    pub chat_title: Option<String>,
+    pub caption: Option<String>,
+    pub reply_to_message_id: Option<i64>,
+    pub edit_date: Option<i64>,
+}
+
+impl Row {
+    pub fn from_message(update_id: i64, m: Message) -> Row {
+        let (user_id, user_is_bot, user_first_name, user_last_name, user_username) = match m.from {
+            Some(u) => (Some(u.id), u.is_bot, u.first_name, u.last_name, u.username),
+            None => (None, None, None, None, None),
+        };
+        Row {
+            message_id: m.message_id,
+            user_id,
+            user_is_bot,
+            user_first_name,
+            chat_id: m.chat.id,
+            chat_type: m.chat.kind,
+            text: m.text,
+            date: m.date,
+            update_id,
+            message_type: m.message_type,
+            user_last_name,
+            user_username,
+            chat_title: m.chat.title,
+            caption: m.caption,
+            reply_to_message_id: m.reply_to_message_id,
+            edit_date: m.edit_date,
+        }
+    }
+
+    /// Applies an edit: the edited message carries the message's new content.
+    fn apply_edit(&mut self, edit: &Row) {
+        self.text.clone_from(&edit.text);
+        self.caption.clone_from(&edit.caption);
+        self.edit_date = edit.edit_date;
+    }
+}
+
+#[derive(Default)]
+struct Entry {
+    original: Option<Row>,
+    latest_edit: Option<Row>,
+}
+
+/// Collects the updates of one day and yields one row per message.
+///
+/// A message is identified by `(chat_id, message_id)`, so the same message arriving twice
+/// (a webhook retry, a history import) is one row; of several copies the one with the lowest
+/// `update_id` is kept, whatever order they were read in. The edit with the latest `edit_date`
+/// (then the highest `update_id`) sets the text, caption and `edit_date`; an edit whose
+/// original is missing still yields a row, built from the edit.
+#[derive(Default)]
+pub struct DayRows {
+    messages: HashMap<(i64, i64), Entry>,
+}
+
+impl DayRows {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one update; updates that carry no message add nothing.
+    pub fn add(&mut self, update: Update) {
+        let Some((kind, message)) = update.message else {
+            return;
+        };
+        let row = Row::from_message(update.update_id, message);
+        let entry = self.messages.entry((row.chat_id, row.message_id)).or_default();
+        if kind.is_edit() {
+            let newer = entry.latest_edit.as_ref().is_none_or(|old| {
+                (row.edit_date, row.update_id) > (old.edit_date, old.update_id)
+            });
+            if newer {
+                entry.latest_edit = Some(row);
+            }
+        } else if entry
+            .original
+            .as_ref()
+            .is_none_or(|old| row.update_id < old.update_id)
+        {
+            entry.original = Some(row);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// The rows, in a deterministic order: by date, chat, message.
+    pub fn into_rows(self) -> Vec<Row> {
+        let mut rows: Vec<Row> = self
+            .messages
+            .into_values()
+            .filter_map(|entry| match (entry.original, entry.latest_edit) {
+                (Some(mut row), Some(edit)) => {
+                    row.apply_edit(&edit);
+                    Some(row)
+                }
+                (Some(row), None) | (None, Some(row)) => Some(row),
+                (None, None) => None,
+            })
+            .collect();
+        rows.sort_unstable_by_key(|r| (r.date, r.chat_id, r.message_id));
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(json: &str) -> Update {
+        Update::from_slice(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn latest_edit_wins_in_any_order_and_duplicates_collapse() {
+        let original = r#"{"update_id":10,"message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"text":"v0","from":{"id":7,"is_bot":false,"first_name":"A"}}}"#;
+        let copy = r#"{"update_id":30,"message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"text":"v0 copy"}}"#;
+        let edit1 = r#"{"update_id":11,"edited_message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"edit_date":200,"text":"v1"}}"#;
+        let edit2 = r#"{"update_id":12,"edited_message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"edit_date":300,"text":"v2"}}"#;
+        for order in [[copy, edit2, original, edit1], [edit1, original, edit2, copy]] {
+            let mut day = DayRows::new();
+            for u in order {
+                day.add(update(u));
+            }
+            let rows = day.into_rows();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].text.as_deref(), Some("v2"));
+            assert_eq!(rows[0].edit_date, Some(300));
+            assert_eq!(rows[0].update_id, 10);
+            assert_eq!(rows[0].user_first_name.as_deref(), Some("A"));
+        }
+    }
+
+    #[test]
+    fn edit_without_original_still_yields_a_row() {
+        let mut day = DayRows::new();
+        day.add(update(
+            r#"{"update_id":5,"edited_channel_post":{"message_id":9,"chat":{"id":-2,"type":"channel"},"date":1,"edit_date":2,"text":"t"}}"#,
+        ));
+        let rows = day.into_rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].message_id, rows[0].user_id), (9, None));
+    }
+}

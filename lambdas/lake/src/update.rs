@@ -1,0 +1,410 @@
+//! The Telegram Bot API `Update`, as much of it as the pipeline reads.
+//!
+//! Two views of the same JSON:
+//! - [`route`] works on any JSON object (every update kind, any field Telegram adds later) and
+//!   answers what the ingest Lambda needs: which chat, and which day.
+//! - [`Update`] is the typed view the ETL turns into rows: the message-carrying kinds, with every
+//!   other field skipped without being materialised.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Update kinds whose payload is a `Message`, first the ones that become rows.
+pub const MESSAGE_KINDS: [&str; 6] = [
+    "message",
+    "channel_post",
+    "edited_message",
+    "edited_channel_post",
+    "business_message",
+    "edited_business_message",
+];
+
+/// Update kinds whose payload carries a `chat` (and usually a `date`) without being a message.
+const CHAT_KINDS: [&str; 7] = [
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "message_reaction",
+    "message_reaction_count",
+    "chat_boost",
+    "removed_chat_boost",
+];
+
+/// What the ingest Lambda needs to know about an update to file it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Routing {
+    pub update_id: i64,
+    /// The chat the update belongs to; `None` for updates without one (inline queries, polls…).
+    pub chat_id: Option<i64>,
+    /// The update's own time (for a message, and for an edit, the message's original `date`);
+    /// `None` when it has none, and the time of arrival is used instead.
+    pub date: Option<i64>,
+}
+
+/// Reads the routing facts of an update; `None` unless it is an object with an integer `update_id`.
+pub fn route(update: &Value) -> Option<Routing> {
+    let object = update.as_object()?;
+    let update_id = object.get("update_id")?.as_i64()?;
+    let (chat_id, date) = chat_and_date(object);
+    Some(Routing {
+        update_id,
+        chat_id,
+        date,
+    })
+}
+
+fn chat_and_date(object: &Map<String, Value>) -> (Option<i64>, Option<i64>) {
+    let chat_of = |payload: &Value| payload.get("chat")?.get("id")?.as_i64();
+    let date_of = |payload: &Value| payload.get("date")?.as_i64();
+    for kind in MESSAGE_KINDS.iter().chain(CHAT_KINDS.iter()) {
+        if let Some(payload) = object.get(*kind) {
+            return (chat_of(payload), date_of(payload));
+        }
+    }
+    // A button press belongs to the chat of the message the button is on, but happens now.
+    if let Some(message) = object.get("callback_query").and_then(|q| q.get("message")) {
+        return (chat_of(message), None);
+    }
+    (None, None)
+}
+
+/// The kind of update a typed [`Update`] carried its message in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Message,
+    ChannelPost,
+    EditedMessage,
+    EditedChannelPost,
+}
+
+impl MessageKind {
+    pub fn is_edit(self) -> bool {
+        matches!(self, Self::EditedMessage | Self::EditedChannelPost)
+    }
+}
+
+/// An update, reduced to the message it carries (if any).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub update_id: i64,
+    pub message: Option<(MessageKind, Message)>,
+}
+
+impl Update {
+    /// Parses one raw object.
+    pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Self> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct User {
+    pub id: i64,
+    #[serde(default)]
+    pub is_bot: Option<bool>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Chat {
+    pub id: i64,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct MessageRef {
+    pub message_id: i64,
+}
+
+/// A message: the fields that become columns, and which kind of content it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub message_id: i64,
+    pub from: Option<User>,
+    pub chat: Chat,
+    pub date: i64,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub edit_date: Option<i64>,
+    pub reply_to_message_id: Option<i64>,
+    /// One of [`MESSAGE_TYPES`].
+    pub message_type: &'static str,
+}
+
+/// The values of the `message_type` column.
+pub const MESSAGE_TYPES: [&str; 16] = [
+    "text",
+    "photo",
+    "video",
+    "voice",
+    "audio",
+    "document",
+    "sticker",
+    "animation",
+    "video_note",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+    "venue",
+    "service",
+    "other",
+];
+
+/// Content fields in the order they decide the type: an animation also carries a `document`,
+/// a venue also carries a `location`, so those come first.
+const CONTENT_PRECEDENCE: [&str; 14] = [
+    "text",
+    "animation",
+    "photo",
+    "video_note",
+    "video",
+    "voice",
+    "audio",
+    "document",
+    "sticker",
+    "venue",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+];
+
+/// Fields that make a message a service message (members joining, titles, pins, topics…).
+const SERVICE_FIELDS: [&str; 40] = [
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "channel_chat_created",
+    "message_auto_delete_timer_changed",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+    "successful_payment",
+    "refunded_payment",
+    "users_shared",
+    "chat_shared",
+    "connected_website",
+    "write_access_allowed",
+    "proximity_alert_triggered",
+    "boost_added",
+    "chat_background_set",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
+    "general_forum_topic_hidden",
+    "general_forum_topic_unhidden",
+    "giveaway_created",
+    "giveaway_completed",
+    "video_chat_scheduled",
+    "video_chat_started",
+    "video_chat_ended",
+    "video_chat_participants_invited",
+    "web_app_data",
+    "gift",
+    "unique_gift",
+    "paid_message_price_changed",
+    "checklist_tasks_done",
+    "checklist_tasks_added",
+    "direct_message_price_changed",
+];
+
+/// A map key, borrowed from the input when it can be.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Update {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UpdateVisitor;
+        impl<'de> Visitor<'de> for UpdateVisitor {
+            type Value = Update;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a Telegram update object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Update, A::Error> {
+                let mut update_id = None;
+                let mut message = None;
+                while let Some(Key(key)) = map.next_key()? {
+                    let kind = match key.as_ref() {
+                        "update_id" => {
+                            update_id = Some(map.next_value::<i64>()?);
+                            continue;
+                        }
+                        "message" => MessageKind::Message,
+                        "channel_post" => MessageKind::ChannelPost,
+                        "edited_message" => MessageKind::EditedMessage,
+                        "edited_channel_post" => MessageKind::EditedChannelPost,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    message = Some((kind, map.next_value::<Message>()?));
+                }
+                let update_id = update_id.ok_or_else(|| de::Error::missing_field("update_id"))?;
+                Ok(Update { update_id, message })
+            }
+        }
+        deserializer.deserialize_map(UpdateVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MessageVisitor;
+        impl<'de> Visitor<'de> for MessageVisitor {
+            type Value = Message;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a Telegram message object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
+                let (mut message_id, mut chat, mut date) = (None, None, None);
+                let (mut from, mut text, mut caption, mut edit_date, mut reply) =
+                    (None, None, None, None, None);
+                // Index into CONTENT_PRECEDENCE of the strongest content field seen.
+                let mut content: Option<usize> = None;
+                let mut service = false;
+                while let Some(Key(key)) = map.next_key()? {
+                    match key.as_ref() {
+                        "message_id" => message_id = Some(map.next_value::<i64>()?),
+                        "chat" => chat = Some(map.next_value::<Chat>()?),
+                        "date" => date = Some(map.next_value::<i64>()?),
+                        "from" => from = map.next_value::<Option<User>>()?,
+                        "text" => {
+                            text = map.next_value::<Option<String>>()?;
+                            content = Some(0);
+                        }
+                        "caption" => caption = map.next_value::<Option<String>>()?,
+                        "edit_date" => edit_date = map.next_value::<Option<i64>>()?,
+                        "reply_to_message" => {
+                            reply = map
+                                .next_value::<Option<MessageRef>>()?
+                                .map(|r| r.message_id)
+                        }
+                        other => {
+                            if let Some(i) = CONTENT_PRECEDENCE.iter().position(|k| *k == other) {
+                                content = Some(content.map_or(i, |c| c.min(i)));
+                            } else if SERVICE_FIELDS.contains(&other) {
+                                service = true;
+                            }
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let message_type = match content {
+                    Some(i) => CONTENT_PRECEDENCE[i],
+                    None if service => "service",
+                    None => "other",
+                };
+                Ok(Message {
+                    message_id: message_id.ok_or_else(|| de::Error::missing_field("message_id"))?,
+                    chat: chat.ok_or_else(|| de::Error::missing_field("chat"))?,
+                    date: date.ok_or_else(|| de::Error::missing_field("date"))?,
+                    from,
+                    text,
+                    caption,
+                    edit_date,
+                    reply_to_message_id: reply,
+                    message_type,
+                })
+            }
+        }
+        deserializer.deserialize_map(MessageVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn routes_every_kind_of_update() {
+        let cases = [
+            (json!({"update_id": 1, "message": {"chat": {"id": -5}, "date": 10}}), Some(-5), Some(10)),
+            (json!({"update_id": 2, "edited_message": {"chat": {"id": -5}, "date": 10, "edit_date": 99}}), Some(-5), Some(10)),
+            (json!({"update_id": 3, "my_chat_member": {"chat": {"id": -6}, "date": 11}}), Some(-6), Some(11)),
+            (json!({"update_id": 4, "callback_query": {"id": "x", "message": {"chat": {"id": -7}, "date": 1}}}), Some(-7), None),
+            (json!({"update_id": 5, "inline_query": {"id": "q", "query": "hi"}}), None, None),
+            (json!({"update_id": 6, "some_future_kind": {"chat": {"id": "weird"}}}), None, None),
+            (json!({"update_id": 7, "message": {"chat": "not an object"}}), None, None),
+        ];
+        for (update, chat, date) in cases {
+            let r = route(&update).expect("routable");
+            assert_eq!((r.chat_id, r.date), (chat, date), "{update}");
+        }
+        assert!(route(&json!({"update_id": "1"})).is_none());
+        assert!(route(&json!([1])).is_none());
+        assert!(route(&json!({"update_id": 1.5})).is_none());
+    }
+
+    #[test]
+    fn message_types_follow_precedence() {
+        let ty = |m: Value| {
+            let mut m = m;
+            m["message_id"] = json!(1);
+            m["chat"] = json!({"id": 1, "type": "group"});
+            m["date"] = json!(1);
+            serde_json::from_value::<Message>(m).unwrap().message_type
+        };
+        assert_eq!(ty(json!({"text": "hi"})), "text");
+        assert_eq!(ty(json!({"animation": {}, "document": {}})), "animation");
+        assert_eq!(ty(json!({"document": {}, "animation": {}})), "animation");
+        assert_eq!(ty(json!({"location": {}, "venue": {}})), "venue");
+        assert_eq!(ty(json!({"photo": [], "caption": "c"})), "photo");
+        assert_eq!(ty(json!({"new_chat_members": []})), "service");
+        assert_eq!(ty(json!({"story": {}})), "other");
+        for t in CONTENT_PRECEDENCE {
+            assert!(MESSAGE_TYPES.contains(&t));
+        }
+    }
+
+    #[test]
+    fn typed_update_skips_other_kinds_and_unknown_fields() {
+        let u = Update::from_slice(br#"{"my_chat_member":{"chat":{"id":1}},"update_id":9}"#).unwrap();
+        assert_eq!(u, Update { update_id: 9, message: None });
+        let u = Update::from_slice(
+            br#"{"update_id":1,"message":{"message_id":2,"chat":{"id":3,"type":"group","x":[1]},"date":4,"text":"caf\u00e9","new_field":{"a":1}}}"#,
+        )
+        .unwrap();
+        let (kind, m) = u.message.unwrap();
+        assert_eq!(kind, MessageKind::Message);
+        assert_eq!(m.text.as_deref(), Some("café"));
+        assert!(Update::from_slice(br#"{"message":{}}"#).is_err());
+    }
+}
