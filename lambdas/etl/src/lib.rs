@@ -7,13 +7,11 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use lake::{DayRows, Storage, StorageError, TimeZone, Update, layout, parquet_out};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// How many objects are fetched at once.
-pub const FETCH_CONCURRENCY: usize = 64;
 /// How many days back a scheduled run looks for stale days (today included).
 pub const SCHEDULED_LOOKBACK_DAYS: u64 = 7;
 /// How many skipped keys a day's summary names (all of them are in the log).
@@ -209,28 +207,19 @@ pub async fn stale_days(config: &Config, now: DateTime<Utc>) -> Result<BTreeSet<
 /// Rebuilds one day of the enriched table from its raw objects.
 pub async fn rebuild_day(config: &Config, day: NaiveDate) -> Result<DayReport, EtlError> {
     let prefix = layout::day_prefix(day);
-    let keys: Vec<String> = config
-        .raw
-        .list(&prefix)
-        .await?
-        .into_iter()
-        .map(|o| o.key)
-        .filter(|k| layout::is_raw_object(k))
-        .collect();
+    let mut keys = config.raw.list_keys(&prefix).await?;
+    keys.retain(|k| layout::is_raw_object(k));
     let objects_read = keys.len();
 
     let mut rows = DayRows::new();
     let mut skipped = Vec::new();
-    let mut fetches = futures::stream::iter(keys)
-        .map(|key| async move {
-            let bytes = config.raw.get(&key).await?;
-            Ok::<_, StorageError>((key, bytes))
-        })
-        .buffer_unordered(FETCH_CONCURRENCY);
-    while let Some((key, bytes)) = fetches.try_next().await? {
-        match Update::from_slice(&bytes) {
+    let mut updates = config.raw.get_many(keys, |key, bytes| {
+        Update::from_slice(&bytes).map_err(|e| (key, e))
+    });
+    while let Some(parsed) = updates.try_next().await? {
+        match parsed {
             Ok(update) => rows.add(update),
-            Err(e) => {
+            Err((key, e)) => {
                 tracing::warn!(%key, error = %e, "skipped: not a readable update");
                 skipped.push(key);
             }
@@ -241,14 +230,8 @@ pub async fn rebuild_day(config: &Config, day: NaiveDate) -> Result<DayReport, E
     skipped.truncate(SKIPPED_KEYS_IN_SUMMARY);
 
     let rows = rows.into_rows();
-    let old_parts: Vec<String> = config
-        .enriched
-        .list(&prefix)
-        .await?
-        .into_iter()
-        .map(|o| o.key)
-        .filter(|k| layout::is_enriched_part(k))
-        .collect();
+    let mut old_parts = config.enriched.list_keys(&prefix).await?;
+    old_parts.retain(|k| layout::is_enriched_part(k));
     let mut written = BTreeSet::new();
     for (n, part) in parquet_out::parts(&rows).enumerate() {
         let bytes = parquet_out::write(part).map_err(|source| EtlError::Parquet { day, source })?;

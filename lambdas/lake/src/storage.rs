@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::stream::{self, BoxStream};
+use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -53,7 +54,15 @@ pub struct ObjectInfo {
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
     location: String,
+    /// The directory, for a local storage: bulk reads go to the file system directly, since one
+    /// blocking-pool hand-off per small file costs more than reading it.
+    local_root: Option<PathBuf>,
 }
+
+/// How many objects of a bulk read are fetched at once from S3.
+pub const S3_FETCH_CONCURRENCY: usize = 64;
+/// How many files one blocking task reads in a bulk read from a local directory.
+const LOCAL_FILES_PER_TASK: usize = 256;
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,8 +73,18 @@ impl std::fmt::Debug for Storage {
 }
 
 impl Storage {
-    /// Opens a location: `bucket`, `s3://bucket`, or `file:///absolute/dir` (created if missing).
+    /// Opens a location: `bucket`, `s3://bucket`, or `file:///absolute/dir` (created if missing),
+    /// with S3 settings from the environment.
     pub fn open(location: &str) -> Result<Storage, StorageError> {
+        Self::open_with(location, std::iter::empty::<(&str, &str)>())
+    }
+
+    /// Like [`Storage::open`], with S3 settings (`aws_endpoint_url`, `aws_region`,
+    /// `aws_allow_http`, …) given explicitly on top of the environment's.
+    pub fn open_with<'a>(
+        location: &str,
+        s3_options: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Storage, StorageError> {
         let bad = |why: &str| StorageError::BadLocation {
             location: location.to_owned(),
             why: why.to_owned(),
@@ -74,12 +93,11 @@ impl Storage {
         if location.is_empty() {
             return Err(bad("it is empty"));
         }
-        if let Some(rest) = location.strip_prefix("file://") {
+        if location.starts_with("file://") {
             let url = url::Url::parse(location).map_err(|e| bad(&e.to_string()))?;
             let dir = url
                 .to_file_path()
                 .map_err(|()| bad("a file:// URL needs an absolute path"))?;
-            let _ = rest;
             return Self::local(dir);
         }
         let bucket = match location.strip_prefix("s3://") {
@@ -90,8 +108,12 @@ impl Storage {
         if bucket.is_empty() || bucket.contains('/') {
             return Err(bad("a bucket name cannot be empty or contain '/'"));
         }
-        let store = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (key, value) in s3_options {
+            let key = key.parse().map_err(|_| bad(&format!("unknown S3 option {key}")))?;
+            builder = builder.with_config(key, value);
+        }
+        let store = builder
             .build()
             .map_err(|source| StorageError::Open {
                 location: format!("s3://{bucket}"),
@@ -100,6 +122,7 @@ impl Storage {
         Ok(Storage {
             store: Arc::new(store),
             location: format!("s3://{bucket}"),
+            local_root: None,
         })
     }
 
@@ -118,6 +141,7 @@ impl Storage {
         Ok(Storage {
             store: Arc::new(store),
             location,
+            local_root: Some(dir),
         })
     }
 
@@ -160,6 +184,53 @@ impl Storage {
         result.bytes().await.map_err(|e| self.io("get", key, e))
     }
 
+    /// Reads many objects, several at a time, and hands each to `map` as it arrives (in no set
+    /// order). On a local directory `map` runs on the reading threads, so that CPU-bound work such
+    /// as parsing proceeds in parallel with the reads.
+    pub fn get_many<T, F>(&self, keys: Vec<String>, map: F) -> BoxStream<'_, Result<T, StorageError>>
+    where
+        T: Send + 'static,
+        F: Fn(String, Bytes) -> T + Send + Sync + 'static,
+    {
+        let map = Arc::new(map);
+        match &self.local_root {
+            None => stream::iter(keys)
+                .map(move |key| {
+                    let map = map.clone();
+                    async move {
+                        let bytes = self.get(&key).await?;
+                        Ok(map(key, bytes))
+                    }
+                })
+                .buffer_unordered(S3_FETCH_CONCURRENCY)
+                .boxed(),
+            Some(root) => {
+                let tasks = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
+                let chunks: Vec<Vec<String>> = keys
+                    .chunks(LOCAL_FILES_PER_TASK)
+                    .map(<[String]>::to_vec)
+                    .collect();
+                stream::iter(chunks)
+                    .map(move |chunk| {
+                        let (root, map) = (root.clone(), map.clone());
+                        let location = self.location.clone();
+                        async move {
+                            let read = tokio::task::spawn_blocking(move || {
+                                read_files(&root, &location, chunk, &*map)
+                            });
+                            read.await.unwrap_or_else(|join| {
+                                Err(local_error("get", &self.location, "", std::io::Error::other(join)))
+                            })
+                        }
+                    })
+                    .buffer_unordered(tasks)
+                    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+                    .try_flatten()
+                    .boxed()
+            }
+        }
+    }
+
     /// Deletes an object; one that is already gone is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self.store.delete(&Path::from(key)).await {
@@ -168,8 +239,32 @@ impl Storage {
         }
     }
 
+    /// Lists the keys under a prefix (all pages), sorted. Cheaper than [`Storage::list`] on a
+    /// local directory, where sizes and times cost a `stat` per file.
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        let objects = self.list_with(prefix, false).await?;
+        Ok(objects.into_iter().map(|o| o.key).collect())
+    }
+
     /// Lists every object under a prefix (all pages), sorted by key.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+        self.list_with(prefix, true).await
+    }
+
+    async fn list_with(&self, prefix: &str, stat: bool) -> Result<Vec<ObjectInfo>, StorageError> {
+        if let Some(root) = &self.local_root {
+            let (root, dir, location) = (root.clone(), prefix.to_owned(), self.location.clone());
+            let listed = tokio::task::spawn_blocking(move || list_files(&root, &dir, stat));
+            let mut objects = match listed.await {
+                Ok(Ok(objects)) => objects,
+                Ok(Err(e)) => return Err(local_error("list", &location, prefix, e)),
+                Err(join) => {
+                    return Err(local_error("list", &location, prefix, std::io::Error::other(join)));
+                }
+            };
+            objects.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+            return Ok(objects);
+        }
         let path = Path::from(prefix);
         let mut objects: Vec<ObjectInfo> = self
             .store
@@ -185,4 +280,74 @@ impl Storage {
         objects.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
     }
+}
+
+fn local_error(op: &'static str, location: &str, key: &str, e: std::io::Error) -> StorageError {
+    StorageError::Io {
+        op,
+        location: location.to_owned(),
+        key: key.to_owned(),
+        source: object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(e),
+        },
+    }
+}
+
+fn read_files<T>(
+    root: &std::path::Path,
+    location: &str,
+    keys: Vec<String>,
+    map: &dyn Fn(String, Bytes) -> T,
+) -> Result<Vec<T>, StorageError> {
+    keys.into_iter()
+        .map(|key| match std::fs::read(root.join(&key)) {
+            Ok(bytes) => Ok(map(key, Bytes::from(bytes))),
+            Err(e) => Err(local_error("get", location, &key, e)),
+        })
+        .collect()
+}
+
+/// Lists the files below `root/prefix` as objects (keys relative to `root`, `/`-separated).
+/// A missing directory is an empty listing, as an absent prefix is on S3. Without `stat`, sizes
+/// and times are left at zero.
+fn list_files(
+    root: &std::path::Path,
+    prefix: &str,
+    stat: bool,
+) -> std::io::Result<Vec<ObjectInfo>> {
+    let mut objects = Vec::new();
+    let mut pending = vec![prefix.trim_end_matches('/').to_owned()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(root.join(&dir)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let key = if dir.is_empty() { name } else { format!("{dir}/{name}") };
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                pending.push(key);
+            } else if file_type.is_file() && !key.contains('#') {
+                // `#` marks object_store's in-flight temporary files.
+                let (size, last_modified) = if stat {
+                    let meta = entry.metadata()?;
+                    (meta.len(), meta.modified().map(DateTime::<Utc>::from)?)
+                } else {
+                    (0, DateTime::<Utc>::UNIX_EPOCH)
+                };
+                objects.push(ObjectInfo {
+                    key,
+                    size,
+                    last_modified,
+                });
+            }
+        }
+    }
+    Ok(objects)
 }

@@ -1,0 +1,270 @@
+//! Test support shared by the crates' integration tests: a moto server (the AWS emulator), a
+//! stand-in for the Lambda Runtime API that drives a real `bootstrap` binary, and lakes generated
+//! by `../shared/bench/gen_updates.py`. Everything listens on 127.0.0.1 only.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The workspace root (where `.venv` and `Cargo.toml` are).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// `shared/` beside the repository (`TGPIPE_SHARED` overrides).
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("TGPIPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared"));
+    assert!(
+        dir.join("bench/gen_updates.py").is_file(),
+        "shared/bench/gen_updates.py not found under {} (set TGPIPE_SHARED)",
+        dir.display()
+    );
+    dir
+}
+
+/// Writes a raw lake with `gen_updates.py` under `out` (`out/raw/telegram/...`).
+pub fn gen_lake(out: &Path, updates: usize, days: usize, start: &str, seed: u64) {
+    let status = Command::new("python3")
+        .arg(shared_dir().join("bench/gen_updates.py"))
+        .arg(out)
+        .args(["--updates", &updates.to_string(), "--days", &days.to_string()])
+        .args(["--start", start, "--seed", &seed.to_string()])
+        .status()
+        .expect("run python3 gen_updates.py");
+    assert!(status.success(), "gen_updates.py failed");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A moto server in server mode on 127.0.0.1, stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` from the repository's `.venv` (or `TGPIPE_MOTO_SERVER`).
+    pub fn start() -> Moto {
+        let program = std::env::var_os("TGPIPE_MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"));
+        assert!(
+            program.is_file(),
+            "{} not found: run the README's test command, which installs moto",
+            program.display()
+        );
+        let port = free_port();
+        let child = Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while http(&moto.endpoint, "GET", "/moto-api/", "").is_err() {
+            assert!(Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// Creates a bucket (moto does not check signatures).
+    pub fn create_bucket(&self, bucket: &str) {
+        let (status, body) = http(&self.endpoint, "PUT", &format!("/{bucket}"), "").expect("create bucket");
+        assert_eq!(status, 200, "create bucket {bucket}: {body}");
+    }
+
+    /// The S3 settings that point the lake's storage at this server.
+    pub fn s3_options(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("aws_endpoint_url", self.endpoint.clone()),
+            ("aws_allow_http", "true".into()),
+            ("aws_region", "us-east-1".into()),
+            ("aws_access_key_id", "testing".into()),
+            ("aws_secret_access_key", "testing".into()),
+        ]
+    }
+
+    /// The same settings as environment variables, for a child process.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.s3_options()
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_uppercase(), v))
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 request; returns status and body.
+pub fn http(endpoint: &str, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// How one invocation ended, as the Runtime API saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    Response(Value),
+    Error(Value),
+}
+
+/// Runs a real Lambda `bootstrap` binary against a stand-in for the Lambda Runtime API: hands
+/// it `events` one by one, collects what it answered, then stops it.
+pub fn invoke_bootstrap(binary: &Path, env: &[(String, String)], events: Vec<Value>) -> Vec<Invocation> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind runtime api");
+    let addr = listener.local_addr().expect("addr");
+    let total = events.len();
+    let queue = Arc::new(Mutex::new(events.into_iter().collect::<VecDeque<_>>()));
+    let (tx, rx) = mpsc::channel::<Result<Invocation, String>>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (queue, tx) = (queue.clone(), tx.clone());
+            std::thread::spawn(move || serve_runtime_api(stream, &queue, &tx));
+        }
+    });
+    let mut child = Command::new(binary)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "test")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start bootstrap");
+    let mut results = Vec::new();
+    while results.len() < total {
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(Ok(invocation)) => results.push(invocation),
+            Ok(Err(init_error)) => {
+                let _ = child.kill();
+                panic!("bootstrap failed its init: {init_error}");
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("bootstrap answered {} of {total} invocations", results.len());
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    results
+}
+
+fn serve_runtime_api(
+    stream: TcpStream,
+    queue: &Mutex<VecDeque<Value>>,
+    tx: &mpsc::Sender<Result<Invocation, String>>,
+) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut writer = stream;
+    let mut served = 0usize;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let mut parts = request_line.split_whitespace();
+        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let body_value = || serde_json::from_slice(&body).unwrap_or(Value::String(String::from_utf8_lossy(&body).into()));
+        if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            let Some(event) = queue.lock().expect("queue").pop_front() else {
+                // No more events: hold the connection until the process is stopped.
+                std::thread::sleep(Duration::from_secs(600));
+                return;
+            };
+            served += 1;
+            let payload = event.to_string();
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_millis()
+                + 60_000;
+            let _ = write!(
+                writer,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: req-{served}\r\n\
+                 Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:test\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\n\
+                 Content-Length: {}\r\n\r\n{payload}",
+                payload.len()
+            );
+            continue;
+        }
+        let reply = if path.ends_with("/response") {
+            tx.send(Ok(Invocation::Response(body_value())))
+        } else if path.ends_with("/init/error") {
+            tx.send(Err(String::from_utf8_lossy(&body).into_owned()))
+        } else if path.ends_with("/error") {
+            tx.send(Ok(Invocation::Error(body_value())))
+        } else {
+            Ok(())
+        };
+        let _ = reply;
+        let _ = write!(writer, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+    }
+}
