@@ -74,8 +74,9 @@ impl Config {
 /// What a run was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// The daily EventBridge rule: rebuild the stale days of the last week.
-    Scheduled,
+    /// The daily EventBridge rule: rebuild the stale days of the week before the event's `time`
+    /// (so that a retried event looks at the same days), or before now when it has none.
+    Scheduled(Option<DateTime<Utc>>),
     /// `{"dates": [...]}`: rebuild exactly these days.
     Dates(BTreeSet<NaiveDate>),
 }
@@ -104,7 +105,12 @@ impl Request {
         let scheduled = event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
             || event.get("source").and_then(Value::as_str) == Some("aws.events");
         if scheduled {
-            Ok(Request::Scheduled)
+            let time = event
+                .get("time")
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            Ok(Request::Scheduled(time))
         } else {
             Err(bad())
         }
@@ -150,7 +156,7 @@ impl Summary {
 pub async fn run(config: &Config, request: Request, now: DateTime<Utc>) -> Result<Summary, EtlError> {
     let days = match request {
         Request::Dates(days) => days,
-        Request::Scheduled => stale_days(config, now).await?,
+        Request::Scheduled(time) => stale_days(config, time.unwrap_or(now)).await?,
     };
     let mut reports = Vec::with_capacity(days.len());
     for day in days {
