@@ -153,7 +153,11 @@ impl Summary {
 }
 
 /// Runs a request to completion: every day is attempted, failures are reported per day.
-pub async fn run(config: &Config, request: Request, now: DateTime<Utc>) -> Result<Summary, EtlError> {
+pub async fn run(
+    config: &Config,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Result<Summary, EtlError> {
     let days = match request {
         Request::Dates(days) => days,
         Request::Scheduled(time) => stale_days(config, time.unwrap_or(now)).await?,
@@ -181,9 +185,13 @@ pub async fn run(config: &Config, request: Request, now: DateTime<Utc>) -> Resul
 }
 
 /// The days of the last week whose raw data is newer than their enriched output (or has none).
-pub async fn stale_days(config: &Config, now: DateTime<Utc>) -> Result<BTreeSet<NaiveDate>, EtlError> {
+pub async fn stale_days(
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<NaiveDate>, EtlError> {
     let today = lake::day::today(now, config.tz);
-    let days = (0..SCHEDULED_LOOKBACK_DAYS).filter_map(|back| today.checked_sub_days(Days::new(back)));
+    let days =
+        (0..SCHEDULED_LOOKBACK_DAYS).filter_map(|back| today.checked_sub_days(Days::new(back)));
     let checks = days.map(|day| async move {
         let prefix = layout::day_prefix(day);
         let (raw, enriched) =

@@ -30,7 +30,8 @@ async fn main() -> Result<(), Error> {
         [flag, event] if flag == "--event" => {
             let event: Value = serde_json::from_str(event)
                 .map_err(|e| format!("--event is not JSON: {e}\n{USAGE}"))?;
-            let summary = etl::run(&config, Request::from_event(&event)?, chrono::Utc::now()).await?;
+            let summary =
+                etl::run(&config, Request::from_event(&event)?, chrono::Utc::now()).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             summary.into_result()?;
             Ok(())

@@ -37,12 +37,20 @@ fn str_of(v: &Value, key: &str) -> Option<String> {
 
 fn expected_of(update_id: i64, m: &Value) -> Expected {
     let from = m.get("from");
-    let kinds = ["text", "photo", "sticker", "voice", "document", "video", "location", "poll"];
+    let kinds = [
+        "text", "photo", "sticker", "voice", "document", "video", "location", "poll",
+    ];
     let message_type = kinds
         .iter()
         .find(|k| m.get(**k).is_some())
         .map(|k| k.to_string())
-        .unwrap_or_else(|| if m.get("new_chat_members").is_some() { "service".into() } else { "other".into() });
+        .unwrap_or_else(|| {
+            if m.get("new_chat_members").is_some() {
+                "service".into()
+            } else {
+                "other".into()
+            }
+        });
     Expected {
         chat_id: m["chat"]["id"].as_i64().unwrap(),
         message_id: m["message_id"].as_i64().unwrap(),
@@ -55,7 +63,9 @@ fn expected_of(update_id: i64, m: &Value) -> Expected {
         date: m["date"].as_i64().unwrap(),
         edit_date: m.get("edit_date").and_then(Value::as_i64),
         message_type,
-        reply_to_message_id: m.get("reply_to_message").and_then(|r| r["message_id"].as_i64()),
+        reply_to_message_id: m
+            .get("reply_to_message")
+            .and_then(|r| r["message_id"].as_i64()),
     }
 }
 
@@ -64,19 +74,34 @@ fn expected_day(raw_day: &Path) -> Vec<Expected> {
     let mut originals: BTreeMap<(i64, i64), Expected> = BTreeMap::new();
     let mut edits: BTreeMap<(i64, i64), Expected> = BTreeMap::new();
     for entry in std::fs::read_dir(raw_day).unwrap() {
-        let Ok(update) = serde_json::from_slice::<Value>(&std::fs::read(entry.unwrap().path()).unwrap()) else {
+        let Ok(update) =
+            serde_json::from_slice::<Value>(&std::fs::read(entry.unwrap().path()).unwrap())
+        else {
             continue;
         };
-        let Some(update_id) = update.get("update_id").and_then(Value::as_i64) else { continue };
-        for (kind, is_edit) in [("message", false), ("channel_post", false), ("edited_message", true), ("edited_channel_post", true)] {
+        let Some(update_id) = update.get("update_id").and_then(Value::as_i64) else {
+            continue;
+        };
+        for (kind, is_edit) in [
+            ("message", false),
+            ("channel_post", false),
+            ("edited_message", true),
+            ("edited_channel_post", true),
+        ] {
             let Some(m) = update.get(kind) else { continue };
             let e = expected_of(update_id, m);
             let key = (e.chat_id, e.message_id);
             if is_edit {
-                if edits.get(&key).is_none_or(|old| (e.edit_date, e.update_id) > (old.edit_date, old.update_id)) {
+                if edits
+                    .get(&key)
+                    .is_none_or(|old| (e.edit_date, e.update_id) > (old.edit_date, old.update_id))
+                {
                     edits.insert(key, e);
                 }
-            } else if originals.get(&key).is_none_or(|old| e.update_id < old.update_id) {
+            } else if originals
+                .get(&key)
+                .is_none_or(|old| e.update_id < old.update_id)
+            {
                 originals.insert(key, e);
             }
         }
@@ -109,14 +134,45 @@ fn read_parquet(bytes: Bytes) -> Vec<RecordBatch> {
 fn rows_of(batches: &[RecordBatch]) -> Vec<Expected> {
     let mut rows = Vec::new();
     for b in batches {
-        let int = |name: &str| b.column_by_name(name).unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
-        let text = |name: &str| b.column_by_name(name).unwrap().as_any().downcast_ref::<StringArray>().unwrap().clone();
+        let int = |name: &str| {
+            b.column_by_name(name)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .clone()
+        };
+        let text = |name: &str| {
+            b.column_by_name(name)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone()
+        };
         let opt_i = |a: &Int64Array, i: usize| a.is_valid(i).then(|| a.value(i));
         let opt_s = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_owned());
-        let bots = b.column_by_name("user_is_bot").unwrap().as_any().downcast_ref::<BooleanArray>().unwrap();
-        let (chat, mid, uid, user, date, edit, reply) =
-            (int("chat_id"), int("message_id"), int("update_id"), int("user_id"), int("date"), int("edit_date"), int("reply_to_message_id"));
-        let (first, txt, cap, ty) = (text("user_first_name"), text("text"), text("caption"), text("message_type"));
+        let bots = b
+            .column_by_name("user_is_bot")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .unwrap();
+        let (chat, mid, uid, user, date, edit, reply) = (
+            int("chat_id"),
+            int("message_id"),
+            int("update_id"),
+            int("user_id"),
+            int("date"),
+            int("edit_date"),
+            int("reply_to_message_id"),
+        );
+        let (first, txt, cap, ty) = (
+            text("user_first_name"),
+            text("text"),
+            text("caption"),
+            text("message_type"),
+        );
         for i in 0..b.num_rows() {
             rows.push(Expected {
                 chat_id: chat.value(i),
@@ -153,13 +209,19 @@ impl Lake {
             enriched: Storage::local(root.join("enriched")).unwrap(),
             tz: chrono_tz::UTC,
         };
-        Lake { _dir: dir, root, config }
+        Lake {
+            _dir: dir,
+            root,
+            config,
+        }
     }
     fn raw_day(&self, day: &str) -> std::path::PathBuf {
         self.root.join(format!("raw/telegram/context_date={day}"))
     }
     fn part(&self, day: &str) -> std::path::PathBuf {
-        self.root.join(format!("enriched/telegram/context_date={day}/part-00000.parquet"))
+        self.root.join(format!(
+            "enriched/telegram/context_date={day}/part-00000.parquet"
+        ))
     }
     fn write_raw(&self, day: &str, name: &str, body: &str) {
         std::fs::create_dir_all(self.raw_day(day)).unwrap();
@@ -186,7 +248,13 @@ fn at(s: &str) -> DateTime<Utc> {
 async fn generated_lake_becomes_one_row_per_message_with_edits_applied() {
     let lake = Lake::new();
     testkit::gen_lake(&lake.root, 5000, 2, "2024-05-01", 11);
-    let summary = etl::run(&lake.config, dates(&["2024-05-01", "2024-05-02"]), Utc::now()).await.unwrap();
+    let summary = etl::run(
+        &lake.config,
+        dates(&["2024-05-01", "2024-05-02"]),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.days.len(), 2);
     for report in &summary.days {
         let d = report.date.to_string();
@@ -196,8 +264,14 @@ async fn generated_lake_becomes_one_row_per_message_with_edits_applied() {
         assert_eq!(report.objects_read, files);
         assert_eq!(report.objects_skipped, 0);
         assert_eq!(report.rows_written, expected.len());
-        assert!(expected.iter().any(|e| e.edit_date.is_some()), "the fixture has edits");
-        assert!(expected.iter().any(|e| e.user_id.is_none()), "the fixture has channel posts");
+        assert!(
+            expected.iter().any(|e| e.edit_date.is_some()),
+            "the fixture has edits"
+        );
+        assert!(
+            expected.iter().any(|e| e.user_id.is_none()),
+            "the fixture has channel posts"
+        );
         assert_eq!(lake.rows(&d), expected);
     }
 }
@@ -206,9 +280,13 @@ async fn generated_lake_becomes_one_row_per_message_with_edits_applied() {
 async fn running_twice_gives_identical_output() {
     let lake = Lake::new();
     testkit::gen_lake(&lake.root, 1500, 1, "2024-05-01", 3);
-    etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now()).await.unwrap();
+    etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now())
+        .await
+        .unwrap();
     let first = std::fs::read(lake.part("2024-05-01")).unwrap();
-    etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now()).await.unwrap();
+    etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(std::fs::read(lake.part("2024-05-01")).unwrap(), first);
 }
 
@@ -218,16 +296,25 @@ async fn an_edit_arriving_after_the_day_was_processed_is_applied_by_the_next_sch
     let original = json!({"update_id": 1, "message": {"message_id": 10, "from": {"id": 5, "is_bot": false, "first_name": "Ana"},
         "chat": {"id": -100, "type": "group"}, "date": 1714564800, "text": "first"}});
     lake.write_raw("2024-05-01", "1.json", &original.to_string());
-    lake.write_raw("2024-04-30", "0.json", &json!({"update_id": 0, "message": {"message_id": 9,
-        "chat": {"id": -100, "type": "group"}, "date": 1714478400, "text": "older day"}}).to_string());
+    lake.write_raw(
+        "2024-04-30",
+        "0.json",
+        &json!({"update_id": 0, "message": {"message_id": 9,
+        "chat": {"id": -100, "type": "group"}, "date": 1714478400, "text": "older day"}})
+        .to_string(),
+    );
     let scheduled = || Request::Scheduled(Some(at("2024-05-02T00:30:00Z")));
-    let summary = etl::run(&lake.config, scheduled(), Utc::now()).await.unwrap();
+    let summary = etl::run(&lake.config, scheduled(), Utc::now())
+        .await
+        .unwrap();
     let rebuilt: Vec<String> = summary.days.iter().map(|d| d.date.to_string()).collect();
     assert_eq!(rebuilt, vec!["2024-04-30", "2024-05-01"]);
     assert_eq!(lake.rows("2024-05-01")[0].text.as_deref(), Some("first"));
 
     // Nothing changed: nothing is stale.
-    let summary = etl::run(&lake.config, scheduled(), Utc::now()).await.unwrap();
+    let summary = etl::run(&lake.config, scheduled(), Utc::now())
+        .await
+        .unwrap();
     assert!(summary.days.is_empty(), "{summary:?}");
 
     // Two edits arrive late, the newer one first; only their day is rebuilt, the latest wins.
@@ -237,18 +324,34 @@ async fn an_edit_arriving_after_the_day_was_processed_is_applied_by_the_next_sch
             "date": 1714564800, "edit_date": edit_date, "text": text}});
         lake.write_raw("2024-05-01", &format!("{id}.json"), &edit.to_string());
     }
-    let summary = etl::run(&lake.config, scheduled(), Utc::now()).await.unwrap();
+    let summary = etl::run(&lake.config, scheduled(), Utc::now())
+        .await
+        .unwrap();
     let rebuilt: Vec<String> = summary.days.iter().map(|d| d.date.to_string()).collect();
     assert_eq!(rebuilt, vec!["2024-05-01"]);
     let rows = lake.rows("2024-05-01");
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].text.as_deref(), rows[0].edit_date), (Some("third"), Some(1714600000)));
+    assert_eq!(
+        (rows[0].text.as_deref(), rows[0].edit_date),
+        (Some("third"), Some(1714600000))
+    );
     assert_eq!(rows[0].user_first_name.as_deref(), Some("Ana"));
 
     // A week later the day is out of the scheduled window.
-    lake.write_raw("2024-05-01", "4.json", &json!({"update_id": 4, "message": {"message_id": 11,
-        "chat": {"id": -100, "type": "group"}, "date": 1714564900, "text": "late"}}).to_string());
-    let summary = etl::run(&lake.config, Request::Scheduled(Some(at("2024-05-09T00:30:00Z"))), Utc::now()).await.unwrap();
+    lake.write_raw(
+        "2024-05-01",
+        "4.json",
+        &json!({"update_id": 4, "message": {"message_id": 11,
+        "chat": {"id": -100, "type": "group"}, "date": 1714564900, "text": "late"}})
+        .to_string(),
+    );
+    let summary = etl::run(
+        &lake.config,
+        Request::Scheduled(Some(at("2024-05-09T00:30:00Z"))),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(summary.days.is_empty(), "{summary:?}");
 }
 
@@ -257,9 +360,19 @@ async fn unreadable_objects_are_skipped_named_and_counted() {
     let lake = Lake::new();
     testkit::gen_lake(&lake.root, 300, 1, "2024-05-01", 5);
     let expected = expected_day(&lake.raw_day("2024-05-01"));
-    lake.write_raw("2024-05-01", "999999998.json", "{\"update_id\": 1, \"message\": {trunc");
-    lake.write_raw("2024-05-01", "999999999.json", "{\"message\": {\"message_id\": 1}}");
-    let summary = etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now()).await.unwrap();
+    lake.write_raw(
+        "2024-05-01",
+        "999999998.json",
+        "{\"update_id\": 1, \"message\": {trunc",
+    );
+    lake.write_raw(
+        "2024-05-01",
+        "999999999.json",
+        "{\"message\": {\"message_id\": 1}}",
+    );
+    let summary = etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now())
+        .await
+        .unwrap();
     let report = &summary.days[0];
     assert_eq!(report.objects_skipped, 2);
     assert_eq!(
@@ -283,9 +396,16 @@ async fn an_empty_day_is_not_an_error_and_replaces_stale_output() {
     let stale = lake.part("2024-01-01");
     std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
     std::fs::write(&stale, b"old output").unwrap();
-    let summary = etl::run(&lake.config, dates(&["2024-01-01"]), Utc::now()).await.unwrap().into_result().unwrap();
+    let summary = etl::run(&lake.config, dates(&["2024-01-01"]), Utc::now())
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
     let report = &summary.days[0];
-    assert_eq!((report.objects_read, report.rows_written, report.parts), (0, 0, 0));
+    assert_eq!(
+        (report.objects_read, report.rows_written, report.parts),
+        (0, 0, 0)
+    );
     assert!(!stale.exists());
 }
 
@@ -293,22 +413,46 @@ async fn an_empty_day_is_not_an_error_and_replaces_stale_output() {
 async fn parquet_has_the_contract_columns_and_other_tools_read_it() {
     let lake = Lake::new();
     testkit::gen_lake(&lake.root, 400, 1, "2024-05-01", 9);
-    etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now()).await.unwrap();
+    etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now())
+        .await
+        .unwrap();
     let batches = read_parquet(std::fs::read(lake.part("2024-05-01")).unwrap().into());
     let schema = batches[0].schema();
-    let columns: Vec<(&str, &DataType)> = schema.fields().iter().map(|f| (f.name().as_str(), f.data_type())).collect();
+    let columns: Vec<(&str, &DataType)> = schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().as_str(), f.data_type()))
+        .collect();
     use DataType::{Boolean as B, Int64 as I, Utf8 as S};
     assert_eq!(
         columns,
         vec![
-            ("message_id", &I), ("user_id", &I), ("user_is_bot", &B), ("user_first_name", &S),
-            ("chat_id", &I), ("chat_type", &S), ("text", &S), ("date", &I),
-            ("update_id", &I), ("message_type", &S), ("user_last_name", &S), ("user_username", &S),
-            ("chat_title", &S), ("caption", &S), ("reply_to_message_id", &I), ("edit_date", &I),
+            ("message_id", &I),
+            ("user_id", &I),
+            ("user_is_bot", &B),
+            ("user_first_name", &S),
+            ("chat_id", &I),
+            ("chat_type", &S),
+            ("text", &S),
+            ("date", &I),
+            ("update_id", &I),
+            ("message_type", &S),
+            ("user_last_name", &S),
+            ("user_username", &S),
+            ("chat_title", &S),
+            ("caption", &S),
+            ("reply_to_message_id", &I),
+            ("edit_date", &I),
         ]
     );
-    let types: std::collections::BTreeSet<String> = rows_of(&batches).into_iter().map(|r| r.message_type).collect();
-    assert!(types.contains("text") && types.contains("photo") && types.contains("service"), "{types:?}");
+    let types: std::collections::BTreeSet<String> = rows_of(&batches)
+        .into_iter()
+        .map(|r| r.message_type)
+        .collect();
+    assert!(
+        types.contains("text") && types.contains("photo") && types.contains("service"),
+        "{types:?}"
+    );
 
     // pyarrow, from the test venv, reads the same file with the same row count.
     let python = testkit::workspace_root().join(".venv/bin/python");
@@ -317,23 +461,39 @@ async fn parquet_has_the_contract_columns_and_other_tools_read_it() {
         .arg(lake.part("2024-05-01"))
         .output()
         .unwrap_or_else(|e| panic!("{}: {e} (run the README's test command)", python.display()));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{rows} bool int64"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{rows} bool int64")
+    );
 }
 
 #[test]
 fn events_are_recognised_or_refused_clearly() {
     let scheduled: Value = serde_json::from_str(
-        &include_str!("fixtures/eventbridge-scheduled.json").replace("TIME", "2024-05-02T00:30:00Z"),
+        &include_str!("fixtures/eventbridge-scheduled.json")
+            .replace("TIME", "2024-05-02T00:30:00Z"),
     )
     .unwrap();
-    assert_eq!(Request::from_event(&scheduled).unwrap(), Request::Scheduled(Some(at("2024-05-02T00:30:00Z"))));
+    assert_eq!(
+        Request::from_event(&scheduled).unwrap(),
+        Request::Scheduled(Some(at("2024-05-02T00:30:00Z")))
+    );
     assert_eq!(
         Request::from_event(&json!({"dates": ["2024-05-02", "2024-05-01", "2024-05-02"]})).unwrap(),
         dates(&["2024-05-01", "2024-05-02"])
     );
-    for bad in [json!({"dates": ["2024-13-01"]}), json!({"dates": "2024-05-01"}), json!({"hello": 1}), json!(null)] {
+    for bad in [
+        json!({"dates": ["2024-13-01"]}),
+        json!({"dates": "2024-05-01"}),
+        json!({"hello": 1}),
+        json!(null),
+    ] {
         let err = Request::from_event(&bad).unwrap_err().to_string();
         assert!(err.contains("dates"), "{err}");
     }
@@ -365,7 +525,9 @@ fn the_bootstrap_binary_rebuilds_days_in_s3() {
         });
         futures_join_all(uploads, 32).await;
         for key in &keys {
-            *per_day.entry(lake::layout::day_of_key(key).unwrap()).or_insert(0usize) += 1;
+            *per_day
+                .entry(lake::layout::day_of_key(key).unwrap())
+                .or_insert(0usize) += 1;
         }
     });
     assert!(per_day.values().any(|n| *n > 1000), "{per_day:?}");
@@ -376,31 +538,52 @@ fn the_bootstrap_binary_rebuilds_days_in_s3() {
         ("TGPIPE_ENRICHED_BUCKET".to_owned(), "enriched".to_owned()),
     ]);
     let scheduled: Value = serde_json::from_str(
-        &include_str!("fixtures/eventbridge-scheduled.json").replace("TIME", &Utc::now().to_rfc3339()),
+        &include_str!("fixtures/eventbridge-scheduled.json")
+            .replace("TIME", &Utc::now().to_rfc3339()),
     )
     .unwrap();
     let answers = testkit::invoke_bootstrap(
         Path::new(env!("CARGO_BIN_EXE_etl")),
         &env,
-        vec![scheduled, json!({"dates": [today.to_string()]}), json!({"nonsense": true})],
+        vec![
+            scheduled,
+            json!({"dates": [today.to_string()]}),
+            json!({"nonsense": true}),
+        ],
     );
-    let testkit::Invocation::Response(summary) = &answers[0] else { panic!("{answers:?}") };
+    let testkit::Invocation::Response(summary) = &answers[0] else {
+        panic!("{answers:?}")
+    };
     let days = summary["days"].as_array().unwrap();
     assert_eq!(days.len(), per_day.len(), "{summary}");
     for (report, (d, n)) in days.iter().zip(&per_day) {
         assert_eq!(report["date"], d.to_string());
         assert_eq!(report["objects_read"], *n);
-        let bytes = rt.block_on(enriched.get(&lake::layout::enriched_part_key(*d, 0))).unwrap();
+        let bytes = rt
+            .block_on(enriched.get(&lake::layout::enriched_part_key(*d, 0)))
+            .unwrap();
         let expected = expected_day(&local.raw_day(&d.to_string()));
         assert_eq!(report["rows_written"], expected.len());
         assert_eq!(rows_of(&read_parquet(bytes)), expected);
     }
-    let testkit::Invocation::Response(second) = &answers[1] else { panic!("{answers:?}") };
+    let testkit::Invocation::Response(second) = &answers[1] else {
+        panic!("{answers:?}")
+    };
     assert_eq!(second["days"][0]["date"], today.to_string());
-    assert!(matches!(&answers[2], testkit::Invocation::Error(e) if e.to_string().contains("dates")), "{:?}", answers[2]);
+    assert!(
+        matches!(&answers[2], testkit::Invocation::Error(e) if e.to_string().contains("dates")),
+        "{:?}",
+        answers[2]
+    );
 }
 
-async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl IntoIterator<Item = F>, limit: usize) {
+async fn futures_join_all<F: std::future::Future<Output = ()>>(
+    futures: impl IntoIterator<Item = F>,
+    limit: usize,
+) {
     use futures::StreamExt;
-    futures::stream::iter(futures).buffer_unordered(limit).collect::<Vec<()>>().await;
+    futures::stream::iter(futures)
+        .buffer_unordered(limit)
+        .collect::<Vec<()>>()
+        .await;
 }

@@ -31,7 +31,9 @@ pub mod env {
 pub enum ConfigError {
     #[error("{0} is not set")]
     Missing(&'static str),
-    #[error("{name} has an invalid chat id {value:?}: chat ids are integers such as -1001234567890")]
+    #[error(
+        "{name} has an invalid chat id {value:?}: chat ids are integers such as -1001234567890"
+    )]
     BadChatId { name: &'static str, value: String },
     #[error("{} must name at least one chat id", env::ALLOWED_CHAT_IDS)]
     NoChats,
@@ -145,9 +147,17 @@ impl HttpResponse {
 pub enum Outcome {
     Unauthorized,
     BadRequest(&'static str),
-    Ignored { update_id: i64, chat_id: Option<i64> },
-    Stored { key: String },
-    StoreFailed { key: String, error: String },
+    Ignored {
+        update_id: i64,
+        chat_id: Option<i64>,
+    },
+    Stored {
+        key: String,
+    },
+    StoreFailed {
+        key: String,
+        error: String,
+    },
 }
 
 impl Outcome {

@@ -14,13 +14,17 @@ const SECRET: &str = "s3cr3t-Token_value";
 const GROUP: i64 = -1001234567890;
 
 fn event(body: &str, secret: Option<&str>) -> Value {
-    let mut e: Value = serde_json::from_str(include_str!("fixtures/apigw-v2-webhook.json")).unwrap();
+    let mut e: Value =
+        serde_json::from_str(include_str!("fixtures/apigw-v2-webhook.json")).unwrap();
     e["body"] = json!(body);
     e["headers"]["content-length"] = json!(body.len().to_string());
     match secret {
         Some(s) => e["headers"]["x-telegram-bot-api-secret-token"] = json!(s),
         None => {
-            e["headers"].as_object_mut().unwrap().remove("x-telegram-bot-api-secret-token");
+            e["headers"]
+                .as_object_mut()
+                .unwrap()
+                .remove("x-telegram-bot-api-secret-token");
         }
     }
     e
@@ -43,7 +47,11 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.push((rel, std::fs::read(&path).unwrap()));
             }
         }
@@ -55,7 +63,9 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2024-06-10T12:00:00Z").unwrap().into()
+    DateTime::parse_from_rfc3339("2024-06-10T12:00:00Z")
+        .unwrap()
+        .into()
 }
 
 // 2024-05-02T01:30:00Z
@@ -72,12 +82,24 @@ fn message_update(update_id: i64, chat: i64) -> String {
 async fn stores_the_body_byte_for_byte_at_its_day() {
     let dir = tempfile::tempdir().unwrap();
     let body = message_update(900, GROUP);
-    let outcome = handle(&config(dir.path(), "UTC"), event(&body, Some(SECRET)), now()).await;
+    let outcome = handle(
+        &config(dir.path(), "UTC"),
+        event(&body, Some(SECRET)),
+        now(),
+    )
+    .await;
     assert_eq!(outcome.response().status_code, 200);
-    assert_eq!(outcome.response().body, "", "a 200 body would be run as a Bot API call");
+    assert_eq!(
+        outcome.response().body,
+        "",
+        "a 200 body would be run as a Bot API call"
+    );
     assert_eq!(
         files(dir.path()),
-        vec![("telegram/context_date=2024-05-02/900.json".to_owned(), body.into_bytes())]
+        vec![(
+            "telegram/context_date=2024-05-02/900.json".to_owned(),
+            body.into_bytes()
+        )]
     );
 }
 
@@ -85,7 +107,12 @@ async fn stores_the_body_byte_for_byte_at_its_day() {
 async fn the_day_is_in_the_stacks_time_zone() {
     let dir = tempfile::tempdir().unwrap();
     let body = message_update(901, GROUP);
-    handle(&config(dir.path(), "America/Sao_Paulo"), event(&body, Some(SECRET)), now()).await;
+    handle(
+        &config(dir.path(), "America/Sao_Paulo"),
+        event(&body, Some(SECRET)),
+        now(),
+    )
+    .await;
     let stored = files(dir.path());
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].0, "telegram/context_date=2024-05-01/901.json");
@@ -117,7 +144,10 @@ async fn an_edit_is_filed_under_the_original_messages_day_and_others_on_arrival(
 async fn base64_bodies_are_decoded_before_storing() {
     let dir = tempfile::tempdir().unwrap();
     let body = message_update(902, GROUP);
-    let mut e = event(&base64::engine::general_purpose::STANDARD.encode(&body), Some(SECRET));
+    let mut e = event(
+        &base64::engine::general_purpose::STANDARD.encode(&body),
+        Some(SECRET),
+    );
     e["isBase64Encoded"] = json!(true);
     let outcome = handle(&config(dir.path(), "UTC"), e, now()).await;
     assert_eq!(outcome.response().status_code, 200);
@@ -130,7 +160,13 @@ async fn a_wrong_or_missing_secret_is_401_and_stores_nothing() {
     let cfg = config(dir.path(), "UTC");
     let body = message_update(903, GROUP);
     let wrong_case = SECRET.to_uppercase();
-    for secret in [None, Some(""), Some("nope"), Some(&SECRET[..SECRET.len() - 1]), Some(wrong_case.as_str())] {
+    for secret in [
+        None,
+        Some(""),
+        Some("nope"),
+        Some(&SECRET[..SECRET.len() - 1]),
+        Some(wrong_case.as_str()),
+    ] {
         let outcome = handle(&cfg, event(&body, secret), now()).await;
         assert_eq!(outcome.response().status_code, 401, "{secret:?}");
     }
@@ -145,14 +181,33 @@ async fn bodies_that_are_not_updates_are_400_and_store_nothing() {
         "{{\"update_id\":1,\"message\":{{\"message_id\":1,\"chat\":{{\"id\":{GROUP},\"type\":\"group\"}},\"date\":1,\"text\":\"{}\"}}}}",
         "x".repeat(1024 * 1024)
     );
-    for body in ["", "{not json", "[1,2]", "{\"message\":{}}", "{\"update_id\":\"12\"}", "{\"update_id\":1.5}", &huge] {
+    for body in [
+        "",
+        "{not json",
+        "[1,2]",
+        "{\"message\":{}}",
+        "{\"update_id\":\"12\"}",
+        "{\"update_id\":1.5}",
+        &huge,
+    ] {
         let outcome = handle(&cfg, event(body, Some(SECRET)), now()).await;
-        assert_eq!(outcome.response().status_code, 400, "{}", &body[..body.len().min(40)]);
+        assert_eq!(
+            outcome.response().status_code,
+            400,
+            "{}",
+            &body[..body.len().min(40)]
+        );
     }
     let mut bad64 = event("%%%", Some(SECRET));
     bad64["isBase64Encoded"] = json!(true);
     assert_eq!(handle(&cfg, bad64, now()).await.response().status_code, 400);
-    assert_eq!(handle(&cfg, json!("not an event"), now()).await.response().status_code, 400);
+    assert_eq!(
+        handle(&cfg, json!("not an event"), now())
+            .await
+            .response()
+            .status_code,
+        400
+    );
     assert!(files(dir.path()).is_empty());
 }
 
@@ -162,7 +217,11 @@ async fn foreign_chats_and_chatless_updates_are_200_and_not_stored() {
     let cfg = config(dir.path(), "UTC");
     let chatless = json!({"update_id": 5, "inline_query": {"id": "1", "from": {"id": 1, "is_bot": false, "first_name": "A"}, "query": "q", "offset": ""}});
     let poll = json!({"update_id": 6, "poll": {"id": "1", "question": "?", "options": []}});
-    for body in [message_update(904, -1009999999999), chatless.to_string(), poll.to_string()] {
+    for body in [
+        message_update(904, -1009999999999),
+        chatless.to_string(),
+        poll.to_string(),
+    ] {
         let outcome = handle(&cfg, event(&body, Some(SECRET)), now()).await;
         assert!(matches!(outcome, Outcome::Ignored { .. }), "{outcome:?}");
         assert_eq!(outcome.response().status_code, 200);
@@ -176,7 +235,13 @@ async fn three_deliveries_of_one_update_are_one_object() {
     let cfg = config(dir.path(), "UTC");
     let body = message_update(905, GROUP);
     for _ in 0..3 {
-        assert_eq!(handle(&cfg, event(&body, Some(SECRET)), now()).await.response().status_code, 200);
+        assert_eq!(
+            handle(&cfg, event(&body, Some(SECRET)), now())
+                .await
+                .response()
+                .status_code,
+            200
+        );
     }
     assert_eq!(files(dir.path()).len(), 1);
 }
@@ -186,8 +251,16 @@ async fn a_storage_failure_is_5xx_so_telegram_retries() {
     let dir = tempfile::tempdir().unwrap();
     // A file where the `telegram/` directory must go: every put fails.
     std::fs::write(dir.path().join("telegram"), b"in the way").unwrap();
-    let outcome = handle(&config(dir.path(), "UTC"), event(&message_update(906, GROUP), Some(SECRET)), now()).await;
-    assert!(matches!(outcome, Outcome::StoreFailed { .. }), "{outcome:?}");
+    let outcome = handle(
+        &config(dir.path(), "UTC"),
+        event(&message_update(906, GROUP), Some(SECRET)),
+        now(),
+    )
+    .await;
+    assert!(
+        matches!(outcome, Outcome::StoreFailed { .. }),
+        "{outcome:?}"
+    );
     let status = outcome.response().status_code;
     assert!((500..600).contains(&status), "{status}");
 }
@@ -203,15 +276,29 @@ fn configuration_errors_name_the_variable() {
             _ => None,
         }
     };
-    let err = Config::from_vars(vars("", "1", "UTC")).unwrap_err().to_string();
+    let err = Config::from_vars(vars("", "1", "UTC"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("TGPIPE_RAW_BUCKET"), "{err}");
-    let err = Config::from_vars(vars("file:///tmp/x", "1,x", "UTC")).unwrap_err().to_string();
+    let err = Config::from_vars(vars("file:///tmp/x", "1,x", "UTC"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("TGPIPE_ALLOWED_CHAT_IDS"), "{err}");
-    let err = Config::from_vars(vars("file:///tmp/x", "1", "Nowhere/City")).unwrap_err().to_string();
+    let err = Config::from_vars(vars("file:///tmp/x", "1", "Nowhere/City"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("Nowhere/City"), "{err}");
-    let err = Config::from_vars(vars("ftp://x", "1", "UTC")).unwrap_err().to_string();
+    let err = Config::from_vars(vars("ftp://x", "1", "UTC"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("ftp://x"), "{err}");
-    assert!(!format!("{:?}", Config::from_vars(vars("file:///tmp/x", "1", "UTC")).unwrap()).contains(SECRET));
+    assert!(
+        !format!(
+            "{:?}",
+            Config::from_vars(vars("file:///tmp/x", "1", "UTC")).unwrap()
+        )
+        .contains(SECRET)
+    );
 }
 
 /// The real `bootstrap`, served by a Lambda Runtime API stand-in, storing into S3 (moto).
@@ -230,7 +317,11 @@ fn the_bootstrap_binary_stores_into_s3() {
     let answers = testkit::invoke_bootstrap(
         Path::new(env!("CARGO_BIN_EXE_ingest")),
         &env,
-        vec![event(&body, Some(SECRET)), event(&body, Some("wrong")), event(&body, Some(SECRET))],
+        vec![
+            event(&body, Some(SECRET)),
+            event(&body, Some("wrong")),
+            event(&body, Some(SECRET)),
+        ],
     );
     let status: Vec<i64> = answers
         .iter()
@@ -242,7 +333,11 @@ fn the_bootstrap_binary_stores_into_s3() {
     assert_eq!(status, vec![200, 401, 200]);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let raw = Storage::open_with("s3://raw", moto.s3_options().iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+    let raw = Storage::open_with(
+        "s3://raw",
+        moto.s3_options().iter().map(|(k, v)| (*k, v.as_str())),
+    )
+    .unwrap();
     let listed = rt.block_on(raw.list("telegram/")).unwrap();
     let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(keys, vec!["telegram/context_date=2024-05-01/907.json"]);

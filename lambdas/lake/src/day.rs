@@ -43,7 +43,10 @@ mod tests {
         let ts = 1_714_613_400;
         let sp = parse_time_zone("America/Sao_Paulo").unwrap();
         assert_eq!(day_of(ts, sp), NaiveDate::from_ymd_opt(2024, 5, 1));
-        assert_eq!(day_of(ts, chrono_tz::UTC), NaiveDate::from_ymd_opt(2024, 5, 2));
+        assert_eq!(
+            day_of(ts, chrono_tz::UTC),
+            NaiveDate::from_ymd_opt(2024, 5, 2)
+        );
     }
 
     #[test]

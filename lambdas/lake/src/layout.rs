@@ -62,17 +62,16 @@ mod tests {
     #[test]
     fn keys_round_trip_their_day() {
         let day = NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
-        assert_eq!(
-            raw_key(day, 42),
-            "telegram/context_date=2024-05-01/42.json"
-        );
+        assert_eq!(raw_key(day, 42), "telegram/context_date=2024-05-01/42.json");
         assert_eq!(
             enriched_part_key(day, 0),
             "telegram/context_date=2024-05-01/part-00000.parquet"
         );
         assert_eq!(day_of_key(&raw_key(day, 7)), Some(day));
         assert!(is_enriched_part(&enriched_part_key(day, 3)));
-        assert!(!is_enriched_part("telegram/context_date=2024-05-01/notes.txt"));
+        assert!(!is_enriched_part(
+            "telegram/context_date=2024-05-01/notes.txt"
+        ));
         assert!(is_raw_object(&raw_key(day, 1)));
     }
 }

@@ -88,11 +88,15 @@ impl DayRows {
             return;
         };
         let row = Row::from_message(update.update_id, message);
-        let entry = self.messages.entry((row.chat_id, row.message_id)).or_default();
+        let entry = self
+            .messages
+            .entry((row.chat_id, row.message_id))
+            .or_default();
         if kind.is_edit() {
-            let newer = entry.latest_edit.as_ref().is_none_or(|old| {
-                (row.edit_date, row.update_id) > (old.edit_date, old.update_id)
-            });
+            let newer = entry
+                .latest_edit
+                .as_ref()
+                .is_none_or(|old| (row.edit_date, row.update_id) > (old.edit_date, old.update_id));
             if newer {
                 entry.latest_edit = Some(row);
             }
@@ -146,7 +150,10 @@ mod tests {
         let copy = r#"{"update_id":30,"message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"text":"v0 copy"}}"#;
         let edit1 = r#"{"update_id":11,"edited_message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"edit_date":200,"text":"v1"}}"#;
         let edit2 = r#"{"update_id":12,"edited_message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"edit_date":300,"text":"v2"}}"#;
-        for order in [[copy, edit2, original, edit1], [edit1, original, edit2, copy]] {
+        for order in [
+            [copy, edit2, original, edit1],
+            [edit1, original, edit2, copy],
+        ] {
             let mut day = DayRows::new();
             for u in order {
                 day.add(update(u));

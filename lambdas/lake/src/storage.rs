@@ -110,15 +110,15 @@ impl Storage {
         }
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         for (key, value) in s3_options {
-            let key = key.parse().map_err(|_| bad(&format!("unknown S3 option {key}")))?;
+            let key = key
+                .parse()
+                .map_err(|_| bad(&format!("unknown S3 option {key}")))?;
             builder = builder.with_config(key, value);
         }
-        let store = builder
-            .build()
-            .map_err(|source| StorageError::Open {
-                location: format!("s3://{bucket}"),
-                source,
-            })?;
+        let store = builder.build().map_err(|source| StorageError::Open {
+            location: format!("s3://{bucket}"),
+            source,
+        })?;
         Ok(Storage {
             store: Arc::new(store),
             location: format!("s3://{bucket}"),
@@ -134,10 +134,11 @@ impl Storage {
             source,
         })?;
         let location = format!("file://{}", dir.display());
-        let store = LocalFileSystem::new_with_prefix(&dir).map_err(|source| StorageError::Open {
-            location: location.clone(),
-            source,
-        })?;
+        let store =
+            LocalFileSystem::new_with_prefix(&dir).map_err(|source| StorageError::Open {
+                location: location.clone(),
+                source,
+            })?;
         Ok(Storage {
             store: Arc::new(store),
             location,
@@ -187,7 +188,11 @@ impl Storage {
     /// Reads many objects, several at a time, and hands each to `map` as it arrives (in no set
     /// order). On a local directory `map` runs on the reading threads, so that CPU-bound work such
     /// as parsing proceeds in parallel with the reads.
-    pub fn get_many<T, F>(&self, keys: Vec<String>, map: F) -> BoxStream<'_, Result<T, StorageError>>
+    pub fn get_many<T, F>(
+        &self,
+        keys: Vec<String>,
+        map: F,
+    ) -> BoxStream<'_, Result<T, StorageError>>
     where
         T: Send + 'static,
         F: Fn(String, Bytes) -> T + Send + Sync + 'static,
@@ -219,7 +224,12 @@ impl Storage {
                                 read_files(&root, &location, chunk, &*map)
                             });
                             read.await.unwrap_or_else(|join| {
-                                Err(local_error("get", &self.location, "", std::io::Error::other(join)))
+                                Err(local_error(
+                                    "get",
+                                    &self.location,
+                                    "",
+                                    std::io::Error::other(join),
+                                ))
                             })
                         }
                     })
@@ -259,7 +269,12 @@ impl Storage {
                 Ok(Ok(objects)) => objects,
                 Ok(Err(e)) => return Err(local_error("list", &location, prefix, e)),
                 Err(join) => {
-                    return Err(local_error("list", &location, prefix, std::io::Error::other(join)));
+                    return Err(local_error(
+                        "list",
+                        &location,
+                        prefix,
+                        std::io::Error::other(join),
+                    ));
                 }
             };
             objects.sort_unstable_by(|a, b| a.key.cmp(&b.key));
@@ -329,7 +344,11 @@ fn list_files(
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            let key = if dir.is_empty() { name } else { format!("{dir}/{name}") };
+            let key = if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            };
             let file_type = entry.file_type()?;
             if file_type.is_dir() {
                 pending.push(key);

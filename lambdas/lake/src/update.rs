@@ -9,8 +9,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// Update kinds whose payload is a `Message`, first the ones that become rows.
@@ -356,13 +356,41 @@ mod tests {
     #[test]
     fn routes_every_kind_of_update() {
         let cases = [
-            (json!({"update_id": 1, "message": {"chat": {"id": -5}, "date": 10}}), Some(-5), Some(10)),
-            (json!({"update_id": 2, "edited_message": {"chat": {"id": -5}, "date": 10, "edit_date": 99}}), Some(-5), Some(10)),
-            (json!({"update_id": 3, "my_chat_member": {"chat": {"id": -6}, "date": 11}}), Some(-6), Some(11)),
-            (json!({"update_id": 4, "callback_query": {"id": "x", "message": {"chat": {"id": -7}, "date": 1}}}), Some(-7), None),
-            (json!({"update_id": 5, "inline_query": {"id": "q", "query": "hi"}}), None, None),
-            (json!({"update_id": 6, "some_future_kind": {"chat": {"id": "weird"}}}), None, None),
-            (json!({"update_id": 7, "message": {"chat": "not an object"}}), None, None),
+            (
+                json!({"update_id": 1, "message": {"chat": {"id": -5}, "date": 10}}),
+                Some(-5),
+                Some(10),
+            ),
+            (
+                json!({"update_id": 2, "edited_message": {"chat": {"id": -5}, "date": 10, "edit_date": 99}}),
+                Some(-5),
+                Some(10),
+            ),
+            (
+                json!({"update_id": 3, "my_chat_member": {"chat": {"id": -6}, "date": 11}}),
+                Some(-6),
+                Some(11),
+            ),
+            (
+                json!({"update_id": 4, "callback_query": {"id": "x", "message": {"chat": {"id": -7}, "date": 1}}}),
+                Some(-7),
+                None,
+            ),
+            (
+                json!({"update_id": 5, "inline_query": {"id": "q", "query": "hi"}}),
+                None,
+                None,
+            ),
+            (
+                json!({"update_id": 6, "some_future_kind": {"chat": {"id": "weird"}}}),
+                None,
+                None,
+            ),
+            (
+                json!({"update_id": 7, "message": {"chat": "not an object"}}),
+                None,
+                None,
+            ),
         ];
         for (update, chat, date) in cases {
             let r = route(&update).expect("routable");
@@ -396,8 +424,15 @@ mod tests {
 
     #[test]
     fn typed_update_skips_other_kinds_and_unknown_fields() {
-        let u = Update::from_slice(br#"{"my_chat_member":{"chat":{"id":1}},"update_id":9}"#).unwrap();
-        assert_eq!(u, Update { update_id: 9, message: None });
+        let u =
+            Update::from_slice(br#"{"my_chat_member":{"chat":{"id":1}},"update_id":9}"#).unwrap();
+        assert_eq!(
+            u,
+            Update {
+                update_id: 9,
+                message: None
+            }
+        );
         let u = Update::from_slice(
             br#"{"update_id":1,"message":{"message_id":2,"chat":{"id":3,"type":"group","x":[1]},"date":4,"text":"caf\u00e9","new_field":{"a":1}}}"#,
         )

@@ -39,7 +39,12 @@ pub fn gen_lake(out: &Path, updates: usize, days: usize, start: &str, seed: u64)
     let status = Command::new("python3")
         .arg(shared_dir().join("bench/gen_updates.py"))
         .arg(out)
-        .args(["--updates", &updates.to_string(), "--days", &days.to_string()])
+        .args([
+            "--updates",
+            &updates.to_string(),
+            "--days",
+            &days.to_string(),
+        ])
         .args(["--start", start, "--seed", &seed.to_string()])
         .status()
         .expect("run python3 gen_updates.py");
@@ -91,7 +96,8 @@ impl Moto {
 
     /// Creates a bucket (moto does not check signatures).
     pub fn create_bucket(&self, bucket: &str) {
-        let (status, body) = http(&self.endpoint, "PUT", &format!("/{bucket}"), "").expect("create bucket");
+        let (status, body) =
+            http(&self.endpoint, "PUT", &format!("/{bucket}"), "").expect("create bucket");
         assert_eq!(status, 200, "create bucket {bucket}: {body}");
     }
 
@@ -123,7 +129,12 @@ impl Drop for Moto {
 }
 
 /// A minimal HTTP/1.1 request; returns status and body.
-pub fn http(endpoint: &str, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+pub fn http(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let host = endpoint.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -139,7 +150,10 @@ pub fn http(endpoint: &str, method: &str, path: &str, body: &str) -> std::io::Re
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status line"))?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -152,7 +166,11 @@ pub enum Invocation {
 
 /// Runs a real Lambda `bootstrap` binary against a stand-in for the Lambda Runtime API: hands
 /// it `events` one by one, collects what it answered, then stops it.
-pub fn invoke_bootstrap(binary: &Path, env: &[(String, String)], events: Vec<Value>) -> Vec<Invocation> {
+pub fn invoke_bootstrap(
+    binary: &Path,
+    env: &[(String, String)],
+    events: Vec<Value>,
+) -> Vec<Invocation> {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind runtime api");
     let addr = listener.local_addr().expect("addr");
     let total = events.len();
@@ -186,7 +204,10 @@ pub fn invoke_bootstrap(binary: &Path, env: &[(String, String)], events: Vec<Val
             }
             Err(_) => {
                 let _ = child.kill();
-                panic!("bootstrap answered {} of {total} invocations", results.len());
+                panic!(
+                    "bootstrap answered {} of {total} invocations",
+                    results.len()
+                );
             }
         }
     }
@@ -230,7 +251,10 @@ fn serve_runtime_api(
         }
         let mut parts = request_line.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let body_value = || serde_json::from_slice(&body).unwrap_or(Value::String(String::from_utf8_lossy(&body).into()));
+        let body_value = || {
+            serde_json::from_slice(&body)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&body).into()))
+        };
         if method == "GET" && path.ends_with("/runtime/invocation/next") {
             let Some(event) = queue.lock().expect("queue").pop_front() else {
                 // No more events: hold the connection until the process is stopped.
