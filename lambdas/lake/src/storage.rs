@@ -25,7 +25,7 @@ pub enum StorageError {
     #[error("cannot open {location}: {source}")]
     Open {
         location: String,
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     #[error("cannot create directory {}: {source}", path.display())]
     CreateDir {
@@ -37,7 +37,7 @@ pub enum StorageError {
         op: &'static str,
         location: String,
         key: String,
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 }
 
@@ -117,7 +117,7 @@ impl Storage {
         }
         let store = builder.build().map_err(|source| StorageError::Open {
             location: format!("s3://{bucket}"),
-            source,
+            source: Box::new(source),
         })?;
         Ok(Storage {
             store: Arc::new(store),
@@ -137,7 +137,7 @@ impl Storage {
         let store =
             LocalFileSystem::new_with_prefix(&dir).map_err(|source| StorageError::Open {
                 location: location.clone(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Storage {
             store: Arc::new(store),
@@ -161,7 +161,7 @@ impl Storage {
             op,
             location: self.location.clone(),
             key: key.to_owned(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -302,10 +302,10 @@ fn local_error(op: &'static str, location: &str, key: &str, e: std::io::Error) -
         op,
         location: location.to_owned(),
         key: key.to_owned(),
-        source: object_store::Error::Generic {
+        source: Box::new(object_store::Error::Generic {
             store: "LocalFileSystem",
             source: Box::new(e),
-        },
+        }),
     }
 }
 
