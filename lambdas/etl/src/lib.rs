@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use futures::TryStreamExt;
+use lake::env::{self, MissingVar};
 use lake::{DayRows, Storage, StorageError, TimeZone, Update, layout, parquet_out};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,17 +18,10 @@ pub const SCHEDULED_LOOKBACK_DAYS: u64 = 7;
 /// How many skipped keys a day's summary names (all of them are in the log).
 const SKIPPED_KEYS_IN_SUMMARY: usize = 20;
 
-/// Environment variable names of "Lambda configuration" in DESIGN.md.
-pub mod env {
-    pub const RAW_BUCKET: &str = "TGPIPE_RAW_BUCKET";
-    pub const ENRICHED_BUCKET: &str = "TGPIPE_ENRICHED_BUCKET";
-    pub const TIMEZONE: &str = "TGPIPE_TIMEZONE";
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum EtlError {
-    #[error("{0} is not set")]
-    MissingVar(&'static str),
+    #[error(transparent)]
+    MissingVar(#[from] MissingVar),
     #[error(transparent)]
     TimeZone(#[from] lake::DayError),
     #[error(transparent)]
@@ -58,15 +52,10 @@ pub struct Config {
 impl Config {
     /// Reads the configuration through `var` (the process environment in the Lambda).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, EtlError> {
-        let need = |name: &'static str| {
-            var(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(EtlError::MissingVar(name))
-        };
         Ok(Config {
-            raw: Storage::open(&need(env::RAW_BUCKET)?)?,
-            enriched: Storage::open(&need(env::ENRICHED_BUCKET)?)?,
-            tz: lake::day::parse_time_zone(&var(env::TIMEZONE).unwrap_or_default())?,
+            raw: Storage::open(&env::required(&var, env::RAW_BUCKET)?)?,
+            enriched: Storage::open(&env::required(&var, env::ENRICHED_BUCKET)?)?,
+            tz: env::time_zone(&var)?,
         })
     }
 }

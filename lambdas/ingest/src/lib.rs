@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use lake::env::{self, MissingVar};
 use lake::{Storage, TimeZone, layout, update};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,18 +20,10 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// The largest body we accept.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Environment variable names of "Lambda configuration" in DESIGN.md.
-pub mod env {
-    pub const RAW_BUCKET: &str = "TGPIPE_RAW_BUCKET";
-    pub const ALLOWED_CHAT_IDS: &str = "TGPIPE_ALLOWED_CHAT_IDS";
-    pub const WEBHOOK_SECRET: &str = "TGPIPE_WEBHOOK_SECRET";
-    pub const TIMEZONE: &str = "TGPIPE_TIMEZONE";
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{0} is not set")]
-    Missing(&'static str),
+    #[error(transparent)]
+    Missing(#[from] MissingVar),
     #[error(
         "{name} has an invalid chat id {value:?}: chat ids are integers such as -1001234567890"
     )]
@@ -74,15 +67,10 @@ impl Config {
 
     /// Reads the configuration through `var` (the process environment in the Lambda).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let need = |name: &'static str| {
-            var(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let raw = Storage::open(&need(env::RAW_BUCKET)?)?;
-        let secret = need(env::WEBHOOK_SECRET)?;
-        let allowed_chats = parse_chat_ids(&need(env::ALLOWED_CHAT_IDS)?)?;
-        let tz = lake::day::parse_time_zone(&var(env::TIMEZONE).unwrap_or_default())?;
+        let raw = Storage::open(&env::required(&var, env::RAW_BUCKET)?)?;
+        let secret = env::required(&var, env::WEBHOOK_SECRET)?;
+        let allowed_chats = parse_chat_ids(&env::required(&var, env::ALLOWED_CHAT_IDS)?)?;
+        let tz = env::time_zone(&var)?;
         Ok(Config::new(raw, allowed_chats, secret, tz))
     }
 }

@@ -6,6 +6,7 @@
 //! [`parquet_out`] (the Parquet writer) and [`storage`] (S3 or a local directory).
 
 pub mod day;
+pub mod env;
 pub mod layout;
 pub mod parquet_out;
 pub mod row;
