@@ -1,0 +1,3 @@
+//! The `tgpipe` CLI's library: the stack and (to come) one module per AWS service.
+
+pub mod stack;

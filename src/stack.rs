@@ -1,0 +1,189 @@
+//! The stack: the name of every resource, derived from the stack name, the account and the region,
+//! so that no state file is needed (DESIGN.md, "The stack").
+
+use std::fmt;
+
+/// The tag every resource of a stack carries, with the stack name as its value.
+pub const STACK_TAG: &str = "tgpipe:stack";
+/// The stack name when `--name` is not given.
+pub const DEFAULT_NAME: &str = "tgpipe";
+const MAX_NAME_LEN: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StackNameError {
+    #[error(
+        "invalid stack name {0:?}: use 1 to {MAX_NAME_LEN} characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'"
+    )]
+    Invalid(String),
+}
+
+/// A valid stack name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackName(String);
+
+impl StackName {
+    pub fn parse(name: &str) -> Result<StackName, StackNameError> {
+        let ok = !name.is_empty()
+            && name.len() <= MAX_NAME_LEN
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && !name.ends_with('-')
+            && !name.contains("--")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(StackName(name.to_owned()))
+        } else {
+            Err(StackNameError::Invalid(name.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StackName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The two Lambda functions of a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Ingest,
+    Etl,
+}
+
+impl Function {
+    pub const ALL: [Function; 2] = [Function::Ingest, Function::Etl];
+
+    /// The suffix of its names, and the directory of its artifact under `target/lambda/`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Function::Ingest => "ingest",
+            Function::Etl => "etl",
+        }
+    }
+}
+
+/// Every resource name of one stack in one account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    pub name: StackName,
+    pub account: String,
+    pub region: String,
+}
+
+impl Stack {
+    pub fn new(name: StackName, account: impl Into<String>, region: impl Into<String>) -> Stack {
+        Stack {
+            name,
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+
+    fn bucket(&self, role: &str) -> String {
+        format!("{}-{}-{}-{role}", self.name, self.account, self.region)
+    }
+
+    pub fn raw_bucket(&self) -> String {
+        self.bucket("raw")
+    }
+
+    pub fn enriched_bucket(&self) -> String {
+        self.bucket("enriched")
+    }
+
+    pub fn athena_bucket(&self) -> String {
+        self.bucket("athena")
+    }
+
+    /// The IAM role of a function (same name as the function).
+    pub fn role(&self, f: Function) -> String {
+        self.function(f)
+    }
+
+    pub fn function(&self, f: Function) -> String {
+        format!("{}-{}", self.name, f.suffix())
+    }
+
+    pub fn log_group(&self, f: Function) -> String {
+        format!("/aws/lambda/{}", self.function(f))
+    }
+
+    pub fn http_api(&self) -> String {
+        self.name.to_string()
+    }
+
+    pub fn etl_rule(&self) -> String {
+        format!("{}-etl-daily", self.name)
+    }
+
+    pub fn workgroup(&self) -> String {
+        self.name.to_string()
+    }
+
+    /// Glue database names take no '-'.
+    pub fn glue_database(&self) -> String {
+        self.name.as_str().replace('-', "_")
+    }
+
+    pub fn table(&self) -> &'static str {
+        lake::schema::TABLE_NAME
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_contract() {
+        let s = Stack::new(
+            StackName::parse("team-chat").unwrap(),
+            "123456789012",
+            "eu-west-1",
+        );
+        assert_eq!(s.raw_bucket(), "team-chat-123456789012-eu-west-1-raw");
+        assert_eq!(
+            s.enriched_bucket(),
+            "team-chat-123456789012-eu-west-1-enriched"
+        );
+        assert_eq!(s.athena_bucket(), "team-chat-123456789012-eu-west-1-athena");
+        assert_eq!(s.function(Function::Ingest), "team-chat-ingest");
+        assert_eq!(s.role(Function::Etl), "team-chat-etl");
+        assert_eq!(s.log_group(Function::Etl), "/aws/lambda/team-chat-etl");
+        assert_eq!(s.etl_rule(), "team-chat-etl-daily");
+        assert_eq!(s.glue_database(), "team_chat");
+        assert_eq!(s.table(), "telegram");
+        // The longest name in the longest region still makes a valid bucket name.
+        let long = Stack::new(
+            StackName::parse(&"a".repeat(20)).unwrap(),
+            "123456789012",
+            "ap-southeast-2",
+        );
+        assert!(long.enriched_bucket().len() <= 63);
+    }
+
+    #[test]
+    fn bad_names_are_refused_with_the_rule() {
+        for bad in [
+            "",
+            "Team",
+            "team_chat",
+            "-team",
+            "team-",
+            "a--b",
+            "9lives",
+            &"a".repeat(21),
+            "tëam",
+        ] {
+            let err = StackName::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("a-z, 0-9"), "{bad}: {err}");
+        }
+        assert!(StackName::parse(DEFAULT_NAME).is_ok());
+    }
+}
