@@ -1,3 +1,7 @@
-//! The `tgpipe` CLI's library: the stack and (to come) one module per AWS service.
+//! The `tgpipe` CLI's library: the stack's names, and one module per AWS service with the whole
+//! lifecycle of its resources (inspect, ensure, destroy).
 
+pub mod aws;
+pub mod plan;
+pub mod s3;
 pub mod stack;

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use serde_json::Value;
 
 /// The workspace root (where `.venv` and `Cargo.toml` are).
@@ -78,6 +79,12 @@ impl Moto {
         let port = free_port();
         let child = Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // The recorder proves which calls a command made (see `Moto::recorded`).
+            .env("MOTO_ENABLE_RECORDING", "True")
+            .env(
+                "MOTO_RECORDER_FILEPATH",
+                std::env::temp_dir().join(format!("moto-recording-{port}")),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -99,6 +106,74 @@ impl Moto {
         let (status, body) =
             http(&self.endpoint, "PUT", &format!("/{bucket}"), "").expect("create bucket");
         assert_eq!(status, 200, "create bucket {bucket}: {body}");
+    }
+
+    /// Starts recording requests (dropping what was recorded before).
+    pub fn start_recording(&self) {
+        http(
+            &self.endpoint,
+            "POST",
+            "/moto-api/recorder/reset-recording",
+            "",
+        )
+        .expect("reset recording");
+        http(
+            &self.endpoint,
+            "POST",
+            "/moto-api/recorder/start-recording",
+            "",
+        )
+        .expect("start recording");
+    }
+
+    /// Stops recording and returns the requests made since [`Moto::start_recording`] as
+    /// `(method, path-and-query)` pairs.
+    pub fn recorded(&self) -> Vec<(String, String)> {
+        http(
+            &self.endpoint,
+            "POST",
+            "/moto-api/recorder/stop-recording",
+            "",
+        )
+        .expect("stop recording");
+        let (_, body) = http(
+            &self.endpoint,
+            "GET",
+            "/moto-api/recorder/download-recording",
+            "",
+        )
+        .expect("download recording");
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|r| {
+                let method = r["method"].as_str().unwrap_or("").to_owned();
+                let url = r["url"].as_str().unwrap_or("").to_owned();
+                let body = r["body"].as_str().unwrap_or("");
+                let body = if r["body_encoded"].as_bool() == Some(true) {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .unwrap_or_default()
+                } else {
+                    body.to_owned()
+                };
+                // Query-protocol services (IAM, STS) name the action in the form body, JSON ones
+                // in the X-Amz-Target header.
+                let action = body
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("Action="))
+                    .map(|a| format!(" Action={a}"))
+                    .or_else(|| {
+                        r["headers"]["X-Amz-Target"]
+                            .as_str()
+                            .map(|t| format!(" Target={t}"))
+                    })
+                    .unwrap_or_default();
+                (method, format!("{url}{action}"))
+            })
+            .collect()
     }
 
     /// The S3 settings that point the lake's storage at this server.

@@ -1,0 +1,59 @@
+//! AWS access as the AWS CLI does it: the standard credential chain, `--profile`, `--region`,
+//! `--endpoint-url` (and `AWS_ENDPOINT_URL`), plus error messages that say what failed.
+
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+/// Where to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Loads the SDK configuration: flags first, then the environment and the shared config files.
+pub async fn load(options: &AwsOptions) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// An S3 client; path-style addressing when an endpoint is overridden (emulators want it).
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = config.endpoint_url().is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .build(),
+    )
+}
+
+/// Turns an SDK error into one line that names the call and carries the service's reason.
+pub fn aws_error<E>(what: impl std::fmt::Display, error: E) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    anyhow::anyhow!("{what}: {}", DisplayErrorContext(&error))
+}
+
+/// `.aws("S3 CreateBucket my-bucket")?` on any SDK result.
+pub trait AwsResultExt<T> {
+    fn aws(self, what: impl std::fmt::Display) -> anyhow::Result<T>;
+}
+
+impl<T, E> AwsResultExt<T> for Result<T, E>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn aws(self, what: impl std::fmt::Display) -> anyhow::Result<T> {
+        self.map_err(|e| aws_error(what, e))
+    }
+}
