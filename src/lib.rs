@@ -2,6 +2,7 @@
 //! lifecycle of its resources (inspect, ensure, destroy).
 
 pub mod aws;
+pub mod iam;
 pub mod plan;
 pub mod s3;
 pub mod stack;

@@ -4,37 +4,13 @@
 use aws_sdk_s3::Client;
 use tgpipe::plan::State;
 use tgpipe::s3::{self, BucketRole, Removal};
-use tgpipe::stack::{STACK_TAG, Stack, StackName};
+use tgpipe::stack::STACK_TAG;
 
-const REGION: &str = "eu-west-1";
-const ACCOUNT: &str = "123456789012";
-
-fn stack(name: &str) -> Stack {
-    Stack::new(StackName::parse(name).unwrap(), ACCOUNT, REGION)
-}
+mod common;
+use common::{REGION, mutating, stack};
 
 async fn client(moto: &testkit::Moto) -> Client {
-    let options = tgpipe::aws::AwsOptions {
-        profile: None,
-        region: Some(REGION.into()),
-        endpoint_url: Some(moto.endpoint.clone()),
-    };
-    // Static credentials: setting the standard variables in this process would race other tests.
-    let config = tgpipe::aws::load(&options).await;
-    let config = config
-        .into_builder()
-        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"),
-        ))
-        .build();
-    tgpipe::aws::s3_client(&config)
-}
-
-fn mutating(calls: &[(String, String)]) -> Vec<&(String, String)> {
-    calls
-        .iter()
-        .filter(|(m, _)| m != "GET" && m != "HEAD")
-        .collect()
+    tgpipe::aws::s3_client(&common::sdk_config(moto).await)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,0 +1,286 @@
+//! The functions' IAM roles, whole lifecycle: trusted by Lambda only, with one inline policy each
+//! scoped to exactly what the function does (DESIGN.md, "The stack").
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::types::Tag;
+use serde_json::{Value, json};
+
+use crate::aws::AwsResultExt;
+use crate::plan::{Resource, State};
+use crate::stack::{Function, STACK_TAG, Stack};
+
+/// The name of the inline policy on each role.
+pub const POLICY_NAME: &str = "tgpipe";
+
+/// Lambda, and nothing else, may assume the roles.
+pub fn trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// Least privilege: the ingest function writes raw objects; the ETL reads raw and rewrites
+/// enriched; both write their own log group (which `up` creates, so no CreateLogGroup).
+pub fn permissions(stack: &Stack, f: Function) -> Value {
+    let objects =
+        |bucket: String| format!("arn:aws:s3:::{bucket}/{}/*", lake::layout::TABLE_PREFIX);
+    let bucket = |bucket: String| format!("arn:aws:s3:::{bucket}");
+    let logs = json!({
+        "Sid": "OwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": format!(
+            "arn:aws:logs:{}:{}:log-group:{}:*",
+            stack.region,
+            stack.account,
+            stack.log_group(f)
+        )
+    });
+    let statements = match f {
+        Function::Ingest => vec![
+            json!({"Sid": "StoreRaw", "Effect": "Allow", "Action": "s3:PutObject",
+                   "Resource": objects(stack.raw_bucket())}),
+            logs,
+        ],
+        Function::Etl => vec![
+            json!({"Sid": "ListBuckets", "Effect": "Allow", "Action": "s3:ListBucket",
+                   "Resource": [bucket(stack.raw_bucket()), bucket(stack.enriched_bucket())]}),
+            json!({"Sid": "ReadRaw", "Effect": "Allow", "Action": "s3:GetObject",
+                   "Resource": objects(stack.raw_bucket())}),
+            json!({"Sid": "WriteEnriched", "Effect": "Allow",
+                   "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                   "Resource": objects(stack.enriched_bucket())}),
+            logs,
+        ],
+    };
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// IAM hands policy documents back URL-encoded; emulators may not.
+fn parse_document(text: &str) -> Option<Value> {
+    serde_json::from_str(text).ok().or_else(|| {
+        let decoded = url::form_urlencoded::parse(format!("d={text}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())?;
+        serde_json::from_str(&decoded).ok()
+    })
+}
+
+fn is_missing<E: ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("NoSuchEntity")
+}
+
+/// What differs on an existing role; `None` when the role does not exist.
+async fn drift(client: &Client, stack: &Stack, f: Function) -> anyhow::Result<Option<Vec<String>>> {
+    let name = stack.role(f);
+    let role = match client.get_role().role_name(&name).send().await {
+        Ok(out) => out.role().cloned(),
+        Err(e) if e.as_service_error().is_some_and(is_missing) => return Ok(None),
+        Err(e) => return Err(e).aws(format!("IAM GetRole {name}")),
+    };
+    let Some(role) = role else { return Ok(None) };
+    let mut drift = Vec::new();
+    if role.assume_role_policy_document().and_then(parse_document) != Some(trust_policy()) {
+        drift.push("trust policy differs".to_owned());
+    }
+    match client
+        .get_role_policy()
+        .role_name(&name)
+        .policy_name(POLICY_NAME)
+        .send()
+        .await
+    {
+        Ok(out) if parse_document(out.policy_document()) == Some(permissions(stack, f)) => {}
+        Ok(_) => drift.push("permissions differ".to_owned()),
+        Err(e) if e.as_service_error().is_some_and(is_missing) => {
+            drift.push("permissions missing".to_owned())
+        }
+        Err(e) => return Err(e).aws(format!("IAM GetRolePolicy {name}")),
+    }
+    let tags = client
+        .list_role_tags()
+        .role_name(&name)
+        .send()
+        .await
+        .aws(format!("IAM ListRoleTags {name}"))?;
+    if !tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == STACK_TAG && t.value() == stack.name.as_str())
+    {
+        drift.push("stack tag missing".to_owned());
+    }
+    Ok(Some(drift))
+}
+
+pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let state = match drift(client, stack, f).await? {
+            None => State::Missing,
+            Some(d) if d.is_empty() => State::Present,
+            Some(d) => State::Drifted(d),
+        };
+        out.push(Resource {
+            kind: "iam role",
+            name: stack.role(f),
+            state,
+        });
+    }
+    Ok(out)
+}
+
+fn stack_tag(stack: &Stack) -> anyhow::Result<Tag> {
+    Ok(Tag::builder()
+        .key(STACK_TAG)
+        .value(stack.name.as_str())
+        .build()?)
+}
+
+/// Creates missing roles and repairs drifted ones. Returns each role's state before the run, and
+/// whether any role was created (a new role needs a while before Lambda can assume it).
+pub async fn ensure(
+    client: &Client,
+    stack: &Stack,
+    dry_run: bool,
+) -> anyhow::Result<(Vec<Resource>, bool)> {
+    let before = inspect(client, stack).await?;
+    if dry_run {
+        return Ok((before, false));
+    }
+    let mut created = false;
+    for (f, resource) in Function::ALL.into_iter().zip(&before) {
+        let name = &resource.name;
+        let (trust, perms, tag) = match &resource.state {
+            State::Present => continue,
+            State::Missing => {
+                match client
+                    .create_role()
+                    .role_name(name)
+                    .description(format!(
+                        "tgpipe stack {}: the {} Lambda function",
+                        stack.name,
+                        f.suffix()
+                    ))
+                    .assume_role_policy_document(trust_policy().to_string())
+                    .tags(stack_tag(stack)?)
+                    .send()
+                    .await
+                {
+                    Ok(_) => created = true,
+                    Err(e) if e.code() == Some("EntityAlreadyExists") => {}
+                    Err(e) => return Err(e).aws(format!("IAM CreateRole {name}")),
+                }
+                (false, true, false)
+            }
+            State::Drifted(d) => (
+                d.iter().any(|x| x.starts_with("trust")),
+                d.iter().any(|x| x.starts_with("permissions")),
+                d.iter().any(|x| x.starts_with("stack tag")),
+            ),
+        };
+        if trust {
+            client
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(trust_policy().to_string())
+                .send()
+                .await
+                .aws(format!("IAM UpdateAssumeRolePolicy {name}"))?;
+        }
+        if perms {
+            client
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(POLICY_NAME)
+                .policy_document(permissions(stack, f).to_string())
+                .send()
+                .await
+                .aws(format!("IAM PutRolePolicy {name}"))?;
+        }
+        if tag {
+            client
+                .tag_role()
+                .role_name(name)
+                .tags(stack_tag(stack)?)
+                .send()
+                .await
+                .aws(format!("IAM TagRole {name}"))?;
+        }
+    }
+    Ok((before, created))
+}
+
+/// Deletes the stack's roles (their inline and attached policies first). A role of that name
+/// that does not carry this stack's tag is not ours: it is left alone and named.
+pub async fn destroy(
+    client: &Client,
+    stack: &Stack,
+) -> anyhow::Result<Vec<(String, &'static str)>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let name = stack.role(f);
+        let tags = match client.list_role_tags().role_name(&name).send().await {
+            Ok(t) => t,
+            Err(e) if e.as_service_error().is_some_and(is_missing) => {
+                out.push((name, "already gone"));
+                continue;
+            }
+            Err(e) => return Err(e).aws(format!("IAM ListRoleTags {name}")),
+        };
+        if !tags
+            .tags()
+            .iter()
+            .any(|t| t.key() == STACK_TAG && t.value() == stack.name.as_str())
+        {
+            out.push((name, "kept: not tagged as this stack's"));
+            continue;
+        }
+        let inline = client
+            .list_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .aws(format!("IAM ListRolePolicies {name}"))?;
+        for policy in inline.policy_names() {
+            client
+                .delete_role_policy()
+                .role_name(&name)
+                .policy_name(policy)
+                .send()
+                .await
+                .aws(format!("IAM DeleteRolePolicy {name} {policy}"))?;
+        }
+        let attached = client
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .aws(format!("IAM ListAttachedRolePolicies {name}"))?;
+        for policy in attached.attached_policies() {
+            if let Some(arn) = policy.policy_arn() {
+                client
+                    .detach_role_policy()
+                    .role_name(&name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .aws(format!("IAM DetachRolePolicy {name} {arn}"))?;
+            }
+        }
+        match client.delete_role().role_name(&name).send().await {
+            Ok(_) => out.push((name, "deleted")),
+            Err(e) if e.as_service_error().is_some_and(is_missing) => {
+                out.push((name, "already gone"))
+            }
+            Err(e) => return Err(e).aws(format!("IAM DeleteRole {name}")),
+        }
+    }
+    Ok(out)
+}

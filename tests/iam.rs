@@ -1,0 +1,123 @@
+//! The functions' roles against moto: trust and least-privilege permissions as specified, nothing
+//! rewritten when right, drift repaired, other stacks and untagged roles left alone.
+
+mod common;
+use common::{mutating, stack};
+use tgpipe::iam;
+use tgpipe::plan::State;
+
+fn decode(doc: &str) -> serde_json::Value {
+    serde_json::from_str(doc).unwrap_or_else(|_| {
+        let decoded: String = url::form_urlencoded::parse(format!("d={doc}").as_bytes())
+            .next()
+            .unwrap()
+            .1
+            .into_owned();
+        serde_json::from_str(&decoded).unwrap()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
+    let moto = testkit::Moto::start();
+    let client = aws_sdk_iam::Client::new(&common::sdk_config(&moto).await);
+    let (a, b) = (stack("team-a"), stack("team-b"));
+
+    let (before, created) = iam::ensure(&client, &a, false).await.unwrap();
+    assert!(created && before.iter().all(|r| r.state == State::Missing));
+    iam::ensure(&client, &b, false).await.unwrap();
+
+    let role = client
+        .get_role()
+        .role_name("team-a-ingest")
+        .send()
+        .await
+        .unwrap();
+    let trust = decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "lambda.amazonaws.com"
+    );
+    let ingest = client
+        .get_role_policy()
+        .role_name("team-a-ingest")
+        .policy_name(iam::POLICY_NAME)
+        .send()
+        .await
+        .unwrap();
+    let ingest = decode(ingest.policy_document());
+    assert_eq!(ingest["Statement"][0]["Action"], "s3:PutObject");
+    assert_eq!(
+        ingest["Statement"][0]["Resource"],
+        format!("arn:aws:s3:::{}/telegram/*", a.raw_bucket())
+    );
+    let etl = client
+        .get_role_policy()
+        .role_name("team-a-etl")
+        .policy_name(iam::POLICY_NAME)
+        .send()
+        .await
+        .unwrap();
+    let etl = decode(etl.policy_document()).to_string();
+    assert!(
+        etl.contains(&format!("arn:aws:s3:::{}/telegram/*", a.enriched_bucket())),
+        "{etl}"
+    );
+    assert!(etl.contains("log-group:/aws/lambda/team-a-etl:*"), "{etl}");
+    // No wildcard resource beyond the stack's own prefixes and log groups.
+    for doc in [ingest.to_string(), etl.clone()] {
+        assert!(!doc.contains("\"Resource\":\"*\""), "{doc}");
+        assert!(!doc.contains("team-b"), "{doc}");
+    }
+
+    moto.start_recording();
+    let (before, created) = iam::ensure(&client, &a, false).await.unwrap();
+    let calls = moto.recorded();
+    assert!(
+        !created && before.iter().all(|r| r.state == State::Present),
+        "{before:?}"
+    );
+    assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
+
+    client
+        .delete_role_policy()
+        .role_name("team-a-etl")
+        .policy_name(iam::POLICY_NAME)
+        .send()
+        .await
+        .unwrap();
+    let status = iam::inspect(&client, &a).await.unwrap();
+    assert_eq!(
+        status[1].state,
+        State::Drifted(vec!["permissions missing".into()])
+    );
+    iam::ensure(&client, &a, false).await.unwrap();
+    assert!(
+        iam::inspect(&client, &a)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state.is_ok())
+    );
+
+    // A role with our name that is not tagged as ours is not deleted.
+    client
+        .untag_role()
+        .role_name("team-a-etl")
+        .tag_keys(tgpipe::stack::STACK_TAG)
+        .send()
+        .await
+        .unwrap();
+    let removed = iam::destroy(&client, &a).await.unwrap();
+    assert_eq!(removed[0], ("team-a-ingest".to_owned(), "deleted"));
+    assert_eq!(removed[1].1, "kept: not tagged as this stack's");
+    assert!(
+        iam::inspect(&client, &b)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state.is_ok())
+    );
+    let again = iam::destroy(&client, &a).await.unwrap();
+    assert_eq!(again[0].1, "already gone");
+}
