@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod iam;
+pub mod lambda;
 pub mod plan;
 pub mod s3;
 pub mod stack;

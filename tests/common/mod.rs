@@ -26,16 +26,43 @@ pub async fn sdk_config(moto: &testkit::Moto) -> aws_config::SdkConfig {
         .build()
 }
 
-/// The requests that change something (anything but GET and HEAD; IAM's and STS's reads are
-/// POSTs whose action starts with Get or List).
+/// The requests that change something: anything but GET and HEAD, except the POSTs of query and
+/// JSON protocols (IAM, STS, CloudWatch Logs, Glue, …) whose action only reads.
 pub fn mutating(calls: &[(String, String)]) -> Vec<&(String, String)> {
     calls
         .iter()
         .filter(|(method, what)| {
-            let read_action = ["Action=Get", "Action=List"]
+            let action = what
+                .rsplit_once(" Action=")
+                .map(|(_, a)| a)
+                .or_else(|| {
+                    what.rsplit_once(" Target=")
+                        .map(|(_, t)| t.rsplit('.').next().unwrap_or(t))
+                })
+                .unwrap_or("");
+            let reads = ["Get", "List", "Describe"]
                 .iter()
-                .any(|a| what.contains(a));
-            method != "GET" && method != "HEAD" && !read_action
+                .any(|p| action.starts_with(p));
+            method != "GET" && method != "HEAD" && !reads
         })
         .collect()
+}
+
+/// Tells moto not to run Lambda code in Docker (there is none here); needed before creating
+/// functions.
+#[allow(dead_code)]
+pub fn moto_lambda_without_docker(moto: &testkit::Moto) {
+    let config = r#"{"lambda": {"use_docker": false}}"#;
+    let (status, body) = testkit::http(&moto.endpoint, "POST", "/moto-api/config", config).unwrap();
+    assert!((200..300).contains(&status), "{status} {body}");
+}
+
+/// A valid, empty zip archive whose comment makes each version's bytes (and SHA-256) distinct.
+#[allow(dead_code)]
+pub fn zip_with_comment(comment: &str) -> Vec<u8> {
+    let mut zip = b"PK\x05\x06".to_vec();
+    zip.extend([0u8; 16]);
+    zip.extend((comment.len() as u16).to_le_bytes());
+    zip.extend(comment.as_bytes());
+    zip
 }

@@ -1,0 +1,176 @@
+//! The functions and their log groups against moto: created as specified, untouched when right,
+//! code uploaded only when its SHA-256 changes, configuration only when it differs.
+
+mod common;
+use std::collections::BTreeMap;
+
+use common::{mutating, stack};
+use tgpipe::lambda::{self, FunctionSpec, logs};
+use tgpipe::plan::State;
+use tgpipe::stack::{Function, STACK_TAG};
+
+fn artifacts(dir: &std::path::Path, version: &str) {
+    for f in Function::ALL {
+        let path = lambda::artifact_path(dir, f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            path,
+            common::zip_with_comment(&format!("{} {version}", f.suffix())),
+        )
+        .unwrap();
+    }
+}
+
+fn specs(s: &tgpipe::stack::Stack, dir: &std::path::Path, chat: &str) -> Vec<FunctionSpec> {
+    Function::ALL
+        .into_iter()
+        .map(|f| {
+            let env = BTreeMap::from([
+                (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
+                (lake::env::ALLOWED_CHAT_IDS.to_owned(), chat.to_owned()),
+            ]);
+            FunctionSpec::load(s, f, dir, env).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_are_created_updated_only_where_different_and_removed() {
+    let moto = testkit::Moto::start();
+    common::moto_lambda_without_docker(&moto);
+    let config = common::sdk_config(&moto).await;
+    let (iam, client, logs_client) = (
+        aws_sdk_iam::Client::new(&config),
+        aws_sdk_lambda::Client::new(&config),
+        aws_sdk_cloudwatchlogs::Client::new(&config),
+    );
+    let a = stack("team-a");
+    tgpipe::iam::ensure(&iam, &a, false).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let missing = FunctionSpec::load(&a, Function::Etl, dir.path(), BTreeMap::new()).unwrap_err();
+    assert!(
+        format!("{missing:#}").contains("cargo lambda build"),
+        "{missing:#}"
+    );
+
+    artifacts(dir.path(), "v1");
+    let v1 = specs(&a, dir.path(), "-100");
+    let quiet = |_: String| {};
+    let before = lambda::ensure(&client, &a, &v1, false, &quiet)
+        .await
+        .unwrap();
+    assert!(before.iter().all(|r| r.state == State::Missing));
+    logs::ensure(&logs_client, &a, false).await.unwrap();
+
+    let f = client
+        .get_function()
+        .function_name("team-a-ingest")
+        .send()
+        .await
+        .unwrap();
+    let c = f.configuration().unwrap();
+    assert_eq!(c.runtime().unwrap().as_str(), "provided.al2023");
+    assert_eq!(c.architectures()[0].as_str(), "x86_64");
+    assert_eq!(c.handler(), Some("bootstrap"));
+    assert_eq!(
+        c.role(),
+        Some("arn:aws:iam::123456789012:role/team-a-ingest")
+    );
+    assert_eq!(c.code_sha256(), Some(v1[0].code_sha256.as_str()));
+    assert_eq!(
+        c.environment().unwrap().variables().unwrap()["TGPIPE_ALLOWED_CHAT_IDS"],
+        "-100"
+    );
+    assert_eq!(f.tags().unwrap()[STACK_TAG], "team-a");
+    let groups = logs_client
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/team-a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 2);
+    assert!(
+        groups
+            .log_groups()
+            .iter()
+            .all(|g| g.retention_in_days() == Some(lambda::LOG_RETENTION_DAYS))
+    );
+
+    // Nothing changed: no write at all.
+    moto.start_recording();
+    let before = lambda::ensure(&client, &a, &v1, false, &quiet)
+        .await
+        .unwrap();
+    logs::ensure(&logs_client, &a, false).await.unwrap();
+    let calls = moto.recorded();
+    assert!(
+        before.iter().all(|r| r.state == State::Present),
+        "{before:?}"
+    );
+    assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
+
+    // New code for both: code uploads only.
+    artifacts(dir.path(), "v2");
+    let v2 = specs(&a, dir.path(), "-100");
+    moto.start_recording();
+    lambda::ensure(&client, &a, &v2, false, &quiet)
+        .await
+        .unwrap();
+    let calls = moto.recorded();
+    let writes = mutating(&calls);
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert!(
+        writes.iter().all(|(_, what)| what.ends_with("/code")),
+        "{writes:?}"
+    );
+
+    // A new chat id: configuration only, and the drift names the variable, not its value.
+    let v3 = specs(&a, dir.path(), "-200");
+    let status = lambda::inspect(&client, &a, &v3).await.unwrap();
+    assert_eq!(
+        status[0].state,
+        State::Drifted(vec!["environment differs (TGPIPE_ALLOWED_CHAT_IDS)".into()])
+    );
+    moto.start_recording();
+    lambda::ensure(&client, &a, &v3, false, &quiet)
+        .await
+        .unwrap();
+    let calls = moto.recorded();
+    let writes = mutating(&calls);
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert!(
+        writes
+            .iter()
+            .all(|(_, what)| what.ends_with("/configuration")),
+        "{writes:?}"
+    );
+    assert!(
+        lambda::inspect(&client, &a, &v3)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state.is_ok())
+    );
+
+    let removed = lambda::destroy(&client, &a).await.unwrap();
+    assert!(
+        removed.iter().all(|(_, what)| *what == "deleted"),
+        "{removed:?}"
+    );
+    assert!(
+        lambda::destroy(&client, &a)
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, what)| *what == "already gone")
+    );
+    logs::destroy(&logs_client, &a).await.unwrap();
+    assert!(
+        logs::inspect(&logs_client, &a)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state == State::Missing)
+    );
+}
