@@ -1,7 +1,9 @@
 //! The `tgpipe` CLI's library: the stack's names, and one module per AWS service with the whole
 //! lifecycle of its resources (inspect, ensure, destroy).
 
+pub mod apigw;
 pub mod aws;
+pub mod events;
 pub mod iam;
 pub mod lambda;
 pub mod plan;

@@ -110,6 +110,15 @@ impl Stack {
         format!("{}-{}", self.name, f.suffix())
     }
 
+    pub fn function_arn(&self, f: Function) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region,
+            self.account,
+            self.function(f)
+        )
+    }
+
     pub fn log_group(&self, f: Function) -> String {
         format!("/aws/lambda/{}", self.function(f))
     }

@@ -1,0 +1,335 @@
+//! The HTTP API that receives Telegram's webhook: `POST /webhook` → the ingest function (AWS_PROXY,
+//! payload 2.0), a `$default` stage with auto-deploy and throttling, and the function permission
+//! scoped to this API's route.
+
+use aws_sdk_apigatewayv2::Client;
+use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType, RouteSettings};
+
+use crate::aws::AwsResultExt;
+use crate::lambda::Permission;
+use crate::plan::{Resource, State};
+use crate::stack::{Function, STACK_TAG, Stack};
+
+pub const ROUTE_KEY: &str = "POST /webhook";
+pub const WEBHOOK_PATH: &str = "/webhook";
+const STAGE: &str = "$default";
+/// Telegram sends at most a few requests a second per bot; this caps a flood.
+pub const THROTTLE_BURST: i32 = 50;
+pub const THROTTLE_RATE: f64 = 25.0;
+const PERMISSION_ID: &str = "tgpipe-apigateway";
+
+/// The stack's API, found by name and tag (there is no state file).
+pub async fn find(client: &Client, stack: &Stack) -> anyhow::Result<Option<Api>> {
+    let mut token = None;
+    loop {
+        let page = client
+            .get_apis()
+            .set_next_token(token)
+            .send()
+            .await
+            .aws("API Gateway GetApis")?;
+        if let Some(api) = page.items().iter().find(|a| {
+            a.name() == Some(stack.http_api().as_str())
+                && a.tags().and_then(|t| t.get(STACK_TAG)).map(String::as_str)
+                    == Some(stack.name.as_str())
+        }) {
+            return Ok(Some(api.clone()));
+        }
+        match page.next_token() {
+            Some(t) => token = Some(t.to_owned()),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// The webhook URL of an API.
+pub fn webhook_url(api: &Api) -> Option<String> {
+    api.api_endpoint()
+        .map(|e| format!("{}{WEBHOOK_PATH}", e.trim_end_matches('/')))
+}
+
+fn source_arn(stack: &Stack, api_id: &str) -> String {
+    format!(
+        "arn:aws:execute-api:{}:{}:{api_id}/*/POST{WEBHOOK_PATH}",
+        stack.region, stack.account
+    )
+}
+
+/// What differs in the API's parts: integration, route, stage, permission.
+async fn parts(
+    client: &Client,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &Stack,
+    api_id: &str,
+) -> anyhow::Result<Parts> {
+    let function_arn = stack.function_arn(Function::Ingest);
+    let integrations = client
+        .get_integrations()
+        .api_id(api_id)
+        .send()
+        .await
+        .aws(format!("API Gateway GetIntegrations {api_id}"))?;
+    let integration = integrations
+        .items()
+        .iter()
+        .find(|i| {
+            i.integration_type() == Some(&IntegrationType::AwsProxy)
+                && i.integration_uri() == Some(function_arn.as_str())
+                && i.payload_format_version() == Some("2.0")
+        })
+        .and_then(|i| i.integration_id().map(str::to_owned));
+    let routes = client
+        .get_routes()
+        .api_id(api_id)
+        .send()
+        .await
+        .aws(format!("API Gateway GetRoutes {api_id}"))?;
+    let route = routes
+        .items()
+        .iter()
+        .find(|r| r.route_key() == Some(ROUTE_KEY))
+        .map(|r| {
+            (
+                r.route_id().unwrap_or_default().to_owned(),
+                r.target().unwrap_or_default().to_owned(),
+            )
+        });
+    let stage = match client
+        .get_stage()
+        .api_id(api_id)
+        .stage_name(STAGE)
+        .send()
+        .await
+    {
+        Ok(s) => Some(
+            s.auto_deploy() == Some(true)
+                && s.default_route_settings().is_some_and(|r| {
+                    r.throttling_burst_limit() == Some(THROTTLE_BURST)
+                        && r.throttling_rate_limit() == Some(THROTTLE_RATE)
+                }),
+        ),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => return Err(e).aws(format!("API Gateway GetStage {api_id}")),
+    };
+    let function = stack.function(Function::Ingest);
+    let source = source_arn(stack, api_id);
+    let permission = Permission {
+        function: &function,
+        statement_id: PERMISSION_ID,
+        principal: "apigateway.amazonaws.com",
+        source_arn: &source,
+    }
+    .state(lambda)
+    .await?;
+    Ok(Parts {
+        integration,
+        route,
+        stage,
+        permission,
+    })
+}
+
+struct Parts {
+    integration: Option<String>,
+    /// Route id and target.
+    route: Option<(String, String)>,
+    /// Whether the stage is as wanted; `None` when missing.
+    stage: Option<bool>,
+    permission: State,
+}
+
+impl Parts {
+    fn drift(&self) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.integration.is_none() {
+            d.push("Lambda integration missing".to_owned());
+        }
+        match (&self.route, &self.integration) {
+            (None, _) => d.push(format!("route {ROUTE_KEY} missing")),
+            (Some((_, target)), Some(id)) if *target != format!("integrations/{id}") => {
+                d.push(format!("route {ROUTE_KEY} targets something else"))
+            }
+            _ => {}
+        }
+        match self.stage {
+            None => d.push("stage $default missing".to_owned()),
+            Some(false) => d.push("stage $default settings differ".to_owned()),
+            Some(true) => {}
+        }
+        if !self.permission.is_ok() {
+            d.push("invoke permission for API Gateway missing or too broad".to_owned());
+        }
+        d
+    }
+}
+
+pub async fn inspect(
+    client: &Client,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &Stack,
+) -> anyhow::Result<(Resource, Option<Api>)> {
+    let api = find(client, stack).await?;
+    let state = match &api {
+        None => State::Missing,
+        Some(api) => {
+            let drift = parts(client, lambda, stack, api.api_id().unwrap_or_default())
+                .await?
+                .drift();
+            if drift.is_empty() {
+                State::Present
+            } else {
+                State::Drifted(drift)
+            }
+        }
+    };
+    Ok((
+        Resource {
+            kind: "http api",
+            name: stack.http_api(),
+            state,
+        },
+        api,
+    ))
+}
+
+fn throttling() -> RouteSettings {
+    RouteSettings::builder()
+        .throttling_burst_limit(THROTTLE_BURST)
+        .throttling_rate_limit(THROTTLE_RATE)
+        .build()
+}
+
+/// Creates or completes the API; returns its state before the run and the API.
+pub async fn ensure(
+    client: &Client,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &Stack,
+    dry_run: bool,
+) -> anyhow::Result<(Resource, Option<Api>)> {
+    let (before, api) = inspect(client, lambda, stack).await?;
+    if dry_run || before.state == State::Present {
+        return Ok((before, api));
+    }
+    let api = match api {
+        Some(api) => api,
+        None => {
+            let created = client
+                .create_api()
+                .name(stack.http_api())
+                .protocol_type(ProtocolType::Http)
+                .description(format!("tgpipe stack {}: Telegram webhook", stack.name))
+                .tags(STACK_TAG, stack.name.as_str())
+                .send()
+                .await
+                .aws(format!("API Gateway CreateApi {}", stack.http_api()))?;
+            Api::builder()
+                .set_api_id(created.api_id().map(str::to_owned))
+                .set_api_endpoint(created.api_endpoint().map(str::to_owned))
+                .set_name(created.name().map(str::to_owned))
+                .set_tags(created.tags().cloned())
+                .set_protocol_type(created.protocol_type().cloned())
+                .build()
+        }
+    };
+    let api_id = api.api_id().unwrap_or_default().to_owned();
+    let p = parts(client, lambda, stack, &api_id).await?;
+    let integration = match p.integration {
+        Some(id) => id,
+        None => client
+            .create_integration()
+            .api_id(&api_id)
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_uri(stack.function_arn(Function::Ingest))
+            .payload_format_version("2.0")
+            .send()
+            .await
+            .aws(format!("API Gateway CreateIntegration {api_id}"))?
+            .integration_id()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let target = format!("integrations/{integration}");
+    match p.route {
+        None => {
+            client
+                .create_route()
+                .api_id(&api_id)
+                .route_key(ROUTE_KEY)
+                .target(&target)
+                .send()
+                .await
+                .aws(format!("API Gateway CreateRoute {api_id}"))?;
+        }
+        Some((route_id, current)) if current != target => {
+            client
+                .update_route()
+                .api_id(&api_id)
+                .route_id(route_id)
+                .target(&target)
+                .send()
+                .await
+                .aws(format!("API Gateway UpdateRoute {api_id}"))?;
+        }
+        Some(_) => {}
+    }
+    match p.stage {
+        None => {
+            client
+                .create_stage()
+                .api_id(&api_id)
+                .stage_name(STAGE)
+                .auto_deploy(true)
+                .default_route_settings(throttling())
+                .tags(STACK_TAG, stack.name.as_str())
+                .send()
+                .await
+                .aws(format!("API Gateway CreateStage {api_id}"))?;
+        }
+        Some(false) => {
+            client
+                .update_stage()
+                .api_id(&api_id)
+                .stage_name(STAGE)
+                .auto_deploy(true)
+                .default_route_settings(throttling())
+                .send()
+                .await
+                .aws(format!("API Gateway UpdateStage {api_id}"))?;
+        }
+        Some(true) => {}
+    }
+    let function = stack.function(Function::Ingest);
+    let source = source_arn(stack, &api_id);
+    Permission {
+        function: &function,
+        statement_id: PERMISSION_ID,
+        principal: "apigateway.amazonaws.com",
+        source_arn: &source,
+    }
+    .ensure(lambda, &p.permission)
+    .await?;
+    Ok((before, Some(api)))
+}
+
+/// Deletes the stack's API (with its routes, integrations and stages).
+pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<(String, &'static str)> {
+    let Some(api) = find(client, stack).await? else {
+        return Ok((stack.http_api(), "already gone"));
+    };
+    let id = api.api_id().unwrap_or_default();
+    match client.delete_api().api_id(id).send().await {
+        Ok(_) => Ok((stack.http_api(), "deleted")),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            Ok((stack.http_api(), "already gone"))
+        }
+        Err(e) => Err(e).aws(format!("API Gateway DeleteApi {id}")),
+    }
+}

@@ -1,0 +1,213 @@
+//! The EventBridge rule that runs the ETL daily, its target, and the ETL's invoke permission
+//! scoped to the rule.
+
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+
+use crate::aws::AwsResultExt;
+use crate::lambda::Permission;
+use crate::plan::{Resource, State};
+use crate::stack::{Function, STACK_TAG, Stack};
+
+/// 00:30 UTC every day: yesterday is complete (in UTC and zones east of it).
+pub const DEFAULT_SCHEDULE: &str = "cron(30 0 * * ? *)";
+const TARGET_ID: &str = "tgpipe-etl";
+const PERMISSION_ID: &str = "tgpipe-eventbridge";
+
+fn rule_arn(stack: &Stack) -> String {
+    format!(
+        "arn:aws:events:{}:{}:rule/{}",
+        stack.region,
+        stack.account,
+        stack.etl_rule()
+    )
+}
+
+struct Found {
+    schedule_ok: bool,
+    enabled: bool,
+    target_ok: bool,
+    permission: State,
+}
+
+async fn find(
+    client: &Client,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &Stack,
+    schedule: &str,
+) -> anyhow::Result<Option<Found>> {
+    let name = stack.etl_rule();
+    let rule = match client.describe_rule().name(&name).send().await {
+        Ok(r) => r,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e).aws(format!("EventBridge DescribeRule {name}")),
+    };
+    let targets = client
+        .list_targets_by_rule()
+        .rule(&name)
+        .send()
+        .await
+        .aws(format!("EventBridge ListTargetsByRule {name}"))?;
+    let function_arn = stack.function_arn(Function::Etl);
+    let function = stack.function(Function::Etl);
+    let source = rule_arn(stack);
+    Ok(Some(Found {
+        schedule_ok: rule.schedule_expression() == Some(schedule),
+        enabled: rule.state() == Some(&RuleState::Enabled),
+        target_ok: targets
+            .targets()
+            .iter()
+            .any(|t| t.id() == TARGET_ID && t.arn() == function_arn),
+        permission: Permission {
+            function: &function,
+            statement_id: PERMISSION_ID,
+            principal: "events.amazonaws.com",
+            source_arn: &source,
+        }
+        .state(lambda)
+        .await?,
+    }))
+}
+
+fn drift(found: &Found) -> Vec<String> {
+    let mut d = Vec::new();
+    if !found.schedule_ok {
+        d.push("schedule differs".to_owned());
+    }
+    if !found.enabled {
+        d.push("rule disabled".to_owned());
+    }
+    if !found.target_ok {
+        d.push("ETL target missing".to_owned());
+    }
+    if !found.permission.is_ok() {
+        d.push("invoke permission for EventBridge missing or too broad".to_owned());
+    }
+    d
+}
+
+pub async fn inspect(
+    client: &Client,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &Stack,
+    schedule: &str,
+) -> anyhow::Result<Resource> {
+    let state = match find(client, lambda, stack, schedule).await? {
+        None => State::Missing,
+        Some(found) => {
+            let d = drift(&found);
+            if d.is_empty() {
+                State::Present
+            } else {
+                State::Drifted(d)
+            }
+        }
+    };
+    Ok(Resource {
+        kind: "eventbridge rule",
+        name: stack.etl_rule(),
+        state,
+    })
+}
+
+pub async fn ensure(
+    client: &Client,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &Stack,
+    schedule: &str,
+    dry_run: bool,
+) -> anyhow::Result<Resource> {
+    let before = inspect(client, lambda, stack, schedule).await?;
+    if dry_run || before.state == State::Present {
+        return Ok(before);
+    }
+    let name = stack.etl_rule();
+    let found = find(client, lambda, stack, schedule).await?;
+    if found.as_ref().is_none_or(|f| !f.schedule_ok || !f.enabled) {
+        client
+            .put_rule()
+            .name(&name)
+            .schedule_expression(schedule)
+            .state(RuleState::Enabled)
+            .description(format!("tgpipe stack {}: daily ETL", stack.name))
+            .tags(
+                Tag::builder()
+                    .key(STACK_TAG)
+                    .value(stack.name.as_str())
+                    .build()?,
+            )
+            .send()
+            .await
+            .aws(format!("EventBridge PutRule {name}"))?;
+    }
+    if found.as_ref().is_none_or(|f| !f.target_ok) {
+        let target = Target::builder()
+            .id(TARGET_ID)
+            .arn(stack.function_arn(Function::Etl))
+            .build()?;
+        let out = client
+            .put_targets()
+            .rule(&name)
+            .targets(target)
+            .send()
+            .await
+            .aws(format!("EventBridge PutTargets {name}"))?;
+        if out.failed_entry_count() > 0 {
+            anyhow::bail!(
+                "EventBridge PutTargets {name}: {}",
+                out.failed_entries()
+                    .first()
+                    .and_then(|f| f.error_message())
+                    .unwrap_or("failed")
+            );
+        }
+    }
+    let permission_state = found.map(|f| f.permission).unwrap_or(State::Missing);
+    let function = stack.function(Function::Etl);
+    let source = rule_arn(stack);
+    Permission {
+        function: &function,
+        statement_id: PERMISSION_ID,
+        principal: "events.amazonaws.com",
+        source_arn: &source,
+    }
+    .ensure(lambda, &permission_state)
+    .await?;
+    Ok(before)
+}
+
+/// Removes the rule (its targets first).
+pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<(String, &'static str)> {
+    let name = stack.etl_rule();
+    match client
+        .remove_targets()
+        .rule(&name)
+        .ids(TARGET_ID)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok((name, "already gone"));
+        }
+        Err(e) => return Err(e).aws(format!("EventBridge RemoveTargets {name}")),
+    }
+    match client.delete_rule().name(&name).send().await {
+        Ok(_) => Ok((name, "deleted")),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok((name, "already gone"))
+        }
+        Err(e) => Err(e).aws(format!("EventBridge DeleteRule {name}")),
+    }
+}
