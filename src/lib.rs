@@ -2,6 +2,7 @@
 //! lifecycle of its resources (inspect, ensure, destroy).
 
 pub mod apigw;
+pub mod athena;
 pub mod aws;
 pub mod events;
 pub mod iam;

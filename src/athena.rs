@@ -1,0 +1,389 @@
+//! Athena: the stack's workgroup (results in the athena bucket, settings enforced, bytes scanned
+//! capped), and the Glue database and `telegram` table over the enriched bucket, with partition
+//! projection on `context_date` so that new days need no `MSCK REPAIR`. The columns come from
+//! the one schema definition, `lake::schema::COLUMNS`.
+
+use std::collections::HashMap;
+
+use aws_sdk_athena::types::{
+    EncryptionConfiguration, EncryptionOption, ResultConfiguration, ResultConfigurationUpdates,
+    Tag as AthenaTag, WorkGroupConfiguration, WorkGroupConfigurationUpdates,
+};
+use aws_sdk_glue::types::{Column, DatabaseInput, SerDeInfo, StorageDescriptor, TableInput};
+use lake::layout::{PARTITION_COLUMN, TABLE_PREFIX};
+use lake::schema::{COLUMNS, TABLE_NAME, athena_type};
+
+use crate::aws::AwsResultExt;
+use crate::plan::{Resource, State};
+use crate::stack::{STACK_TAG, Stack};
+
+/// The most a query may scan: 10 GB (about $0.05 at Athena's price).
+pub const BYTES_SCANNED_CUTOFF: i64 = 10_000_000_000;
+const PARQUET_INPUT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
+const PARQUET_OUTPUT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
+const PARQUET_SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
+/// The first day partition projection considers.
+const PROJECTION_START: &str = "2015-01-01";
+
+pub fn results_location(stack: &Stack) -> String {
+    format!("s3://{}/results/", stack.athena_bucket())
+}
+
+pub fn table_location(stack: &Stack) -> String {
+    format!("s3://{}/{TABLE_PREFIX}/", stack.enriched_bucket())
+}
+
+/// The table's parameters: Parquet, and partition projection on the day.
+pub fn table_parameters(stack: &Stack) -> HashMap<String, String> {
+    let p = PARTITION_COLUMN;
+    HashMap::from([
+        ("classification".into(), "parquet".into()),
+        ("EXTERNAL".into(), "TRUE".into()),
+        ("projection.enabled".into(), "true".into()),
+        (format!("projection.{p}.type"), "date".into()),
+        (format!("projection.{p}.format"), "yyyy-MM-dd".into()),
+        (
+            format!("projection.{p}.range"),
+            format!("{PROJECTION_START},NOW"),
+        ),
+        (format!("projection.{p}.interval"), "1".into()),
+        (format!("projection.{p}.interval.unit"), "DAYS".into()),
+        (
+            "storage.location.template".into(),
+            format!("{}{p}=${{{p}}}/", table_location(stack)),
+        ),
+    ])
+}
+
+fn columns() -> anyhow::Result<Vec<Column>> {
+    COLUMNS
+        .iter()
+        .map(|(name, ty)| {
+            Ok(Column::builder()
+                .name(*name)
+                .r#type(athena_type(ty))
+                .build()?)
+        })
+        .collect()
+}
+
+fn table_input(stack: &Stack) -> anyhow::Result<TableInput> {
+    Ok(TableInput::builder()
+        .name(TABLE_NAME)
+        .description("Telegram messages, one row per message (tgpipe)")
+        .table_type("EXTERNAL_TABLE")
+        .set_parameters(Some(table_parameters(stack)))
+        .partition_keys(
+            Column::builder()
+                .name(PARTITION_COLUMN)
+                .r#type("date")
+                .build()?,
+        )
+        .storage_descriptor(
+            StorageDescriptor::builder()
+                .set_columns(Some(columns()?))
+                .location(table_location(stack))
+                .input_format(PARQUET_INPUT)
+                .output_format(PARQUET_OUTPUT)
+                .serde_info(
+                    SerDeInfo::builder()
+                        .serialization_library(PARQUET_SERDE)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()?)
+}
+
+fn workgroup_configuration(stack: &Stack) -> anyhow::Result<WorkGroupConfiguration> {
+    Ok(WorkGroupConfiguration::builder()
+        .result_configuration(
+            ResultConfiguration::builder()
+                .output_location(results_location(stack))
+                .encryption_configuration(
+                    EncryptionConfiguration::builder()
+                        .encryption_option(EncryptionOption::SseS3)
+                        .build()?,
+                )
+                .build(),
+        )
+        .enforce_work_group_configuration(true)
+        .publish_cloud_watch_metrics_enabled(true)
+        .bytes_scanned_cutoff_per_query(BYTES_SCANNED_CUTOFF)
+        .build())
+}
+
+async fn workgroup_state(client: &aws_sdk_athena::Client, stack: &Stack) -> anyhow::Result<State> {
+    let name = stack.workgroup();
+    let wg = match client.get_work_group().work_group(&name).send().await {
+        Ok(out) => out.work_group().cloned(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_invalid_request_exception()) =>
+        {
+            None
+        }
+        Err(e) => return Err(e).aws(format!("Athena GetWorkGroup {name}")),
+    };
+    let Some(wg) = wg else {
+        return Ok(State::Missing);
+    };
+    let c = wg.configuration();
+    let mut drift = Vec::new();
+    if c.and_then(|c| c.result_configuration())
+        .and_then(|r| r.output_location())
+        != Some(results_location(stack).as_str())
+    {
+        drift.push("result location differs".to_owned());
+    }
+    if c.and_then(|c| c.enforce_work_group_configuration()) != Some(true) {
+        drift.push("settings not enforced".to_owned());
+    }
+    if c.and_then(|c| c.bytes_scanned_cutoff_per_query()) != Some(BYTES_SCANNED_CUTOFF) {
+        drift.push("bytes scanned cap differs".to_owned());
+    }
+    Ok(if drift.is_empty() {
+        State::Present
+    } else {
+        State::Drifted(drift)
+    })
+}
+
+async fn database_state(glue: &aws_sdk_glue::Client, stack: &Stack) -> anyhow::Result<State> {
+    let name = stack.glue_database();
+    match glue.get_database().name(&name).send().await {
+        Ok(_) => Ok(State::Present),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found_exception()) =>
+        {
+            Ok(State::Missing)
+        }
+        Err(e) => Err(e).aws(format!("Glue GetDatabase {name}")),
+    }
+}
+
+async fn table_state(glue: &aws_sdk_glue::Client, stack: &Stack) -> anyhow::Result<State> {
+    let db = stack.glue_database();
+    let table = match glue
+        .get_table()
+        .database_name(&db)
+        .name(TABLE_NAME)
+        .send()
+        .await
+    {
+        Ok(out) => out.table().cloned(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => return Err(e).aws(format!("Glue GetTable {db}.{TABLE_NAME}")),
+    };
+    let Some(table) = table else {
+        return Ok(State::Missing);
+    };
+    let want = table_input(stack)?;
+    let mut drift = Vec::new();
+    let sd = table.storage_descriptor();
+    let cols = |c: &[Column]| {
+        c.iter()
+            .map(|c| (c.name().to_owned(), c.r#type().map(str::to_owned)))
+            .collect::<Vec<_>>()
+    };
+    if sd.map(|s| cols(s.columns())) != want.storage_descriptor().map(|s| cols(s.columns())) {
+        drift.push("columns differ".to_owned());
+    }
+    if cols(table.partition_keys()) != cols(want.partition_keys()) {
+        drift.push("partition column differs".to_owned());
+    }
+    if sd.and_then(|s| s.location()) != Some(table_location(stack).as_str()) {
+        drift.push("location differs".to_owned());
+    }
+    let params = table.parameters().cloned().unwrap_or_default();
+    if table_parameters(stack)
+        .iter()
+        .any(|(k, v)| params.get(k) != Some(v))
+    {
+        drift.push("partition projection differs".to_owned());
+    }
+    Ok(if drift.is_empty() {
+        State::Present
+    } else {
+        State::Drifted(drift)
+    })
+}
+
+pub async fn inspect(
+    athena: &aws_sdk_athena::Client,
+    glue: &aws_sdk_glue::Client,
+    stack: &Stack,
+) -> anyhow::Result<Vec<Resource>> {
+    Ok(vec![
+        Resource {
+            kind: "athena workgroup",
+            name: stack.workgroup(),
+            state: workgroup_state(athena, stack).await?,
+        },
+        Resource {
+            kind: "glue database",
+            name: stack.glue_database(),
+            state: database_state(glue, stack).await?,
+        },
+        Resource {
+            kind: "glue table",
+            name: format!("{}.{TABLE_NAME}", stack.glue_database()),
+            state: table_state(glue, stack).await?,
+        },
+    ])
+}
+
+pub async fn ensure(
+    athena: &aws_sdk_athena::Client,
+    glue: &aws_sdk_glue::Client,
+    stack: &Stack,
+    dry_run: bool,
+) -> anyhow::Result<Vec<Resource>> {
+    let before = inspect(athena, glue, stack).await?;
+    if dry_run {
+        return Ok(before);
+    }
+    let name = stack.workgroup();
+    match &before[0].state {
+        State::Present => {}
+        State::Missing => {
+            athena
+                .create_work_group()
+                .name(&name)
+                .description(format!("tgpipe stack {}", stack.name))
+                .configuration(workgroup_configuration(stack)?)
+                .tags(
+                    AthenaTag::builder()
+                        .key(STACK_TAG)
+                        .value(stack.name.as_str())
+                        .build(),
+                )
+                .send()
+                .await
+                .aws(format!("Athena CreateWorkGroup {name}"))?;
+        }
+        State::Drifted(_) => {
+            athena
+                .update_work_group()
+                .work_group(&name)
+                .configuration_updates(
+                    WorkGroupConfigurationUpdates::builder()
+                        .result_configuration_updates(
+                            ResultConfigurationUpdates::builder()
+                                .output_location(results_location(stack))
+                                .encryption_configuration(
+                                    EncryptionConfiguration::builder()
+                                        .encryption_option(EncryptionOption::SseS3)
+                                        .build()?,
+                                )
+                                .build(),
+                        )
+                        .enforce_work_group_configuration(true)
+                        .publish_cloud_watch_metrics_enabled(true)
+                        .bytes_scanned_cutoff_per_query(BYTES_SCANNED_CUTOFF)
+                        .build(),
+                )
+                .send()
+                .await
+                .aws(format!("Athena UpdateWorkGroup {name}"))?;
+        }
+    }
+    let db = stack.glue_database();
+    if before[1].state == State::Missing {
+        match glue
+            .create_database()
+            .database_input(
+                DatabaseInput::builder()
+                    .name(&db)
+                    .description(format!("tgpipe stack {}", stack.name))
+                    .build()?,
+            )
+            .tags(STACK_TAG, stack.name.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_already_exists_exception()) => {}
+            Err(e) => return Err(e).aws(format!("Glue CreateDatabase {db}")),
+        }
+    }
+    match &before[2].state {
+        State::Present => {}
+        State::Missing => {
+            glue.create_table()
+                .database_name(&db)
+                .table_input(table_input(stack)?)
+                .send()
+                .await
+                .aws(format!("Glue CreateTable {db}.{TABLE_NAME}"))?;
+        }
+        State::Drifted(_) => {
+            glue.update_table()
+                .database_name(&db)
+                .table_input(table_input(stack)?)
+                .send()
+                .await
+                .aws(format!("Glue UpdateTable {db}.{TABLE_NAME}"))?;
+        }
+    }
+    Ok(before)
+}
+
+/// Removes the table, the database and the workgroup (with its saved queries and history).
+pub async fn destroy(
+    athena: &aws_sdk_athena::Client,
+    glue: &aws_sdk_glue::Client,
+    stack: &Stack,
+) -> anyhow::Result<Vec<(String, &'static str)>> {
+    let db = stack.glue_database();
+    let mut out = Vec::new();
+    let table = format!("{db}.{TABLE_NAME}");
+    match glue
+        .delete_table()
+        .database_name(&db)
+        .name(TABLE_NAME)
+        .send()
+        .await
+    {
+        Ok(_) => out.push((table, "deleted")),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found_exception()) =>
+        {
+            out.push((table, "already gone"))
+        }
+        Err(e) => return Err(e).aws(format!("Glue DeleteTable {table}")),
+    }
+    match glue.delete_database().name(&db).send().await {
+        Ok(_) => out.push((db, "deleted")),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found_exception()) =>
+        {
+            out.push((db, "already gone"))
+        }
+        Err(e) => return Err(e).aws(format!("Glue DeleteDatabase {db}")),
+    }
+    let name = stack.workgroup();
+    if workgroup_state(athena, stack).await? == State::Missing {
+        out.push((name, "already gone"));
+    } else {
+        athena
+            .delete_work_group()
+            .work_group(&name)
+            .recursive_delete_option(true)
+            .send()
+            .await
+            .aws(format!("Athena DeleteWorkGroup {name}"))?;
+        out.push((name, "deleted"));
+    }
+    Ok(out)
+}
