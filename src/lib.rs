@@ -4,9 +4,11 @@
 pub mod apigw;
 pub mod athena;
 pub mod aws;
+pub mod cli;
 pub mod events;
 pub mod iam;
 pub mod lambda;
 pub mod plan;
 pub mod s3;
 pub mod stack;
+pub mod telegram;

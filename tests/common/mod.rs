@@ -3,8 +3,10 @@
 use tgpipe::stack::{Stack, StackName};
 
 pub const REGION: &str = "eu-west-1";
+#[allow(dead_code)]
 pub const ACCOUNT: &str = "123456789012";
 
+#[allow(dead_code)]
 pub fn stack(name: &str) -> Stack {
     Stack::new(StackName::parse(name).unwrap(), ACCOUNT, REGION)
 }

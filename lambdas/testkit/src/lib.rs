@@ -300,32 +300,10 @@ fn serve_runtime_api(
     let mut writer = stream;
     let mut served = 0usize;
     loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        let Some((method, path, body)) = read_request(&mut reader) else {
             return;
-        }
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let mut parts = request_line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        };
+        let (method, path) = (method.as_str(), path.as_str());
         let body_value = || {
             serde_json::from_slice(&body)
                 .unwrap_or(Value::String(String::from_utf8_lossy(&body).into()))
@@ -365,5 +343,137 @@ fn serve_runtime_api(
         };
         let _ = reply;
         let _ = write!(writer, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+    }
+}
+
+/// Reads one HTTP/1.1 request (with a Content-Length body) from a keep-alive connection.
+fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<u8>)> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).ok()? == 0 {
+        return None;
+    }
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let mut parts = request_line.split_whitespace();
+    Some((parts.next()?.to_owned(), parts.next()?.to_owned(), body))
+}
+
+/// One call the Telegram stand-in received: the Bot API method and its JSON parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotCall {
+    pub method: String,
+    pub params: Value,
+}
+
+/// A stand-in for the Telegram Bot API on 127.0.0.1: accepts one bot token, keeps the webhook
+/// that `setWebhook` sets, and records every call.
+pub struct TelegramStandIn {
+    pub url: String,
+    calls: Arc<Mutex<Vec<BotCall>>>,
+    webhook: Arc<Mutex<Value>>,
+}
+
+impl TelegramStandIn {
+    pub fn start(valid_token: &str) -> TelegramStandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind telegram stand-in");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let webhook = Arc::new(Mutex::new(
+            serde_json::json!({"url": "", "pending_update_count": 0}),
+        ));
+        let (c, w, token) = (calls.clone(), webhook.clone(), valid_token.to_owned());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (c, w, token) = (c.clone(), w.clone(), token.clone());
+                std::thread::spawn(move || serve_bot_api(stream, &token, &c, &w));
+            }
+        });
+        TelegramStandIn {
+            url,
+            calls,
+            webhook,
+        }
+    }
+
+    pub fn calls(&self) -> Vec<BotCall> {
+        self.calls.lock().expect("calls").clone()
+    }
+
+    /// The webhook as `getWebhookInfo` reports it; tests may edit it (a last error, say).
+    pub fn webhook(&self) -> Value {
+        self.webhook.lock().expect("webhook").clone()
+    }
+
+    pub fn set_webhook_info(&self, info: Value) {
+        *self.webhook.lock().expect("webhook") = info;
+    }
+}
+
+fn serve_bot_api(
+    stream: TcpStream,
+    token: &str,
+    calls: &Mutex<Vec<BotCall>>,
+    webhook: &Mutex<Value>,
+) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut writer = stream;
+    while let Some((_, path, body)) = read_request(&mut reader) {
+        let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (given, method) = path
+            .trim_start_matches("/bot")
+            .split_once('/')
+            .map(|(t, m)| (t.to_owned(), m.to_owned()))
+            .unwrap_or_default();
+        let (status, reply) = if given != token {
+            (
+                401,
+                serde_json::json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+            )
+        } else {
+            calls.lock().expect("calls").push(BotCall {
+                method: method.clone(),
+                params: params.clone(),
+            });
+            let mut hook = webhook.lock().expect("webhook");
+            let result = match method.as_str() {
+                "getMe" => {
+                    serde_json::json!({"id": 1, "is_bot": true, "first_name": "Test", "username": "test_bot"})
+                }
+                "setWebhook" => {
+                    hook["url"] = params["url"].clone();
+                    hook["allowed_updates"] = params["allowed_updates"].clone();
+                    Value::Bool(true)
+                }
+                "deleteWebhook" => {
+                    hook["url"] = Value::String(String::new());
+                    Value::Bool(true)
+                }
+                "getWebhookInfo" => hook.clone(),
+                _ => Value::Bool(true),
+            };
+            (200, serde_json::json!({"ok": true, "result": result}))
+        };
+        let text = reply.to_string();
+        let _ = write!(
+            writer,
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+            text.len()
+        );
     }
 }

@@ -1,0 +1,746 @@
+//! The command line: flags, and the four commands `up`, `down`, `status`, `set-webhook`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::aws::{AwsOptions, AwsResultExt};
+use crate::lambda::FunctionSpec;
+use crate::plan::{Action, Resource, State};
+use crate::stack::{DEFAULT_NAME, Function, Stack, StackName};
+use crate::telegram::{BotToken, DEFAULT_API_URL, Telegram, WebhookInfo};
+use crate::{apigw, athena, events, iam, lambda, s3};
+
+/// Stand up (and tear down) a Telegram data pipeline on your own AWS account.
+#[derive(Parser)]
+#[command(version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args)]
+pub struct Global {
+    /// Stack name: every resource name derives from it (a-z, 0-9, '-', at most 20).
+    #[arg(long, global = true, env = "TGPIPE_NAME", default_value = DEFAULT_NAME)]
+    pub name: String,
+    /// AWS profile (as the AWS CLI's --profile).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION or the profile's region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS endpoint, for an emulator (default: AWS_ENDPOINT_URL).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// The bot's token from @BotFather (never stored, never printed).
+    #[arg(long, global = true, env = "TGPIPE_BOT_TOKEN", hide_env_values = true)]
+    pub bot_token: Option<String>,
+    /// The Telegram Bot API base URL.
+    #[arg(long, global = true, env = "TGPIPE_TELEGRAM_API_URL", default_value = DEFAULT_API_URL)]
+    pub telegram_api_url: String,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create what is missing, update what differs, then point the bot's webhook at the API.
+    Up(UpArgs),
+    /// Remove the webhook and every resource of the stack (data buckets kept unless --delete-data).
+    Down {
+        /// Also delete the raw and enriched buckets with every object and version in them.
+        #[arg(long)]
+        delete_data: bool,
+    },
+    /// Show every resource, the webhook as Telegram sees it, and data freshness.
+    Status {
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Point the bot at the deployed API again, reusing the stack's secret.
+    SetWebhook {
+        /// Make a new webhook secret (the ingest function gets it too).
+        #[arg(long)]
+        rotate_secret: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// A chat whose updates are kept (repeatable), e.g. -1001234567890.
+    #[arg(long = "chat-id", required = true, allow_hyphen_values = true)]
+    pub chat_ids: Vec<i64>,
+    /// IANA time zone of the daily partitions.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+    /// Directory holding ingest/bootstrap.zip and etl/bootstrap.zip.
+    #[arg(long, default_value = "target/lambda")]
+    pub artifacts: PathBuf,
+    /// When the ETL runs (an EventBridge schedule expression).
+    #[arg(long, default_value = events::DEFAULT_SCHEDULE)]
+    pub schedule: String,
+    /// Show what would be created or updated, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// Everything a command needs to talk to AWS about one stack.
+struct Ctx {
+    stack: Stack,
+    s3: aws_sdk_s3::Client,
+    iam: aws_sdk_iam::Client,
+    lambda: aws_sdk_lambda::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    api: aws_sdk_apigatewayv2::Client,
+    events: aws_sdk_eventbridge::Client,
+    athena: aws_sdk_athena::Client,
+    glue: aws_sdk_glue::Client,
+}
+
+async fn connect(global: &Global) -> anyhow::Result<Ctx> {
+    let name = StackName::parse(&global.name)?;
+    let options = AwsOptions {
+        profile: global.profile.clone(),
+        region: global.region.clone(),
+        endpoint_url: global.endpoint_url.clone(),
+    };
+    let config = crate::aws::load(&options).await;
+    let region = config.region().map(|r| r.to_string()).context(
+        "no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)",
+    )?;
+    let identity = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            crate::aws::aws_error(
+                "cannot use your AWS credentials (STS GetCallerIdentity); configure them as for the AWS CLI (aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID)",
+                e,
+            )
+        })?;
+    let account = identity
+        .account()
+        .context("STS GetCallerIdentity returned no account")?
+        .to_owned();
+    Ok(Ctx {
+        stack: Stack::new(name, account, region),
+        s3: crate::aws::s3_client(&config),
+        iam: aws_sdk_iam::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
+        logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+        api: aws_sdk_apigatewayv2::Client::new(&config),
+        events: aws_sdk_eventbridge::Client::new(&config),
+        athena: aws_sdk_athena::Client::new(&config),
+        glue: aws_sdk_glue::Client::new(&config),
+    })
+}
+
+fn telegram(global: &Global) -> anyhow::Result<Option<Telegram>> {
+    match &global.bot_token {
+        None => Ok(None),
+        Some(t) => Ok(Some(Telegram::new(
+            &global.telegram_api_url,
+            BotToken::parse(t)?,
+        ))),
+    }
+}
+
+/// A new webhook secret: 32 characters of Telegram's allowed alphabet.
+fn new_secret() -> anyhow::Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for the webhook secret: {e}"))?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect())
+}
+
+/// The stack's webhook secret, as the deployed ingest function holds it.
+async fn current_secret(ctx: &Ctx) -> anyhow::Result<Option<String>> {
+    let name = ctx.stack.function(Function::Ingest);
+    match ctx
+        .lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+    {
+        Ok(c) => Ok(c
+            .environment()
+            .and_then(|e| e.variables())
+            .and_then(|v| v.get(lake::env::WEBHOOK_SECRET))
+            .cloned()),
+        Err(e)
+            if aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
+                == Some("ResourceNotFoundException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
+    }
+}
+
+fn environments(
+    ctx: &Ctx,
+    chats: &[i64],
+    timezone: &str,
+    secret: &str,
+) -> [BTreeMap<String, String>; 2] {
+    let s = &ctx.stack;
+    let chats = chats
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    [
+        BTreeMap::from([
+            (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
+            (lake::env::ALLOWED_CHAT_IDS.to_owned(), chats),
+            (lake::env::WEBHOOK_SECRET.to_owned(), secret.to_owned()),
+            (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
+        ]),
+        BTreeMap::from([
+            (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
+            (lake::env::ENRICHED_BUCKET.to_owned(), s.enriched_bucket()),
+            (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
+        ]),
+    ]
+}
+
+fn progress(line: String) {
+    eprintln!("  … {line}");
+}
+
+fn print_plan(resources: &[Resource], dry_run: bool) {
+    for r in resources {
+        let (word, details) = match Action::from(&r.state) {
+            Action::Create => (if dry_run { "create" } else { "created" }, String::new()),
+            Action::Update(what) => (
+                if dry_run { "update" } else { "updated" },
+                format!(" ({})", what.join("; ")),
+            ),
+            Action::Unchanged => ("unchanged", String::new()),
+        };
+        println!("  {word:<9} {:<17} {}{details}", r.kind, r.name);
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Up(args) => up(&cli.global, args).await,
+        Command::Down { delete_data } => down(&cli.global, delete_data).await,
+        Command::Status { output } => status(&cli.global, output).await,
+        Command::SetWebhook { rotate_secret } => set_webhook(&cli.global, rotate_secret).await,
+    }
+}
+
+async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
+    // Everything that can be checked before touching AWS is checked first.
+    StackName::parse(&global.name)?;
+    lake::day::parse_time_zone(&args.timezone)?;
+    let bot = telegram(global)?.context(
+        "no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN (the token @BotFather gave you)",
+    )?;
+    let bot_name = bot.get_me().await?;
+    let ctx = connect(global).await?;
+    let stack = &ctx.stack;
+    let secret = match current_secret(&ctx).await? {
+        Some(s) => s,
+        None => new_secret()?,
+    };
+    let envs = environments(&ctx, &args.chat_ids, &args.timezone, &secret);
+    let specs = Function::ALL
+        .iter()
+        .zip(envs)
+        .map(|(f, env)| FunctionSpec::load(stack, *f, &args.artifacts, env))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    eprintln!(
+        "{} stack {} in account {} ({}) for @{bot_name}",
+        if args.dry_run {
+            "Planning"
+        } else {
+            "Deploying"
+        },
+        stack.name,
+        stack.account,
+        stack.region
+    );
+
+    let dry = args.dry_run;
+    // Independent resources first, concurrently; then what depends on them.
+    let (buckets, roles, log_groups, analytics) = tokio::try_join!(
+        s3::ensure(&ctx.s3, stack, dry),
+        iam::ensure(&ctx.iam, stack, dry),
+        lambda::logs::ensure(&ctx.logs, stack, dry),
+        athena::ensure(&ctx.athena, &ctx.glue, stack, dry),
+    )?;
+    let functions = if dry {
+        lambda::inspect(&ctx.lambda, stack, &specs).await?
+    } else {
+        lambda::ensure(&ctx.lambda, stack, &specs, false, &progress).await?
+    };
+    let ((api_before, api), rule) = if dry && functions.iter().any(|f| f.state == State::Missing) {
+        // Without the functions there is nothing to wire yet.
+        let api = Resource {
+            kind: "http api",
+            name: stack.http_api(),
+            state: apigw::find(&ctx.api, stack)
+                .await?
+                .map_or(State::Missing, |_| {
+                    State::Drifted(vec!["functions to wire".into()])
+                }),
+        };
+        let rule = events::inspect(&ctx.events, &ctx.lambda, stack, &args.schedule).await?;
+        ((api, None), rule)
+    } else {
+        tokio::try_join!(
+            apigw::ensure(&ctx.api, &ctx.lambda, stack, dry),
+            events::ensure(&ctx.events, &ctx.lambda, stack, &args.schedule, dry),
+        )?
+    };
+    let mut all = buckets;
+    all.extend(roles.0);
+    all.extend(log_groups);
+    all.extend(functions.iter().cloned());
+    all.push(api_before);
+    all.push(rule);
+    all.extend(analytics);
+    print_plan(&all, dry);
+
+    let url = api.as_ref().and_then(apigw::webhook_url);
+    let webhook = bot.get_webhook_info().await?;
+    let secret_new = functions[0].state == State::Missing;
+    let webhook_ok = url.as_deref() == Some(webhook.url.as_str()) && !secret_new;
+    if dry {
+        println!(
+            "  {:<9} {:<17} {}",
+            if webhook_ok { "unchanged" } else { "set" },
+            "telegram webhook",
+            url.as_deref().unwrap_or("(the new API)")
+        );
+        println!("Dry run: nothing was changed.");
+        return Ok(0);
+    }
+    let url = url.context("the HTTP API has no endpoint URL")?;
+    if webhook_ok {
+        println!("  unchanged telegram webhook  {url}");
+    } else {
+        bot.set_webhook(&url, &secret).await?;
+        let info = bot.get_webhook_info().await?;
+        if info.url != url {
+            bail!(
+                "Telegram reports the webhook as {:?} after setWebhook to {url}; run `tgpipe set-webhook`",
+                info.url
+            );
+        }
+        println!("  set       telegram webhook  {url}");
+    }
+    if all.iter().all(|r| r.state == State::Present) && webhook_ok {
+        println!("Everything is up to date: no changes made.");
+    }
+    println!("\nAPI URL:    {url}");
+    println!(
+        "Buckets:    {} (raw), {} (enriched), {} (athena)",
+        stack.raw_bucket(),
+        stack.enriched_bucket(),
+        stack.athena_bucket()
+    );
+    println!(
+        "Functions:  {}, {}",
+        stack.function(Function::Ingest),
+        stack.function(Function::Etl)
+    );
+    println!(
+        "Workgroup:  {} (database {}, table {})",
+        stack.workgroup(),
+        stack.glue_database(),
+        stack.table()
+    );
+    Ok(0)
+}
+
+async fn down(global: &Global, delete_data: bool) -> anyhow::Result<i32> {
+    let bot = telegram(global)?;
+    let ctx = connect(global).await?;
+    let stack = &ctx.stack;
+    eprintln!(
+        "Removing stack {} from account {} ({})",
+        stack.name, stack.account, stack.region
+    );
+    match &bot {
+        Some(bot) => {
+            // Only a webhook that points at this stack's API is removed.
+            let api = apigw::find(&ctx.api, stack).await?;
+            let info = bot.get_webhook_info().await?;
+            if api
+                .as_ref()
+                .and_then(apigw::webhook_url)
+                .is_some_and(|u| u == info.url)
+            {
+                bot.delete_webhook().await?;
+                println!("  deleted   telegram webhook");
+            } else {
+                println!("  skipped   telegram webhook (it does not point at this stack)");
+            }
+        }
+        None => println!(
+            "  skipped   telegram webhook: no bot token (--bot-token or TGPIPE_BOT_TOKEN); it may still point at the removed API"
+        ),
+    }
+    let mut done = vec![
+        events::destroy(&ctx.events, stack).await?,
+        apigw::destroy(&ctx.api, stack).await?,
+    ];
+    done.extend(lambda::destroy(&ctx.lambda, stack).await?);
+    done.extend(lambda::logs::destroy(&ctx.logs, stack).await?);
+    done.extend(iam::destroy(&ctx.iam, stack).await?);
+    done.extend(athena::destroy(&ctx.athena, &ctx.glue, stack).await?);
+    for (name, what) in &done {
+        println!("  {what:<13} {name}");
+    }
+    let mut kept = Vec::new();
+    for (bucket, removal) in s3::destroy(&ctx.s3, stack, delete_data).await? {
+        match removal {
+            s3::Removal::Deleted => println!("  deleted       {bucket}"),
+            s3::Removal::AlreadyGone => println!("  already gone  {bucket}"),
+            s3::Removal::KeptWithData => {
+                println!("  kept          {bucket} (holds data)");
+                kept.push(bucket);
+            }
+        }
+    }
+    if !kept.is_empty() {
+        println!(
+            "\nKept {} bucket(s) with your data; `tgpipe down --delete-data` deletes them and every object in them.",
+            kept.len()
+        );
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct StatusReport {
+    stack: String,
+    account: String,
+    region: String,
+    resources: Vec<Resource>,
+    webhook: Option<WebhookStatus>,
+    webhook_skipped: Option<String>,
+    newest_raw_object: Option<String>,
+    newest_enriched_day: Option<String>,
+    healthy: bool,
+}
+
+#[derive(Serialize)]
+struct WebhookStatus {
+    #[serde(flatten)]
+    info: WebhookInfo,
+    points_at_api: bool,
+}
+
+async fn status(global: &Global, output: Output) -> anyhow::Result<i32> {
+    let bot = telegram(global)?;
+    let ctx = connect(global).await?;
+    let stack = &ctx.stack;
+    let mut resources = s3::inspect(&ctx.s3, stack).await?;
+    resources.extend(iam::inspect(&ctx.iam, stack).await?);
+    resources.extend(lambda::logs::inspect(&ctx.logs, stack).await?);
+    resources.extend(function_status(&ctx).await?);
+    let (api, api_found) = apigw::inspect(&ctx.api, &ctx.lambda, stack).await?;
+    resources.push(api);
+    resources
+        .push(events::inspect(&ctx.events, &ctx.lambda, stack, events::DEFAULT_SCHEDULE).await?);
+    resources.extend(athena::inspect(&ctx.athena, &ctx.glue, stack).await?);
+    let url = api_found.as_ref().and_then(apigw::webhook_url);
+    let (webhook, webhook_skipped) = match &bot {
+        Some(bot) => {
+            let info = bot.get_webhook_info().await?;
+            let points_at_api = url.as_deref() == Some(info.url.as_str());
+            (
+                Some(WebhookStatus {
+                    info,
+                    points_at_api,
+                }),
+                None,
+            )
+        }
+        None => (
+            None,
+            Some(
+                "no bot token (--bot-token or TGPIPE_BOT_TOKEN): the webhook was not checked"
+                    .to_owned(),
+            ),
+        ),
+    };
+    let (newest_raw_object, newest_enriched_day) = freshness(&ctx).await?;
+    let healthy = resources.iter().all(|r| r.state.is_ok())
+        && webhook.as_ref().is_none_or(|w| w.points_at_api);
+    let report = StatusReport {
+        stack: stack.name.to_string(),
+        account: stack.account.clone(),
+        region: stack.region.clone(),
+        resources,
+        webhook,
+        webhook_skipped,
+        newest_raw_object,
+        newest_enriched_day,
+        healthy,
+    };
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => print_status(&report),
+    }
+    Ok(if report.healthy { 0 } else { 1 })
+}
+
+/// The functions as deployed: present or missing, with drift in what `up` would not know
+/// without the artifacts (the code is not compared here).
+async fn function_status(ctx: &Ctx) -> anyhow::Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let name = ctx.stack.function(f);
+        let state = match ctx
+            .lambda
+            .get_function_configuration()
+            .function_name(&name)
+            .send()
+            .await
+        {
+            Ok(c) => {
+                let vars = c
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .cloned()
+                    .unwrap_or_default();
+                let wanted = match f {
+                    Function::Ingest => vec![
+                        lake::env::RAW_BUCKET,
+                        lake::env::TIMEZONE,
+                        lake::env::ALLOWED_CHAT_IDS,
+                        lake::env::WEBHOOK_SECRET,
+                    ],
+                    Function::Etl => vec![
+                        lake::env::RAW_BUCKET,
+                        lake::env::TIMEZONE,
+                        lake::env::ENRICHED_BUCKET,
+                    ],
+                };
+                let missing: Vec<&str> = wanted
+                    .into_iter()
+                    .filter(|k| !vars.contains_key(*k))
+                    .collect();
+                let raw_ok = vars.get(lake::env::RAW_BUCKET) == Some(&ctx.stack.raw_bucket());
+                if missing.is_empty() && raw_ok {
+                    State::Present
+                } else {
+                    State::Drifted(vec![format!(
+                        "environment differs ({})",
+                        if missing.is_empty() {
+                            lake::env::RAW_BUCKET.to_owned()
+                        } else {
+                            missing.join(", ")
+                        }
+                    )])
+                }
+            }
+            Err(e)
+                if aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
+                    == Some("ResourceNotFoundException") =>
+            {
+                State::Missing
+            }
+            Err(e) => return Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
+        };
+        out.push(Resource {
+            kind: "lambda function",
+            name,
+            state,
+        });
+    }
+    Ok(out)
+}
+
+/// The newest raw object (key and time) and the newest enriched day.
+async fn freshness(ctx: &Ctx) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let newest_day = |bucket: String| async move {
+        let out = ctx
+            .s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(format!("{}/", lake::layout::TABLE_PREFIX))
+            .delimiter("/")
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(o
+                .common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix())
+                .filter_map(lake::layout::day_of_key)
+                .max()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => Ok(None),
+            Err(e) => Err(e).aws(format!("S3 ListObjectsV2 {bucket}")),
+        }
+    };
+    let raw_day = newest_day(ctx.stack.raw_bucket()).await?;
+    let enriched_day = newest_day(ctx.stack.enriched_bucket()).await?;
+    let newest_raw = match raw_day {
+        None => None,
+        Some(day) => {
+            let bucket = ctx.stack.raw_bucket();
+            let mut newest: Option<(aws_sdk_s3::primitives::DateTime, String)> = None;
+            let mut pages = ctx
+                .s3
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix(lake::layout::day_prefix(day))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.aws(format!("S3 ListObjectsV2 {bucket}"))?;
+                for o in page.contents() {
+                    if let (Some(t), Some(k)) = (o.last_modified(), o.key())
+                        && newest.as_ref().is_none_or(|(n, _)| t > n)
+                    {
+                        newest = Some((*t, k.to_owned()));
+                    }
+                }
+            }
+            newest.map(|(t, k)| format!("{k} at {t}"))
+        }
+    };
+    Ok((newest_raw, enriched_day.map(|d| d.to_string())))
+}
+
+fn print_status(r: &StatusReport) {
+    println!("Stack {} in account {} ({})", r.stack, r.account, r.region);
+    for res in &r.resources {
+        let (word, details) = match &res.state {
+            State::Present => ("ok", String::new()),
+            State::Missing => ("MISSING", String::new()),
+            State::Drifted(d) => ("DRIFTED", format!(" ({})", d.join("; "))),
+        };
+        println!("  {word:<8} {:<17} {}{details}", res.kind, res.name);
+    }
+    match (&r.webhook, &r.webhook_skipped) {
+        (Some(w), _) => {
+            println!(
+                "  {:<8} {:<17} {}",
+                if w.points_at_api { "ok" } else { "WRONG" },
+                "telegram webhook",
+                if w.info.url.is_empty() {
+                    "(none set)"
+                } else {
+                    w.info.url.as_str()
+                }
+            );
+            println!(
+                "           pending updates: {}",
+                w.info.pending_update_count
+            );
+            if let Some(msg) = &w.info.last_error_message {
+                let when = w
+                    .info
+                    .last_error_date
+                    .and_then(|d| chrono::DateTime::from_timestamp(d, 0))
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
+                println!("           last error: {msg} ({when})");
+            }
+        }
+        (None, Some(why)) => println!("  skipped  telegram webhook: {why}"),
+        (None, None) => {}
+    }
+    println!(
+        "  newest raw object:   {}",
+        r.newest_raw_object.as_deref().unwrap_or("none yet")
+    );
+    println!(
+        "  newest enriched day: {}",
+        r.newest_enriched_day.as_deref().unwrap_or("none yet")
+    );
+    println!(
+        "{}",
+        if r.healthy {
+            "All is well."
+        } else {
+            "Something is wrong: `tgpipe up` repairs the stack."
+        }
+    );
+}
+
+async fn set_webhook(global: &Global, rotate_secret: bool) -> anyhow::Result<i32> {
+    let bot =
+        telegram(global)?.context("no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN")?;
+    bot.get_me().await?;
+    let ctx = connect(global).await?;
+    let stack = &ctx.stack;
+    let api = apigw::find(&ctx.api, stack).await?.with_context(|| {
+        format!(
+            "stack {} has no HTTP API: run `tgpipe up` first",
+            stack.name
+        )
+    })?;
+    let url = apigw::webhook_url(&api).context("the HTTP API has no endpoint URL")?;
+    let name = stack.function(Function::Ingest);
+    let current = ctx
+        .lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .map_err(|e| {
+            crate::aws::aws_error(
+                format!("Lambda GetFunctionConfiguration {name} (run `tgpipe up` first)"),
+                e,
+            )
+        })?;
+    let mut vars = current
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    let secret = match (rotate_secret, vars.get(lake::env::WEBHOOK_SECRET)) {
+        (false, Some(s)) => s.clone(),
+        _ => {
+            let secret = new_secret()?;
+            vars.insert(lake::env::WEBHOOK_SECRET.to_owned(), secret.clone());
+            ctx.lambda
+                .update_function_configuration()
+                .function_name(&name)
+                .environment(
+                    aws_sdk_lambda::types::Environment::builder()
+                        .set_variables(Some(vars))
+                        .build(),
+                )
+                .send()
+                .await
+                .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
+            lambda::wait_ready(&ctx.lambda, &name).await?;
+            println!("  rotated   webhook secret");
+            secret
+        }
+    };
+    bot.set_webhook(&url, &secret).await?;
+    let info = bot.get_webhook_info().await?;
+    if info.url != url {
+        bail!(
+            "Telegram reports the webhook as {:?} after setWebhook to {url}",
+            info.url
+        );
+    }
+    println!("  set       telegram webhook  {url}");
+    Ok(0)
+}

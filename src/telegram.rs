@@ -1,0 +1,188 @@
+//! The Telegram Bot API client: the webhook calls `up`, `set-webhook`, `status` and `down` make.
+//!
+//! The bot token is part of every request URL, so no error of the HTTP client is ever shown as
+//! it comes: messages are built from the URL-less error, and the token is scrubbed from anything
+//! Telegram says back.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The public Bot API.
+pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+
+/// The update kinds the pipeline asks Telegram for (webhooks get these and nothing else).
+pub const ALLOWED_UPDATES: [&str; 5] = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "my_chat_member",
+];
+
+/// A bot token; never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BotToken(String);
+
+impl BotToken {
+    /// Checks the shape `123456:ABC-def_…` without revealing the token in the error.
+    pub fn parse(token: &str) -> Result<BotToken, TelegramError> {
+        let token = token.trim();
+        let ok = token.split_once(':').is_some_and(|(id, secret)| {
+            !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && secret.len() >= 10
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+        if ok {
+            Ok(BotToken(token.to_owned()))
+        } else {
+            Err(TelegramError::MalformedToken)
+        }
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        text.replace(&self.0, "<bot-token>")
+    }
+}
+
+impl fmt::Debug for BotToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BotToken(<redacted>)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    #[error(
+        "the bot token is malformed: it looks like 123456789:AA… (from @BotFather); pass it with --bot-token or TGPIPE_BOT_TOKEN"
+    )]
+    MalformedToken,
+    #[error(
+        "Telegram rejected the bot token (401 Unauthorized): check --bot-token / TGPIPE_BOT_TOKEN with @BotFather"
+    )]
+    Unauthorized,
+    #[error("Telegram {method} failed: {description} (error {code})")]
+    Api {
+        method: &'static str,
+        code: i64,
+        description: String,
+    },
+    #[error("cannot reach the Telegram Bot API for {method}: {message}")]
+    Http {
+        method: &'static str,
+        message: String,
+    },
+}
+
+/// What Telegram knows of the bot's webhook.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct WebhookInfo {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub pending_update_count: i64,
+    #[serde(default)]
+    pub last_error_date: Option<i64>,
+    #[serde(default)]
+    pub last_error_message: Option<String>,
+    #[serde(default)]
+    pub allowed_updates: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    ok: bool,
+    #[serde(default)]
+    result: Value,
+    #[serde(default)]
+    error_code: i64,
+    #[serde(default)]
+    description: String,
+}
+
+pub struct Telegram {
+    http: reqwest::Client,
+    base: String,
+    token: BotToken,
+}
+
+impl Telegram {
+    pub fn new(base_url: &str, token: BotToken) -> Telegram {
+        Telegram {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+            base: base_url.trim_end_matches('/').to_owned(),
+            token,
+        }
+    }
+
+    async fn call(&self, method: &'static str, body: Value) -> Result<Value, TelegramError> {
+        let url = format!("{}/bot{}/{method}", self.base, self.token.0);
+        let http_error = |e: reqwest::Error| TelegramError::Http {
+            method,
+            message: self.token.scrub(&e.without_url().to_string()),
+        };
+        let response = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(http_error)?;
+        let status = response.status();
+        let text = response.text().await.map_err(http_error)?;
+        let reply: Reply = serde_json::from_str(&text).map_err(|_| TelegramError::Http {
+            method,
+            message: format!("HTTP {status} with a body that is not a Bot API reply"),
+        })?;
+        if reply.ok {
+            return Ok(reply.result);
+        }
+        if reply.error_code == 401 || reply.error_code == 404 && method == "getMe" {
+            return Err(TelegramError::Unauthorized);
+        }
+        Err(TelegramError::Api {
+            method,
+            code: reply.error_code,
+            description: self.token.scrub(&reply.description),
+        })
+    }
+
+    /// Checks the token; returns the bot's @username.
+    pub async fn get_me(&self) -> Result<String, TelegramError> {
+        let me = self.call("getMe", json!({})).await?;
+        Ok(me["username"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Points the bot at `url`, with the secret Telegram will send back and the update kinds we keep.
+    pub async fn set_webhook(&self, url: &str, secret: &str) -> Result<(), TelegramError> {
+        self.call(
+            "setWebhook",
+            json!({"url": url, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES, "max_connections": 40}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn get_webhook_info(&self) -> Result<WebhookInfo, TelegramError> {
+        let info = self.call("getWebhookInfo", json!({})).await?;
+        serde_json::from_value(info).map_err(|e| TelegramError::Http {
+            method: "getWebhookInfo",
+            message: format!("unexpected reply: {e}"),
+        })
+    }
+
+    /// Removes the webhook; pending updates stay with Telegram (for a later `up`).
+    pub async fn delete_webhook(&self) -> Result<(), TelegramError> {
+        self.call("deleteWebhook", json!({"drop_pending_updates": false}))
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,331 @@
+//! The real `tgpipe` binary against moto and a Telegram Bot API stand-in: up, a second up that
+//! changes nothing, status, drift repaired, dry-run, set-webhook, down; and the token never shows.
+
+mod common;
+use std::process::Command;
+
+use common::mutating;
+use tgpipe::stack::Function;
+
+const TOKEN: &str = "123456789:AAHtestTOKENvalue_0123456789abcdef";
+
+struct Env {
+    moto: testkit::Moto,
+    bot: testkit::TelegramStandIn,
+    home: tempfile::TempDir,
+    artifacts: tempfile::TempDir,
+    printed: std::cell::RefCell<String>,
+}
+
+impl Env {
+    fn new() -> Env {
+        let moto = testkit::Moto::start();
+        common::moto_lambda_without_docker(&moto);
+        let artifacts = tempfile::tempdir().unwrap();
+        for f in Function::ALL {
+            let path = tgpipe::lambda::artifact_path(artifacts.path(), f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, common::zip_with_comment(f.suffix())).unwrap();
+        }
+        Env {
+            moto,
+            bot: testkit::TelegramStandIn::start(TOKEN),
+            home: tempfile::tempdir().unwrap(),
+            artifacts,
+            printed: Default::default(),
+        }
+    }
+
+    /// Runs tgpipe; returns exit code, stdout, stderr (all of it is kept to check for the token).
+    fn run(&self, args: &[&str], token: Option<&str>) -> (i32, String, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tgpipe"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", common::REGION)
+            .env("TGPIPE_TELEGRAM_API_URL", &self.bot.url);
+        if let Some(t) = token {
+            cmd.env("TGPIPE_BOT_TOKEN", t);
+        }
+        let out = cmd.output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        self.printed
+            .borrow_mut()
+            .push_str(&format!("{stdout}\n{stderr}\n"));
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    fn up(&self, extra: &[&str]) -> (i32, String, String) {
+        let artifacts = self.artifacts.path().to_str().unwrap().to_owned();
+        let mut args = vec![
+            "up",
+            "--chat-id",
+            "-1001234567890",
+            "--artifacts",
+            &artifacts,
+        ];
+        args.extend(extra);
+        self.run(&args, Some(TOKEN))
+    }
+
+    fn assert_token_never_printed(&self) {
+        let printed = self.printed.borrow();
+        assert!(!printed.contains(TOKEN), "the bot token was printed");
+        assert!(
+            !printed.contains(TOKEN.split(':').nth(1).unwrap()),
+            "part of the bot token was printed"
+        );
+    }
+}
+
+fn ok(result: &(i32, String, String)) {
+    assert_eq!(result.0, 0, "stdout:\n{}\nstderr:\n{}", result.1, result.2);
+}
+
+#[test]
+fn up_status_drift_down_end_to_end() {
+    let env = Env::new();
+    let dry = env.up(&["--dry-run"]);
+    ok(&dry);
+    assert!(
+        dry.1.contains("create") && dry.1.contains("Dry run: nothing was changed."),
+        "{}",
+        dry.1
+    );
+
+    let first = env.up(&[]);
+    ok(&first);
+    let api_url = first
+        .1
+        .lines()
+        .find_map(|l| l.strip_prefix("API URL:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(api_url.ends_with("/webhook"), "{api_url}");
+    let set: Vec<_> = env
+        .bot
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "setWebhook")
+        .collect();
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0].params["url"], api_url);
+    let secret = set[0].params["secret_token"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 32, "{secret}");
+    assert_eq!(
+        set[0].params["allowed_updates"],
+        serde_json::json!([
+            "message",
+            "edited_message",
+            "channel_post",
+            "edited_channel_post",
+            "my_chat_member"
+        ])
+    );
+    assert!(
+        !first.1.contains(&secret) && !first.2.contains(&secret),
+        "the webhook secret was printed"
+    );
+
+    // The ingest function holds the same secret, the chat list and the raw bucket.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = rt.block_on(common::sdk_config(&env.moto));
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let c = rt
+        .block_on(
+            lambda
+                .get_function_configuration()
+                .function_name("tgpipe-ingest")
+                .send(),
+        )
+        .unwrap();
+    let vars = c.environment().unwrap().variables().unwrap();
+    assert_eq!(vars["TGPIPE_WEBHOOK_SECRET"], secret);
+    assert_eq!(vars["TGPIPE_ALLOWED_CHAT_IDS"], "-1001234567890");
+    assert_eq!(
+        vars["TGPIPE_RAW_BUCKET"],
+        "tgpipe-123456789012-eu-west-1-raw"
+    );
+
+    // Again, nothing changed: not one mutating AWS request, and no new setWebhook.
+    env.moto.start_recording();
+    let second = env.up(&[]);
+    let calls = env.moto.recorded();
+    ok(&second);
+    assert!(
+        second
+            .1
+            .contains("Everything is up to date: no changes made."),
+        "{}",
+        second.1
+    );
+    assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
+    assert_eq!(
+        env.bot
+            .calls()
+            .iter()
+            .filter(|c| c.method == "setWebhook")
+            .count(),
+        1
+    );
+
+    let status = env.run(&["status", "--output", "json"], Some(TOKEN));
+    ok(&status);
+    let report: serde_json::Value = serde_json::from_str(&status.1).unwrap();
+    assert_eq!(report["healthy"], true);
+    assert_eq!(report["webhook"]["points_at_api"], true);
+    assert_eq!(
+        report["resources"].as_array().unwrap().len(),
+        14,
+        "{}",
+        status.1
+    );
+
+    // Drift by hand: status says so and fails; up repairs it.
+    let s3 = tgpipe::aws::s3_client(&config);
+    rt.block_on(
+        s3.delete_bucket_encryption()
+            .bucket("tgpipe-123456789012-eu-west-1-enriched")
+            .send(),
+    )
+    .unwrap();
+    env.bot.set_webhook_info(
+        serde_json::json!({"url": "https://elsewhere.example/hook", "pending_update_count": 7,
+        "last_error_date": 1714564800, "last_error_message": "Connection refused"}),
+    );
+    let drifted = env.run(&["status"], Some(TOKEN));
+    assert_eq!(drifted.0, 1, "{}", drifted.1);
+    assert!(
+        drifted.1.contains("DRIFTED") && drifted.1.contains("default encryption differs"),
+        "{}",
+        drifted.1
+    );
+    assert!(
+        drifted.1.contains("WRONG")
+            && drifted.1.contains("pending updates: 7")
+            && drifted.1.contains("Connection refused"),
+        "{}",
+        drifted.1
+    );
+    ok(&env.up(&[]));
+    ok(&env.run(&["status"], Some(TOKEN)));
+
+    // Without a token, status does the rest and says what it skipped.
+    let tokenless = env.run(&["status"], None);
+    ok(&tokenless);
+    assert!(
+        tokenless.1.contains("skipped  telegram webhook"),
+        "{}",
+        tokenless.1
+    );
+
+    // set-webhook --rotate-secret: a new secret in the function and in Telegram.
+    ok(&env.run(&["set-webhook", "--rotate-secret"], Some(TOKEN)));
+    let last = env
+        .bot
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.method == "setWebhook")
+        .unwrap();
+    let rotated = last.params["secret_token"].as_str().unwrap().to_owned();
+    assert_ne!(rotated, secret);
+    let c = rt
+        .block_on(
+            lambda
+                .get_function_configuration()
+                .function_name("tgpipe-ingest")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        c.environment().unwrap().variables().unwrap()["TGPIPE_WEBHOOK_SECRET"],
+        rotated
+    );
+
+    // A second stack beside it, then down of the first: the second is untouched.
+    ok(&env.run(
+        &[
+            "--name",
+            "other",
+            "up",
+            "--chat-id",
+            "-100",
+            "--artifacts",
+            env.artifacts.path().to_str().unwrap(),
+        ],
+        Some(TOKEN),
+    ));
+    let down = env.run(&["down"], Some(TOKEN));
+    ok(&down);
+    assert!(
+        !env.bot.calls().iter().any(|c| c.method == "deleteWebhook"),
+        "the webhook pointed at the other stack"
+    );
+    let gone = env.run(&["status", "--output", "json"], None);
+    assert_eq!(gone.0, 1);
+    let report: serde_json::Value = serde_json::from_str(&gone.1).unwrap();
+    assert!(
+        report["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] == "missing"),
+        "{}",
+        gone.1
+    );
+    ok(&env.run(&["--name", "other", "status"], Some(TOKEN)));
+    let down_again = env.run(&["down"], None);
+    ok(&down_again);
+    assert!(down_again.1.contains("already gone"), "{}", down_again.1);
+    env.assert_token_never_printed();
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_creates_nothing() {
+    let env = Env::new();
+    let cases: [(&[&str], Option<&str>, &str); 5] = [
+        (
+            &["--name", "Bad_Name", "up", "--chat-id", "-1"],
+            Some(TOKEN),
+            "invalid stack name",
+        ),
+        (&["up", "--chat-id", "-1"], None, "no bot token"),
+        (
+            &["up", "--chat-id", "-1"],
+            Some("123456789:AAHwrongTOKENvalue_999999"),
+            "rejected the bot token",
+        ),
+        (&["up", "--chat-id", "-1"], Some("not-a-token"), "malformed"),
+        (
+            &["up", "--chat-id", "-1", "--artifacts", "/nonexistent"],
+            Some(TOKEN),
+            "cargo lambda build",
+        ),
+    ];
+    env.moto.start_recording();
+    for (args, token, expected) in cases {
+        let (code, stdout, stderr) = env.run(args, token);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        let _ = stdout;
+    }
+    let calls = env.moto.recorded();
+    assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
+    let wrong = env.run(&["status"], Some("123456789:AAHwrongTOKENvalue_999999"));
+    assert!(
+        !wrong.2.contains("AAHwrongTOKENvalue_999999"),
+        "{}",
+        wrong.2
+    );
+    env.assert_token_never_printed();
+}
