@@ -167,17 +167,18 @@ pub async fn ensure(
             );
         }
     }
-    let permission_state = found.map(|f| f.permission).unwrap_or(State::Missing);
+    // Checked on its own: a statement can outlive its rule (an interrupted run, a rule deleted by
+    // hand), and adding it twice is a conflict.
     let function = stack.function(Function::Etl);
     let source = rule_arn(stack);
-    Permission {
+    let permission = Permission {
         function: &function,
         statement_id: PERMISSION_ID,
         principal: "events.amazonaws.com",
         source_arn: &source,
-    }
-    .ensure(lambda, &permission_state)
-    .await?;
+    };
+    let state = permission.state(lambda).await?;
+    permission.ensure(lambda, &state).await?;
     Ok(before)
 }
 

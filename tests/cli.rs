@@ -329,3 +329,108 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
     );
     env.assert_token_never_printed();
 }
+
+/// An `up` interrupted after any step leaves a partial stack; the next `up` completes it.
+#[test]
+fn an_interrupted_up_is_completed_by_the_next() {
+    let env = Env::new();
+    ok(&env.up(&[]));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = rt.block_on(common::sdk_config(&env.moto));
+    let stack = tgpipe::stack::Stack::new(
+        tgpipe::stack::StackName::parse("tgpipe").unwrap(),
+        "123456789012",
+        common::REGION,
+    );
+    let (lambda, api, events) = (
+        aws_sdk_lambda::Client::new(&config),
+        aws_sdk_apigatewayv2::Client::new(&config),
+        aws_sdk_eventbridge::Client::new(&config),
+    );
+    let (iam, logs, athena, glue) = (
+        aws_sdk_iam::Client::new(&config),
+        aws_sdk_cloudwatchlogs::Client::new(&config),
+        aws_sdk_athena::Client::new(&config),
+        aws_sdk_glue::Client::new(&config),
+    );
+    // Each cut undoes the steps after a point, as if `up` had stopped there.
+    let cuts: [(&str, &dyn Fn()); 5] = [
+        ("only the buckets exist", &|| {
+            rt.block_on(async {
+                tgpipe::events::destroy(&events, &stack).await.unwrap();
+                tgpipe::apigw::destroy(&api, &stack).await.unwrap();
+                tgpipe::lambda::destroy(&lambda, &stack).await.unwrap();
+                tgpipe::lambda::logs::destroy(&logs, &stack).await.unwrap();
+                tgpipe::iam::destroy(&iam, &stack).await.unwrap();
+                tgpipe::athena::destroy(&athena, &glue, &stack)
+                    .await
+                    .unwrap();
+            })
+        }),
+        ("roles, no functions", &|| {
+            rt.block_on(async {
+                tgpipe::events::destroy(&events, &stack).await.unwrap();
+                tgpipe::apigw::destroy(&api, &stack).await.unwrap();
+                tgpipe::lambda::destroy(&lambda, &stack).await.unwrap();
+            })
+        }),
+        ("an API without its route and stage", &|| {
+            rt.block_on(async {
+                let found = tgpipe::apigw::find(&api, &stack).await.unwrap().unwrap();
+                let id = found.api_id().unwrap();
+                let routes = api.get_routes().api_id(id).send().await.unwrap();
+                for r in routes.items() {
+                    api.delete_route()
+                        .api_id(id)
+                        .route_id(r.route_id().unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                api.delete_stage()
+                    .api_id(id)
+                    .stage_name("$default")
+                    .send()
+                    .await
+                    .unwrap();
+                tgpipe::events::destroy(&events, &stack).await.unwrap();
+            })
+        }),
+        ("a rule without its permission", &|| {
+            rt.block_on(async {
+                lambda
+                    .remove_permission()
+                    .function_name("tgpipe-etl")
+                    .statement_id("tgpipe-eventbridge")
+                    .send()
+                    .await
+                    .unwrap();
+            })
+        }),
+        ("everything but the webhook", &|| {
+            env.bot
+                .set_webhook_info(serde_json::json!({"url": "", "pending_update_count": 0}));
+        }),
+    ];
+    for (what, cut) in cuts {
+        cut();
+        assert_eq!(
+            env.run(&["status"], Some(TOKEN)).0,
+            1,
+            "{what}: status should see the gap"
+        );
+        ok(&env.up(&[]));
+        let status = env.run(&["status"], Some(TOKEN));
+        assert_eq!(status.0, 0, "{what}:\n{}", status.1);
+        env.moto.start_recording();
+        let again = env.up(&[]);
+        let calls = env.moto.recorded();
+        ok(&again);
+        assert!(
+            mutating(&calls).is_empty(),
+            "{what}: {:?}",
+            mutating(&calls)
+        );
+    }
+    env.assert_token_never_printed();
+}
