@@ -399,24 +399,41 @@ async fn down(global: &Global, delete_data: bool) -> anyhow::Result<i32> {
             "  skipped   telegram webhook: no bot token (--bot-token or TGPIPE_BOT_TOKEN); it may still point at the removed API"
         ),
     }
-    let mut done = vec![
-        events::destroy(&ctx.events, stack).await?,
-        apigw::destroy(&ctx.api, stack).await?,
-    ];
-    done.extend(lambda::destroy(&ctx.lambda, stack).await?);
-    done.extend(lambda::logs::destroy(&ctx.logs, stack).await?);
-    done.extend(iam::destroy(&ctx.iam, stack).await?);
-    done.extend(athena::destroy(&ctx.athena, &ctx.glue, stack).await?);
-    for (name, what) in &done {
-        println!("  {what:<13} {name}");
+    let label = |kind: &'static str, list: Vec<(String, &'static str)>| {
+        list.into_iter().map(move |(name, what)| (kind, name, what))
+    };
+    let mut done: Vec<(&str, String, &str)> = Vec::new();
+    done.extend(label(
+        "eventbridge rule",
+        vec![events::destroy(&ctx.events, stack).await?],
+    ));
+    done.extend(label(
+        "http api",
+        vec![apigw::destroy(&ctx.api, stack).await?],
+    ));
+    done.extend(label(
+        "lambda function",
+        lambda::destroy(&ctx.lambda, stack).await?,
+    ));
+    done.extend(label(
+        "log group",
+        lambda::logs::destroy(&ctx.logs, stack).await?,
+    ));
+    done.extend(label("iam role", iam::destroy(&ctx.iam, stack).await?));
+    done.extend(label(
+        "athena/glue",
+        athena::destroy(&ctx.athena, &ctx.glue, stack).await?,
+    ));
+    for (kind, name, what) in &done {
+        println!("  {what:<13} {kind:<17} {name}");
     }
     let mut kept = Vec::new();
     for (bucket, removal) in s3::destroy(&ctx.s3, stack, delete_data).await? {
         match removal {
-            s3::Removal::Deleted => println!("  deleted       {bucket}"),
-            s3::Removal::AlreadyGone => println!("  already gone  {bucket}"),
+            s3::Removal::Deleted => println!("  deleted       s3 bucket         {bucket}"),
+            s3::Removal::AlreadyGone => println!("  already gone  s3 bucket         {bucket}"),
             s3::Removal::KeptWithData => {
-                println!("  kept          {bucket} (holds data)");
+                println!("  kept          s3 bucket         {bucket} (holds data)");
                 kept.push(bucket);
             }
         }
