@@ -280,17 +280,20 @@ async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
 
     let dry = args.dry_run;
     // Independent resources first, concurrently; then what depends on them.
+    progress("buckets, roles, log groups, Athena and Glue".into());
     let (buckets, roles, log_groups, analytics) = tokio::try_join!(
         s3::ensure(&ctx.s3, stack, dry),
         iam::ensure(&ctx.iam, stack, dry),
         lambda::logs::ensure(&ctx.logs, stack, dry),
         athena::ensure(&ctx.athena, &ctx.glue, stack, dry),
     )?;
+    progress("functions".into());
     let functions = if dry {
         lambda::inspect(&ctx.lambda, stack, &specs).await?
     } else {
         lambda::ensure(&ctx.lambda, stack, &specs, false, &progress).await?
     };
+    progress("HTTP API and daily schedule".into());
     let ((api_before, api), rule) = if dry && functions.iter().any(|f| f.state == State::Missing) {
         // Without the functions there is nothing to wire yet.
         let api = Resource {
