@@ -28,12 +28,58 @@ pub async fn load(options: &AwsOptions) -> aws_config::SdkConfig {
 
 /// An S3 client; path-style addressing when an endpoint is overridden (emulators want it).
 pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    s3_client_with(config, false)
+}
+
+/// [`s3_client`], logging each call when `verbose`.
+pub fn s3_client_with(config: &aws_config::SdkConfig, verbose: bool) -> aws_sdk_s3::Client {
     let path_style = config.endpoint_url().is_some();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(path_style)
-            .build(),
-    )
+    let mut builder = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style);
+    if verbose {
+        builder = builder.interceptor(LogCalls);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+/// A client of any AWS service, logging each call when `verbose`.
+#[macro_export]
+macro_rules! aws_client {
+    ($service:ident, $config:expr, $verbose:expr) => {{
+        let mut builder = $service::config::Builder::from($config);
+        if $verbose {
+            builder = builder.interceptor($crate::aws::LogCalls);
+        }
+        $service::Client::from_conf(builder.build())
+    }};
+}
+
+/// `--verbose`: one line per AWS call on stderr — service, operation, HTTP status. Only AWS
+/// calls pass here; Telegram's URLs (which carry the token) never do.
+#[derive(Debug)]
+pub struct LogCalls;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for LogCalls {
+    fn name(&self) -> &'static str {
+        "tgpipe-log-calls"
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let (service, operation) = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| (m.service().to_owned(), m.name().to_owned()))
+            .unwrap_or_default();
+        let status = context
+            .response()
+            .map(|r| r.status().as_u16().to_string())
+            .unwrap_or_else(|| "no response".to_owned());
+        eprintln!("  aws {service} {operation}: {status}");
+        Ok(())
+    }
 }
 
 /// Turns an SDK error into one line that names the call and carries the service's reason.

@@ -44,6 +44,9 @@ pub struct Global {
     /// The Telegram Bot API base URL.
     #[arg(long, global = true, env = "TGPIPE_TELEGRAM_API_URL", default_value = DEFAULT_API_URL)]
     pub telegram_api_url: String,
+    /// Print every AWS call (service, operation, status) and Telegram method on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Subcommand)]
@@ -118,7 +121,7 @@ async fn connect(global: &Global) -> anyhow::Result<Ctx> {
     let region = config.region().map(|r| r.to_string()).context(
         "no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)",
     )?;
-    let identity = aws_sdk_sts::Client::new(&config)
+    let identity = crate::aws_client!(aws_sdk_sts, &config, global.verbose)
         .get_caller_identity()
         .send()
         .await
@@ -132,26 +135,26 @@ async fn connect(global: &Global) -> anyhow::Result<Ctx> {
         .account()
         .context("STS GetCallerIdentity returned no account")?
         .to_owned();
+    let v = global.verbose;
     Ok(Ctx {
         stack: Stack::new(name, account, region),
-        s3: crate::aws::s3_client(&config),
-        iam: aws_sdk_iam::Client::new(&config),
-        lambda: aws_sdk_lambda::Client::new(&config),
-        logs: aws_sdk_cloudwatchlogs::Client::new(&config),
-        api: aws_sdk_apigatewayv2::Client::new(&config),
-        events: aws_sdk_eventbridge::Client::new(&config),
-        athena: aws_sdk_athena::Client::new(&config),
-        glue: aws_sdk_glue::Client::new(&config),
+        s3: crate::aws::s3_client_with(&config, v),
+        iam: crate::aws_client!(aws_sdk_iam, &config, v),
+        lambda: crate::aws_client!(aws_sdk_lambda, &config, v),
+        logs: crate::aws_client!(aws_sdk_cloudwatchlogs, &config, v),
+        api: crate::aws_client!(aws_sdk_apigatewayv2, &config, v),
+        events: crate::aws_client!(aws_sdk_eventbridge, &config, v),
+        athena: crate::aws_client!(aws_sdk_athena, &config, v),
+        glue: crate::aws_client!(aws_sdk_glue, &config, v),
     })
 }
 
 fn telegram(global: &Global) -> anyhow::Result<Option<Telegram>> {
     match &global.bot_token {
         None => Ok(None),
-        Some(t) => Ok(Some(Telegram::new(
-            &global.telegram_api_url,
-            BotToken::parse(t)?,
-        ))),
+        Some(t) => Ok(Some(
+            Telegram::new(&global.telegram_api_url, BotToken::parse(t)?).verbose(global.verbose),
+        )),
     }
 }
 

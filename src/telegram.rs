@@ -109,6 +109,7 @@ pub struct Telegram {
     http: reqwest::Client,
     base: String,
     token: BotToken,
+    verbose: bool,
 }
 
 impl Telegram {
@@ -120,7 +121,14 @@ impl Telegram {
                 .unwrap_or_default(),
             base: base_url.trim_end_matches('/').to_owned(),
             token,
+            verbose: false,
         }
+    }
+
+    /// Prints each Bot API method called (never its URL: that carries the token).
+    pub fn verbose(mut self, on: bool) -> Self {
+        self.verbose = on;
+        self
     }
 
     async fn call(&self, method: &'static str, body: Value) -> Result<Value, TelegramError> {
@@ -138,6 +146,9 @@ impl Telegram {
             .map_err(http_error)?;
         let status = response.status();
         let text = response.text().await.map_err(http_error)?;
+        if self.verbose {
+            eprintln!("  telegram {method}: {}", status.as_u16());
+        }
         let reply: Reply = serde_json::from_str(&text).map_err(|_| TelegramError::Http {
             method,
             message: format!("HTTP {status} with a body that is not a Bot API reply"),

@@ -218,6 +218,25 @@ fn up_status_drift_down_end_to_end() {
     ok(&env.up(&[]));
     ok(&env.run(&["status"], Some(TOKEN)));
 
+    // --verbose names every AWS call and Telegram method, and still not the token.
+    let verbose = env.run(&["--verbose", "status"], Some(TOKEN));
+    ok(&verbose);
+    assert!(
+        verbose.2.contains("aws S3 GetBucketEncryption: 200"),
+        "{}",
+        verbose.2
+    );
+    assert!(
+        verbose.2.contains("GetCallerIdentity: 200"),
+        "{}",
+        verbose.2
+    );
+    assert!(
+        verbose.2.contains("telegram getWebhookInfo: 200"),
+        "{}",
+        verbose.2
+    );
+
     // Without a token, status does the rest and says what it skipped.
     let tokenless = env.run(&["status"], None);
     ok(&tokenless);
