@@ -87,7 +87,14 @@ pub fn aws_error<E>(what: impl std::fmt::Display, error: E) -> anyhow::Error
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    anyhow::anyhow!("{what}: {}", DisplayErrorContext(&error))
+    let reason = DisplayErrorContext(&error).to_string();
+    // No answer at all: a wrong region (or one without the service), endpoint or network.
+    let hint = if reason.contains("dispatch failure") {
+        " — AWS could not be reached: check --region (is the service offered there?), --endpoint-url and your network"
+    } else {
+        ""
+    };
+    anyhow::anyhow!("{what}: {reason}{hint}")
 }
 
 /// `.aws("S3 CreateBucket my-bucket")?` on any SDK result.

@@ -222,8 +222,47 @@ fn environments(
     ]
 }
 
-fn progress(line: String) {
-    eprintln!("  … {line}");
+/// Progress of `up`: a spinner naming the current step on a terminal, plain lines otherwise.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress(std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    /// The step now under way.
+    fn step(&self, what: &str) {
+        match &self.0 {
+            Some(bar) => bar.set_message(what.to_owned()),
+            None => eprintln!("  … {what}"),
+        }
+    }
+
+    /// Something worth keeping on screen (a wait, a retry).
+    fn note(&self, line: String) {
+        match &self.0 {
+            Some(bar) => bar.println(format!("  … {line}")),
+            None => eprintln!("  … {line}"),
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    // An error ends `up` early: the spinner goes before the error line is printed.
+    fn drop(&mut self) {
+        self.done();
+    }
 }
 
 fn print_plan(resources: &[Resource], dry_run: bool) {
@@ -283,20 +322,21 @@ async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
 
     let dry = args.dry_run;
     // Independent resources first, concurrently; then what depends on them.
-    progress("buckets, roles, log groups, Athena and Glue".into());
+    let progress = Progress::new();
+    progress.step("buckets, roles, log groups, Athena and Glue");
     let (buckets, roles, log_groups, analytics) = tokio::try_join!(
         s3::ensure(&ctx.s3, stack, dry),
         iam::ensure(&ctx.iam, stack, dry),
         lambda::logs::ensure(&ctx.logs, stack, dry),
         athena::ensure(&ctx.athena, &ctx.glue, stack, dry),
     )?;
-    progress("functions".into());
+    progress.step("functions");
     let functions = if dry {
         lambda::inspect(&ctx.lambda, stack, &specs).await?
     } else {
-        lambda::ensure(&ctx.lambda, stack, &specs, false, &progress).await?
+        lambda::ensure(&ctx.lambda, stack, &specs, false, &|l| progress.note(l)).await?
     };
-    progress("HTTP API and daily schedule".into());
+    progress.step("HTTP API and daily schedule");
     let ((api_before, api), rule) = if dry && functions.iter().any(|f| f.state == State::Missing) {
         // Without the functions there is nothing to wire yet.
         let api = Resource {
@@ -323,6 +363,7 @@ async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
     all.push(api_before);
     all.push(rule);
     all.extend(analytics);
+    progress.done();
     print_plan(&all, dry);
 
     let url = api.as_ref().and_then(apigw::webhook_url);

@@ -283,8 +283,44 @@ fn up_status_drift_down_end_to_end() {
         ],
         Some(TOKEN),
     ));
+    // Data in the raw bucket: moto applies the TLS-only Deny to plain-HTTP object calls, so the
+    // set-up lifts the policy to seed an object.
+    let raw = "tgpipe-123456789012-eu-west-1-raw";
+    rt.block_on(s3.delete_bucket_policy().bucket(raw).send())
+        .unwrap();
+    rt.block_on(
+        s3.put_object()
+            .bucket(raw)
+            .key("telegram/context_date=2024-05-01/1.json")
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
+            .send(),
+    )
+    .unwrap();
     let down = env.run(&["down"], Some(TOKEN));
     ok(&down);
+    assert!(
+        down.1.contains(&format!(
+            "kept          s3 bucket         {raw} (holds data)"
+        )),
+        "{}",
+        down.1
+    );
+    assert!(down.1.contains("--delete-data"), "{}", down.1);
+    assert!(
+        down.1
+            .contains("deleted       s3 bucket         tgpipe-123456789012-eu-west-1-enriched"),
+        "{}",
+        down.1
+    );
+    let with_data = env.run(&["down", "--delete-data"], Some(TOKEN));
+    ok(&with_data);
+    assert!(
+        with_data
+            .1
+            .contains(&format!("deleted       s3 bucket         {raw}")),
+        "{}",
+        with_data.1
+    );
     assert!(
         !env.bot.calls().iter().any(|c| c.method == "deleteWebhook"),
         "the webhook pointed at the other stack"
@@ -340,6 +376,15 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
     }
     let calls = env.moto.recorded();
     assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
+    let unreachable = env.run(&["--endpoint-url", "http://127.0.0.1:9", "status"], None);
+    assert_eq!(unreachable.0, 2);
+    assert!(
+        unreachable
+            .2
+            .contains("AWS could not be reached: check --region"),
+        "{}",
+        unreachable.2
+    );
     let wrong = env.run(&["status"], Some("123456789:AAHwrongTOKENvalue_999999"));
     assert!(
         !wrong.2.contains("AAHwrongTOKENvalue_999999"),
