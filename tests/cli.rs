@@ -296,6 +296,15 @@ fn up_status_drift_down_end_to_end() {
             .send(),
     )
     .unwrap();
+    let fresh = env.run(&["status", "--output", "json"], Some(TOKEN));
+    let report: serde_json::Value = serde_json::from_str(&fresh.1).unwrap();
+    let newest = report["newest_raw_object"].as_str().unwrap_or_default();
+    assert!(
+        newest.starts_with("telegram/context_date=2024-05-01/1.json at "),
+        "{}",
+        fresh.1
+    );
+    assert!(report["newest_enriched_day"].is_null(), "{}", fresh.1);
     let down = env.run(&["down"], Some(TOKEN));
     ok(&down);
     assert!(
@@ -376,6 +385,9 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
     }
     let calls = env.moto.recorded();
     assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
+    let (code, _, stderr) = env.run(&["up", "--chat-id", "my-group"], Some(TOKEN));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--chat-id"), "{stderr}");
     let unreachable = env.run(&["--endpoint-url", "http://127.0.0.1:9", "status"], None);
     assert_eq!(unreachable.0, 2);
     assert!(
