@@ -95,16 +95,34 @@ fn table_input(stack: &Stack) -> anyhow::Result<TableInput> {
         .build()?)
 }
 
+/// Query results: in the athena bucket, encrypted with SSE-S3.
+fn results_encryption() -> anyhow::Result<EncryptionConfiguration> {
+    Ok(EncryptionConfiguration::builder()
+        .encryption_option(EncryptionOption::SseS3)
+        .build()?)
+}
+
 fn workgroup_configuration(stack: &Stack) -> anyhow::Result<WorkGroupConfiguration> {
     Ok(WorkGroupConfiguration::builder()
         .result_configuration(
             ResultConfiguration::builder()
                 .output_location(results_location(stack))
-                .encryption_configuration(
-                    EncryptionConfiguration::builder()
-                        .encryption_option(EncryptionOption::SseS3)
-                        .build()?,
-                )
+                .encryption_configuration(results_encryption()?)
+                .build(),
+        )
+        .enforce_work_group_configuration(true)
+        .publish_cloud_watch_metrics_enabled(true)
+        .bytes_scanned_cutoff_per_query(BYTES_SCANNED_CUTOFF)
+        .build())
+}
+
+/// The same settings, in the shape UpdateWorkGroup takes.
+fn workgroup_updates(stack: &Stack) -> anyhow::Result<WorkGroupConfigurationUpdates> {
+    Ok(WorkGroupConfigurationUpdates::builder()
+        .result_configuration_updates(
+            ResultConfigurationUpdates::builder()
+                .output_location(results_location(stack))
+                .encryption_configuration(results_encryption()?)
                 .build(),
         )
         .enforce_work_group_configuration(true)
@@ -272,23 +290,7 @@ pub async fn ensure(
             athena
                 .update_work_group()
                 .work_group(&name)
-                .configuration_updates(
-                    WorkGroupConfigurationUpdates::builder()
-                        .result_configuration_updates(
-                            ResultConfigurationUpdates::builder()
-                                .output_location(results_location(stack))
-                                .encryption_configuration(
-                                    EncryptionConfiguration::builder()
-                                        .encryption_option(EncryptionOption::SseS3)
-                                        .build()?,
-                                )
-                                .build(),
-                        )
-                        .enforce_work_group_configuration(true)
-                        .publish_cloud_watch_metrics_enabled(true)
-                        .bytes_scanned_cutoff_per_query(BYTES_SCANNED_CUTOFF)
-                        .build(),
-                )
+                .configuration_updates(workgroup_updates(stack)?)
                 .send()
                 .await
                 .aws(format!("Athena UpdateWorkGroup {name}"))?;

@@ -110,3 +110,24 @@ where
         self.map_err(|e| aws_error(what, e))
     }
 }
+
+/// The outcome of a delete call: "deleted", or "already gone" when the service answers with
+/// `missing_code`; any other error names the call.
+pub fn removal<T, E>(
+    result: Result<T, E>,
+    missing_code: &str,
+    what: impl std::fmt::Display,
+) -> anyhow::Result<&'static str>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    match result {
+        Ok(_) => Ok("deleted"),
+        Err(e) if e.code() == Some(missing_code) => Ok("already gone"),
+        Err(e) => Err(aws_error(what, e)),
+    }
+}

@@ -20,7 +20,7 @@ use aws_sdk_lambda::types::{
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::aws::AwsResultExt;
+use crate::aws::{AwsResultExt, removal};
 use crate::plan::{Resource, State};
 use crate::stack::{Function, STACK_TAG, Stack};
 
@@ -357,13 +357,13 @@ pub async fn destroy(
     let mut out = Vec::new();
     for f in Function::ALL {
         let name = stack.function(f);
-        match client.delete_function().function_name(&name).send().await {
-            Ok(_) => out.push((name, "deleted")),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => {
-                out.push((name, "already gone"))
-            }
-            Err(e) => return Err(e).aws(format!("Lambda DeleteFunction {name}")),
-        }
+        let result = client.delete_function().function_name(&name).send().await;
+        let what = removal(
+            result,
+            "ResourceNotFoundException",
+            format!("Lambda DeleteFunction {name}"),
+        )?;
+        out.push((name, what));
     }
     Ok(out)
 }
@@ -374,7 +374,7 @@ pub mod logs {
     use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 
     use super::LOG_RETENTION_DAYS;
-    use crate::aws::AwsResultExt;
+    use crate::aws::{AwsResultExt, removal};
     use crate::plan::{Resource, State};
     use crate::stack::{Function, STACK_TAG, Stack};
 
@@ -454,13 +454,13 @@ pub mod logs {
         let mut out = Vec::new();
         for f in Function::ALL {
             let name = stack.log_group(f);
-            match client.delete_log_group().log_group_name(&name).send().await {
-                Ok(_) => out.push((name, "deleted")),
-                Err(e) if e.code() == Some("ResourceNotFoundException") => {
-                    out.push((name, "already gone"))
-                }
-                Err(e) => return Err(e).aws(format!("CloudWatch Logs DeleteLogGroup {name}")),
-            }
+            let result = client.delete_log_group().log_group_name(&name).send().await;
+            let what = removal(
+                result,
+                "ResourceNotFoundException",
+                format!("CloudWatch Logs DeleteLogGroup {name}"),
+            )?;
+            out.push((name, what));
         }
         Ok(out)
     }
