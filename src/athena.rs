@@ -131,7 +131,11 @@ fn workgroup_updates(stack: &Stack) -> anyhow::Result<WorkGroupConfigurationUpda
         .build())
 }
 
-async fn workgroup_state(client: &aws_sdk_athena::Client, stack: &Stack) -> anyhow::Result<State> {
+/// Whether the stack's workgroup exists and is configured as `up` leaves it.
+pub async fn workgroup_state(
+    client: &aws_sdk_athena::Client,
+    stack: &Stack,
+) -> anyhow::Result<State> {
     let name = stack.workgroup();
     let wg = match client.get_work_group().work_group(&name).send().await {
         Ok(out) => out.work_group().cloned(),

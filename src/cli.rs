@@ -1,4 +1,4 @@
-//! The command line: flags, and the four commands `up`, `down`, `status`, `set-webhook`.
+//! The command line: flags, and the commands `up`, `down`, `status`, `set-webhook`, `query`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::aws::{AwsOptions, AwsResultExt};
 use crate::lambda::FunctionSpec;
 use crate::plan::{Action, Resource, State};
+use crate::query::output::{Answer, Format};
 use crate::stack::{DEFAULT_NAME, Function, Stack, StackName};
 use crate::telegram::{BotToken, DEFAULT_API_URL, Telegram, WebhookInfo};
 use crate::{apigw, athena, events, iam, lambda, s3};
@@ -70,6 +71,33 @@ pub enum Command {
         #[arg(long)]
         rotate_secret: bool,
     },
+    /// Run an analysis of sql/ (or your own SQL) on Athena, or on a local lake with --local.
+    Query(QueryArgs),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["analysis", "file", "sql", "list"])))]
+pub struct QueryArgs {
+    /// An analysis by name (see --list), e.g. messages_per_day.
+    pub analysis: Option<String>,
+    /// Run the SQL in this file.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Run this SQL.
+    #[arg(long, value_name = "SQL")]
+    pub sql: Option<String>,
+    /// List the analyses and what each answers.
+    #[arg(long)]
+    pub list: bool,
+    /// Query the lake in DIR (DIR/enriched/telegram/) with the embedded engine, not Athena.
+    #[arg(long, value_name = "DIR")]
+    pub local: Option<PathBuf>,
+    /// How to print the rows (default: table on a terminal, csv otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// IANA time zone of hours and weekdays (default: the stack's; UTC with --local).
+    #[arg(long)]
+    pub timezone: Option<String>,
 }
 
 #[derive(Args)]
@@ -285,6 +313,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Down { delete_data } => down(&cli.global, delete_data).await,
         Command::Status { output } => status(&cli.global, output).await,
         Command::SetWebhook { rotate_secret } => set_webhook(&cli.global, rotate_secret).await,
+        Command::Query(args) => query(&cli.global, args).await,
     }
 }
 
@@ -807,4 +836,132 @@ async fn set_webhook(global: &Global, rotate_secret: bool) -> anyhow::Result<i32
     }
     println!("  set       telegram webhook  {url}");
     Ok(0)
+}
+
+async fn query(global: &Global, args: QueryArgs) -> anyhow::Result<i32> {
+    use std::io::{IsTerminal, Write};
+    if args.list {
+        let width = crate::query::ANALYSES
+            .iter()
+            .map(|a| a.name.len())
+            .max()
+            .unwrap_or(0);
+        for a in crate::query::ANALYSES {
+            println!("{:<width$}  {}", a.name, a.summary());
+        }
+        return Ok(0);
+    }
+    let sql = match (&args.analysis, &args.file, &args.sql) {
+        (Some(name), _, _) => crate::query::find(name)
+            .map_err(anyhow::Error::msg)?
+            .sql
+            .to_owned(),
+        (_, Some(path), _) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the SQL file {}", path.display()))?,
+        (_, _, Some(sql)) => sql.clone(),
+        _ => bail!("say what to run: an analysis name, --file PATH, --sql \"…\" or --list"),
+    };
+    let zone = args
+        .timezone
+        .as_deref()
+        .map(lake::day::parse_time_zone)
+        .transpose()?;
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Csv
+    });
+    let print = |answer: &Answer| -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(answer.render(format).as_bytes())
+            .and_then(|_| out.flush())
+            .context("cannot write the results to standard output")
+    };
+    let rows = |n: usize| {
+        if n == 1 {
+            "1 row".to_owned()
+        } else {
+            format!("{n} rows")
+        }
+    };
+
+    if let Some(dir) = &args.local {
+        let sql = crate::query::bind(&sql, zone.unwrap_or(chrono_tz::UTC));
+        let ctx = crate::query::local::open(dir).await?;
+        let answer = crate::query::local::run(&ctx, &sql).await?;
+        print(&answer)?;
+        eprintln!("{}", rows(answer.rows.len()));
+        return Ok(0);
+    }
+
+    let ctx = connect(global).await?;
+    let zone = match zone {
+        Some(zone) => zone,
+        None => stack_time_zone(&ctx).await?,
+    };
+    let sql = crate::query::bind(&sql, zone);
+    let progress = Progress::new();
+    let outcome =
+        crate::query::athena::run(&ctx.athena, &ctx.stack, &sql, &|s| progress.step(s)).await?;
+    progress.done();
+    match outcome {
+        crate::query::athena::Outcome::Cancelled(id) => {
+            eprintln!("stopped: the query {id} was cancelled on Athena");
+            Ok(130)
+        }
+        crate::query::athena::Outcome::Finished(done) => {
+            print(&done.answer)?;
+            eprintln!(
+                "{} · scanned {} · cost ${:.6} at ${}/TB (query {})",
+                rows(done.answer.rows.len()),
+                human_bytes(done.scanned_bytes),
+                crate::query::athena::cost_usd(done.scanned_bytes),
+                crate::query::athena::USD_PER_TB,
+                done.execution_id
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// The time zone the stack's ETL files days by (and so the analyses' hours and weekdays).
+async fn stack_time_zone(ctx: &Ctx) -> anyhow::Result<lake::day::TimeZone> {
+    let name = ctx.stack.function(Function::Etl);
+    let zone = match ctx
+        .lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+    {
+        Ok(c) => c
+            .environment()
+            .and_then(|e| e.variables())
+            .and_then(|v| v.get(lake::env::TIMEZONE))
+            .cloned(),
+        // No function: the workgroup check that follows says what is missing.
+        Err(e)
+            if aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
+                == Some("ResourceNotFoundException") =>
+        {
+            None
+        }
+        Err(e) => return Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
+    };
+    Ok(lake::day::parse_time_zone(zone.as_deref().unwrap_or(""))?)
+}
+
+fn human_bytes(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes.max(0) as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

@@ -9,6 +9,7 @@ pub mod events;
 pub mod iam;
 pub mod lambda;
 pub mod plan;
+pub mod query;
 pub mod s3;
 pub mod stack;
 pub mod telegram;

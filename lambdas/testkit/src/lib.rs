@@ -477,3 +477,183 @@ fn serve_bot_api(
         );
     }
 }
+
+/// What moto's Athena lacks, put in front of it: moto returns every result row in one page and
+/// every query succeeds having scanned nothing. This proxy forwards every request to moto and
+/// then, as Athena does, pages `GetQueryResults` by `MaxResults`/`NextToken`, reports
+/// `scanned_bytes` for each query, and fails a query whose text contains `fail_marker`
+/// (with `fail_reason`, as Athena's `AthenaError`).
+pub struct AthenaShim {
+    pub endpoint: String,
+    pages: Arc<Mutex<Vec<(Option<String>, Option<i64>)>>>,
+}
+
+pub struct AthenaShimConfig {
+    pub scanned_bytes: i64,
+    pub fail_marker: String,
+    pub fail_reason: String,
+}
+
+impl AthenaShim {
+    pub fn start(moto: &str, config: AthenaShimConfig) -> AthenaShim {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind athena shim");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let pages = Arc::new(Mutex::new(Vec::new()));
+        let (moto, config, seen) = (
+            moto.trim_start_matches("http://").to_owned(),
+            Arc::new(config),
+            pages.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (moto, config, seen) = (moto.clone(), config.clone(), seen.clone());
+                std::thread::spawn(move || shim(stream, &moto, &config, &seen));
+            }
+        });
+        AthenaShim { endpoint, pages }
+    }
+
+    /// `(NextToken, MaxResults)` of every GetQueryResults call, in order.
+    pub fn result_pages(&self) -> Vec<(Option<String>, Option<i64>)> {
+        self.pages.lock().expect("pages").clone()
+    }
+}
+
+/// One HTTP/1.1 request, headers kept.
+fn read_full_request(
+    reader: &mut impl BufRead,
+) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).ok()? == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            headers.push((name.to_owned(), value.trim().to_owned()));
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((request_line.trim_end().to_owned(), headers, body))
+}
+
+fn shim(
+    stream: TcpStream,
+    moto: &str,
+    config: &AthenaShimConfig,
+    pages: &Mutex<Vec<(Option<String>, Option<i64>)>>,
+) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut writer = stream;
+    while let Some((request_line, headers, body)) = read_full_request(&mut reader) {
+        let target = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-target"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let mut params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let page = if target.ends_with("GetQueryResults") {
+            let token = params["NextToken"].as_str().map(str::to_owned);
+            let max = params["MaxResults"].as_i64();
+            pages.lock().expect("pages").push((token.clone(), max));
+            if let Some(map) = params.as_object_mut() {
+                map.remove("NextToken");
+                map.remove("MaxResults");
+            }
+            Some((
+                token.and_then(|t| t.parse::<usize>().ok()).unwrap_or(0),
+                max.unwrap_or(1000) as usize,
+            ))
+        } else {
+            None
+        };
+        let body = if page.is_some() {
+            params.to_string().into_bytes()
+        } else {
+            body
+        };
+        // Forward as is (moto does not check signatures), one connection per request.
+        let mut upstream = TcpStream::connect(moto).expect("connect moto");
+        let _ = write!(upstream, "{request_line}\r\n");
+        for (name, value) in &headers {
+            if !name.eq_ignore_ascii_case("content-length")
+                && !name.eq_ignore_ascii_case("connection")
+            {
+                let _ = write!(upstream, "{name}: {value}\r\n");
+            }
+        }
+        let _ = write!(
+            upstream,
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = upstream.write_all(&body);
+        let mut response = Vec::new();
+        let _ = upstream.read_to_end(&mut response);
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(response.len(), |p| p + 4);
+        let (head, payload) = response.split_at(split);
+        let head = String::from_utf8_lossy(head).to_string();
+        let status_line = head.lines().next().unwrap_or("HTTP/1.1 500 X").to_owned();
+        let content_type = head
+            .lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            })
+            .map_or("application/x-amz-json-1.1".to_owned(), |(_, v)| {
+                v.trim().to_owned()
+            });
+        let mut reply: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+        let rewritten = if let (Some((offset, max)), Some(rows)) =
+            (page, reply["ResultSet"]["Rows"].as_array().cloned())
+        {
+            let end = (offset + max).min(rows.len());
+            reply["ResultSet"]["Rows"] = Value::Array(rows[offset.min(end)..end].to_vec());
+            if end < rows.len() {
+                reply["NextToken"] = Value::String(end.to_string());
+            }
+            true
+        } else if target.ends_with("GetQueryExecution") && reply["QueryExecution"].is_object() {
+            let execution = &mut reply["QueryExecution"];
+            execution["Statistics"]["DataScannedInBytes"] = config.scanned_bytes.into();
+            if execution["Query"]
+                .as_str()
+                .is_some_and(|q| q.contains(&config.fail_marker))
+            {
+                execution["Status"]["State"] = "FAILED".into();
+                execution["Status"]["StateChangeReason"] = config.fail_reason.clone().into();
+                execution["Status"]["AthenaError"] = serde_json::json!({"ErrorCategory": 2, "ErrorType": 1006, "ErrorMessage": config.fail_reason});
+            }
+            true
+        } else {
+            false
+        };
+        let payload = if rewritten {
+            reply.to_string().into_bytes()
+        } else {
+            payload.to_vec()
+        };
+        let _ = write!(
+            writer,
+            "{status_line}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            payload.len()
+        );
+        let _ = writer.write_all(&payload);
+    }
+}

@@ -1,0 +1,10 @@
+-- Average text length in characters per user per day (the course's query 3).
+SELECT
+  user_id,
+  user_first_name,
+  context_date,
+  CAST(AVG(length(text)) AS INT) AS average_message_length
+FROM telegram
+WHERE user_id IS NOT NULL AND text IS NOT NULL
+GROUP BY user_id, user_first_name, context_date
+ORDER BY context_date, average_message_length DESC, user_id, user_first_name

@@ -1,0 +1,297 @@
+//! A query's answer, whichever engine gave it, and how it is printed: an aligned table, CSV or
+//! JSON. Numbers are plain digits with a `.` (no exponent, no grouping), dates `YYYY-MM-DD` and
+//! booleans `true`/`false`, so that a spreadsheet imports them as numbers, dates and booleans.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, Schema};
+use clap::ValueEnum;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Text, and dates and timestamps in ISO 8601.
+    Text(String),
+}
+
+/// Column names and rows of cells.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answer {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+impl Answer {
+    /// The rows of Arrow batches (the embedded engine's answer).
+    pub fn from_batches(
+        schema: &Schema,
+        batches: &[RecordBatch],
+    ) -> Result<Answer, arrow_schema::ArrowError> {
+        let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let mut rows = Vec::new();
+        let options = FormatOptions::default().with_null("");
+        for batch in batches {
+            let cells: Vec<Vec<Cell>> = batch
+                .columns()
+                .iter()
+                .map(|array| column_cells(array, &options))
+                .collect::<Result<_, _>>()?;
+            for i in 0..batch.num_rows() {
+                rows.push(cells.iter().map(|c| c[i].clone()).collect());
+            }
+        }
+        Ok(Answer { columns, rows })
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => self.table(),
+            Format::Csv => self.csv(),
+            Format::Json => self.json(),
+        }
+    }
+
+    fn table(&self) -> String {
+        let texts: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(plain).collect())
+            .collect();
+        let width = |i: usize| {
+            texts
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([self.columns[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..self.columns.len()).map(width).collect();
+        // Numbers right-aligned, as a spreadsheet shows them.
+        let numeric: Vec<bool> = (0..self.columns.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .any(|r| matches!(r[i], Cell::Int(_) | Cell::Float(_)))
+                    && self
+                        .rows
+                        .iter()
+                        .all(|r| matches!(r[i], Cell::Int(_) | Cell::Float(_) | Cell::Null))
+            })
+            .collect();
+        let line = |cells: &[String], out: &mut String| {
+            let padded: Vec<String> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let pad = " ".repeat(widths[i].saturating_sub(c.chars().count()));
+                    if numeric[i] {
+                        format!("{pad}{c}")
+                    } else {
+                        format!("{c}{pad}")
+                    }
+                })
+                .collect();
+            out.push_str(padded.join("  ").trim_end());
+            out.push('\n');
+        };
+        let mut out = String::new();
+        line(&self.columns, &mut out);
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        out.push_str(&rule.join("  "));
+        out.push('\n');
+        for row in &texts {
+            line(row, &mut out);
+        }
+        out
+    }
+
+    fn csv(&self) -> String {
+        fn field(text: &str) -> String {
+            if text.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", text.replace('"', "\"\""))
+            } else {
+                text.to_owned()
+            }
+        }
+        let mut out = String::new();
+        let header: Vec<String> = self.columns.iter().map(|c| field(c)).collect();
+        out.push_str(&header.join(","));
+        out.push('\n');
+        for row in &self.rows {
+            let cells: Vec<String> = row.iter().map(|c| field(&plain(c))).collect();
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// An array of objects, one a line, keys in column order.
+    fn json(&self) -> String {
+        let key = |c: &String| serde_json::Value::String(c.clone()).to_string();
+        let keys: Vec<String> = self.columns.iter().map(key).collect();
+        let mut out = String::from("[");
+        for (n, row) in self.rows.iter().enumerate() {
+            out.push_str(if n == 0 { "\n  {" } else { ",\n  {" });
+            for (i, cell) in row.iter().enumerate() {
+                let value = match cell {
+                    Cell::Null => "null".to_owned(),
+                    Cell::Int(v) => v.to_string(),
+                    Cell::Float(v) if v.is_finite() => plain(cell),
+                    Cell::Float(_) => "null".to_owned(),
+                    Cell::Bool(v) => v.to_string(),
+                    Cell::Text(t) => serde_json::Value::String(t.clone()).to_string(),
+                };
+                let _ = write!(
+                    out,
+                    "{}{}: {value}",
+                    if i == 0 { "" } else { ", " },
+                    keys[i]
+                );
+            }
+            out.push('}');
+        }
+        out.push_str(if self.rows.is_empty() { "]\n" } else { "\n]\n" });
+        out
+    }
+}
+
+/// A cell as a spreadsheet reads it: nulls empty, floats without exponent.
+fn plain(cell: &Cell) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Int(v) => v.to_string(),
+        // Rust prints the shortest text that reads back as the same f64, never in exponent form.
+        Cell::Float(v) => v.to_string(),
+        Cell::Bool(v) => v.to_string(),
+        Cell::Text(t) => t.clone(),
+    }
+}
+
+fn column_cells(
+    array: &Arc<dyn Array>,
+    options: &FormatOptions,
+) -> Result<Vec<Cell>, arrow_schema::ArrowError> {
+    let n = array.len();
+    let cell =
+        |i: usize, f: &dyn Fn(usize) -> Cell| if array.is_null(i) { Cell::Null } else { f(i) };
+    Ok(match array.data_type() {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => {
+            let ints = datafusion::arrow::compute::cast(array, &DataType::Int64)?;
+            let ints = ints.as_primitive::<arrow_array::types::Int64Type>();
+            (0..n)
+                .map(|i| cell(i, &|i| Cell::Int(ints.value(i))))
+                .collect()
+        }
+        DataType::Float64 => {
+            let v = array.as_primitive::<Float64Type>();
+            (0..n)
+                .map(|i| cell(i, &|i| Cell::Float(v.value(i))))
+                .collect()
+        }
+        DataType::Float32 => {
+            let v = array.as_primitive::<Float32Type>();
+            (0..n)
+                .map(|i| cell(i, &|i| Cell::Float(f64::from(v.value(i)))))
+                .collect()
+        }
+        DataType::Boolean => {
+            let v = array.as_boolean();
+            (0..n)
+                .map(|i| cell(i, &|i| Cell::Bool(v.value(i))))
+                .collect()
+        }
+        _ => {
+            // Strings, dates, timestamps, decimals, lists…: Arrow's own text of them.
+            let formatter = ArrayFormatter::try_new(array.as_ref(), options)?;
+            (0..n)
+                .map(|i| cell(i, &|i| Cell::Text(formatter.value(i).to_string())))
+                .collect()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer() -> Answer {
+        Answer {
+            columns: vec!["word".into(), "total".into(), "share".into(), "bot".into()],
+            rows: vec![
+                vec![
+                    Cell::Text("café, \"forte\"".into()),
+                    Cell::Int(12),
+                    Cell::Float(0.125),
+                    Cell::Bool(false),
+                ],
+                vec![
+                    Cell::Text("ação".into()),
+                    Cell::Null,
+                    Cell::Float(1e20),
+                    Cell::Null,
+                ],
+            ],
+        }
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_leaves_nulls_empty() {
+        assert_eq!(
+            answer().render(Format::Csv),
+            "word,total,share,bot\n\"café, \"\"forte\"\"\",12,0.125,false\nação,,100000000000000000000,\n"
+        );
+    }
+
+    #[test]
+    fn json_keeps_column_order_and_types() {
+        let json = answer().render(Format::Json);
+        let value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(value[0]["total"], 12);
+        assert_eq!(value[1]["total"], serde_json::Value::Null);
+        assert!(json.find("\"word\"") < json.find("\"total\""));
+        assert_eq!(
+            Answer {
+                columns: vec!["a".into()],
+                rows: vec![]
+            }
+            .render(Format::Json),
+            "[]\n"
+        );
+    }
+
+    #[test]
+    fn table_aligns_numbers_right_and_text_left() {
+        let table = answer().render(Format::Table);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "word             total                  share  bot"
+        );
+        assert_eq!(
+            lines[2],
+            "café, \"forte\"       12                  0.125  false"
+        );
+        assert_eq!(lines[3], "ação                   100000000000000000000");
+    }
+}

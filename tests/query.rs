@@ -1,0 +1,291 @@
+//! `tgpipe query`: every analysis on a generated lake, checked against the raw updates and
+//! DuckDB; its errors; and the Athena path against moto.
+
+mod common;
+use std::path::Path;
+use std::process::Command;
+
+use chrono::Utc;
+
+/// A lake of `gen_updates.py` turned into Parquet by the real ETL. Its days straddle a new
+/// year, so ISO weeks of two years meet.
+fn lake(dir: &Path, updates: usize, days: usize, start: &str) {
+    testkit::gen_lake(dir, updates, days, start, 5);
+    let config = etl::Config::from_vars(|name| match name {
+        lake::env::RAW_BUCKET => Some(format!("file://{}/raw", dir.display())),
+        lake::env::ENRICHED_BUCKET => Some(format!("file://{}/enriched", dir.display())),
+        _ => None,
+    })
+    .unwrap();
+    let first = lake::layout::parse_day(start).unwrap();
+    let dates: Vec<_> = (0..days as i64)
+        .map(|d| (first + chrono::Duration::days(d)).to_string())
+        .collect();
+    let request = etl::Request::from_event(&serde_json::json!({ "dates": dates })).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let summary = runtime
+        .block_on(etl::run(&config, request, Utc::now()))
+        .unwrap();
+    assert_eq!(summary.days.len(), days);
+}
+
+fn tgpipe(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tgpipe"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_analysis_matches_the_raw_updates_and_duckdb() {
+    let dir = tempfile::tempdir().unwrap();
+    lake(dir.path(), 4000, 3, "2024-12-30");
+    let python = testkit::workspace_root().join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "run scripts/dev-env first (it installs sqlglot and duckdb)"
+    );
+    // A zone west of UTC moves hours, weekdays and even weeks: the zone must be honoured.
+    let out = Command::new(python)
+        .arg(testkit::workspace_root().join("tests/sql_check.py"))
+        .arg(env!("CARGO_BIN_EXE_tgpipe"))
+        .arg(dir.path())
+        .arg("America/Sao_Paulo")
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{printed}");
+    assert!(out.status.success(), "{printed}");
+    let checked = printed.lines().filter(|l| l.starts_with("ok ")).count();
+    assert_eq!(checked, tgpipe::query::ANALYSES.len(), "{printed}");
+}
+
+#[test]
+fn queries_run_from_anywhere_in_every_format_and_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    lake(dir.path(), 600, 1, "2024-05-01");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().to_str().unwrap();
+
+    // --list names every analysis with what it answers, outside the repository.
+    let (code, list, _) = tgpipe(&["query", "--list"], elsewhere.path());
+    assert_eq!(code, 0);
+    for a in tgpipe::query::ANALYSES {
+        assert!(
+            list.contains(a.name) && list.contains(a.summary()),
+            "{list}"
+        );
+    }
+
+    let (code, csv, rows) = tgpipe(
+        &[
+            "query",
+            "messages_per_day",
+            "--local",
+            lake_dir,
+            "--format",
+            "csv",
+        ],
+        elsewhere.path(),
+    );
+    assert_eq!(code, 0, "{rows}");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("context_date,message_amount"));
+    let (day, count) = lines.next().unwrap().split_once(',').unwrap();
+    assert_eq!(day, "2024-05-01");
+    assert!(count.parse::<u32>().unwrap() > 400, "{csv}");
+    assert_eq!(rows.trim(), "1 row");
+
+    let (_, table, _) = tgpipe(
+        &[
+            "query",
+            "messages_per_day",
+            "--local",
+            lake_dir,
+            "--format",
+            "table",
+        ],
+        elsewhere.path(),
+    );
+    assert!(
+        table.starts_with("context_date  message_amount\n------------  --------------\n2024-05-01"),
+        "{table}"
+    );
+
+    // The same day's hours in UTC and three hours west: every count moves by three hours.
+    let hours = |zone: &str| -> Vec<(i64, i64)> {
+        let (code, json, err) = tgpipe(
+            &[
+                "query",
+                "busiest_hours",
+                "--local",
+                lake_dir,
+                "--format",
+                "json",
+                "--timezone",
+                zone,
+            ],
+            elsewhere.path(),
+        );
+        assert_eq!(code, 0, "{err}");
+        let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["hour"].as_i64().unwrap(),
+                    r["message_amount"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let utc = hours("UTC");
+    let west: std::collections::HashMap<i64, i64> =
+        hours("America/Sao_Paulo").into_iter().collect();
+    assert!(!utc.is_empty());
+    for (hour, count) in utc {
+        assert_eq!(west.get(&((hour + 21) % 24)), Some(&count), "hour {hour}");
+    }
+
+    // --file and --sql run the user's own SQL, ${timezone} included.
+    let file = elsewhere.path().join("mine.sql");
+    std::fs::write(&file, "SELECT count(*) AS n, min(hour(from_unixtime(\"date\", '${timezone}'))) AS h FROM telegram").unwrap();
+    let (code, out, err) = tgpipe(
+        &[
+            "query",
+            "--file",
+            file.to_str().unwrap(),
+            "--local",
+            lake_dir,
+            "--format",
+            "csv",
+        ],
+        elsewhere.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("n,h\n"), "{out}");
+    let (code, out, _) = tgpipe(
+        &[
+            "query",
+            "--sql",
+            "SELECT CAST(2.5 AS INT) AS a, CAST(-2.5 AS BIGINT) AS b, day_of_week(DATE '2024-05-05') AS sunday",
+            "--local",
+            lake_dir,
+            "--format",
+            "csv",
+        ],
+        elsewhere.path(),
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "a,b,sunday\n3,-3,7\n"),
+        "Trino rounds casts; Sunday is 7"
+    );
+}
+
+#[test]
+fn bad_queries_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    lake(dir.path(), 200, 1, "2024-05-01");
+    let here = dir.path();
+    let lake_dir = here.to_str().unwrap();
+
+    let (code, _, err) = tgpipe(&["query", "messages_per_dya", "--local", lake_dir], here);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("messages_per_day") && err.contains("top_words"),
+        "{err}"
+    );
+
+    let (code, _, err) = tgpipe(
+        &[
+            "query",
+            "--sql",
+            "SELECT count(*) FROM telegram WHERE",
+            "--local",
+            lake_dir,
+        ],
+        here,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("SQL error") && err.contains("Line: 1, Column"),
+        "{err}"
+    );
+
+    let (code, _, err) = tgpipe(
+        &[
+            "query",
+            "--sql",
+            "SELECT nope FROM telegram",
+            "--local",
+            lake_dir,
+        ],
+        here,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("nope"), "{err}");
+
+    // Read-only: no statement writes anything.
+    let (code, _, err) = tgpipe(
+        &[
+            "query",
+            "--sql",
+            "COPY (SELECT 1) TO 'x.csv'",
+            "--local",
+            lake_dir,
+        ],
+        here,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(!here.join("x.csv").exists());
+
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, err) = tgpipe(
+        &[
+            "query",
+            "messages_per_day",
+            "--local",
+            empty.path().to_str().unwrap(),
+        ],
+        here,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is empty") && err.contains("enriched/telegram"),
+        "{err}"
+    );
+
+    let (code, _, err) = tgpipe(
+        &["query", "messages_per_day", "--local", "/no/such/lake"],
+        here,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no lake at /no/such/lake"), "{err}");
+
+    let (code, _, err) = tgpipe(
+        &[
+            "query",
+            "messages_per_day",
+            "--local",
+            lake_dir,
+            "--timezone",
+            "Mars/Olympus",
+        ],
+        here,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown time zone"), "{err}");
+}
