@@ -213,7 +213,7 @@ fn bad_queries_say_what_is_wrong() {
         &[
             "query",
             "--sql",
-            "SELECT count(*) FROM telegram WHERE",
+            "SELECT count(*) FROM telegram WHERE AND x = 1",
             "--local",
             lake_dir,
         ],

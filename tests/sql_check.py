@@ -171,6 +171,13 @@ def norm(value):
     return value
 
 
+def first_difference(a, b):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if not same([x], [y]):
+            return f"row {i + 1}: {x} against {y}"
+    return f"{len(a)} rows against {len(b)}"
+
+
 def same(a, b):
     if len(a) != len(b):
         return False
@@ -204,8 +211,8 @@ def main():
         ours, columns = tgpipe(name)
         want = expected(name, rows)
         if not same(ours, want):
-            failures.append(f"{name}: the local engine says {ours[:5]}… ({len(ours)} rows), "
-                            f"the raw updates say {want[:5]}… ({len(want)} rows)")
+            failures.append(f"{name}: the local engine and the raw updates differ at "
+                            + first_difference(ours, want))
             continue
         try:
             sqlglot.parse_one(sql, read="trino")
@@ -217,8 +224,8 @@ def main():
         theirs = [list(r) for r in result.fetchall()]
         duck_columns = [d[0] for d in result.description]
         if not same(ours, theirs) or (columns and columns != duck_columns):
-            failures.append(f"{name}: DuckDB says {duck_columns} {theirs[:5]}… ({len(theirs)} rows), "
-                            f"the local engine {columns} {ours[:5]}… ({len(ours)} rows)")
+            failures.append(f"{name}: the local engine {columns} and DuckDB {duck_columns} differ at "
+                            + first_difference(ours, theirs))
             continue
         print(f"ok  {name}: {len(ours)} rows, same as the raw updates and DuckDB")
     if failures:
