@@ -1,7 +1,6 @@
 //! `tgpipe query`: every analysis on a generated lake, checked against the raw updates and
 //! DuckDB; its errors; and the Athena path against moto.
 
-mod common;
 use std::path::Path;
 use std::process::Command;
 

@@ -189,12 +189,11 @@ impl ScalarUDFImpl for TimePart {
     }
 }
 
+/// The pattern of row `i` (none where it is null).
+type PatternAt<'a> = Box<dyn Fn(usize) -> Result<Option<Regex>> + 'a>;
+
 /// The pattern of a regexp function: compiled once when it is a constant.
-fn patterns<'a>(
-    name: &'a str,
-    pattern: &'a ColumnarValue,
-    rows: usize,
-) -> Result<Box<dyn Fn(usize) -> Result<Option<Regex>> + 'a>> {
+fn patterns<'a>(name: &'a str, pattern: &'a ColumnarValue, rows: usize) -> Result<PatternAt<'a>> {
     let compile = move |p: &str| -> Result<Regex> {
         Regex::new(p).map_err(|e| {
             DataFusionError::Execution(format!("{name}(): invalid regular expression: {e}"))

@@ -28,6 +28,7 @@ pub async fn sdk_config(moto: &testkit::Moto) -> aws_config::SdkConfig {
         .build()
 }
 
+#[allow(dead_code)]
 /// The requests that change something: anything but GET and HEAD, except the POSTs of query and
 /// JSON protocols (IAM, STS, CloudWatch Logs, Glue, …) whose action only reads.
 pub fn mutating(calls: &[(String, String)]) -> Vec<&(String, String)> {

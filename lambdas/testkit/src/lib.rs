@@ -485,8 +485,14 @@ fn serve_bot_api(
 /// (with `fail_reason`, as Athena's `AthenaError`).
 pub struct AthenaShim {
     pub endpoint: String,
-    pages: Arc<Mutex<Vec<(Option<String>, Option<i64>)>>>,
+    pages: Arc<Mutex<Vec<ResultPage>>>,
 }
+
+/// `NextToken` and `MaxResults` of one GetQueryResults call.
+pub type ResultPage = (Option<String>, Option<i64>);
+
+/// Request line, headers and body of one HTTP request.
+type FullRequest = (String, Vec<(String, String)>, Vec<u8>);
 
 pub struct AthenaShimConfig {
     pub scanned_bytes: i64,
@@ -514,15 +520,13 @@ impl AthenaShim {
     }
 
     /// `(NextToken, MaxResults)` of every GetQueryResults call, in order.
-    pub fn result_pages(&self) -> Vec<(Option<String>, Option<i64>)> {
+    pub fn result_pages(&self) -> Vec<ResultPage> {
         self.pages.lock().expect("pages").clone()
     }
 }
 
 /// One HTTP/1.1 request, headers kept.
-fn read_full_request(
-    reader: &mut impl BufRead,
-) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+fn read_full_request(reader: &mut impl BufRead) -> Option<FullRequest> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).ok()? == 0 {
         return None;
@@ -550,12 +554,7 @@ fn read_full_request(
     Some((request_line.trim_end().to_owned(), headers, body))
 }
 
-fn shim(
-    stream: TcpStream,
-    moto: &str,
-    config: &AthenaShimConfig,
-    pages: &Mutex<Vec<(Option<String>, Option<i64>)>>,
-) {
+fn shim(stream: TcpStream, moto: &str, config: &AthenaShimConfig, pages: &Mutex<Vec<ResultPage>>) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut writer = stream;
     while let Some((request_line, headers, body)) = read_full_request(&mut reader) {
