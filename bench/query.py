@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Query benchmark: every analysis of sql/ on `tgpipe query --local` (the embedded engine)
+against DuckDB on the same Parquet, in one run, as ratios.
+
+    bench/query.py [--days 10] [--per-day 100000] [--runs 3] [--timezone UTC]
+
+Generates --days days of --per-day updates with ../shared/bench/gen_updates.py (once, kept in
+bench-out/), turns them into Parquet with the ETL binary, then times each analysis: tgpipe as a
+whole process (start-up, opening the lake, planning, running, printing CSV), DuckDB in this
+process on sqlglot's Trino→DuckDB transpilation of the same file (connection already open), the
+median of --runs alternating runs each. Target: no analysis above 1.5x DuckDB's time. Also
+prints the Parquet bytes against the raw JSON bytes. Needs `cargo build --release -p tgpipe -p
+etl` and `scripts/dev-env` (duckdb, sqlglot); run it with .venv/bin/python."""
+import argparse, datetime as dt, json, os, statistics, subprocess, sys, time
+
+import duckdb, sqlglot
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("TGPIPE_SHARED", os.path.join(ROOT, "..", "shared"))
+TGPIPE = os.path.join(ROOT, "target", "release", "tgpipe")
+ETL = os.path.join(ROOT, "target", "release", "etl")
+START = "2024-05-01"
+
+
+def size(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def lake(days, per_day):
+    path = os.path.join(ROOT, "bench-out", f"query-{days}x{per_day}")
+    stamp = os.path.join(path, "done")
+    if not os.path.exists(stamp):
+        subprocess.run(["rm", "-rf", path], check=True)
+        subprocess.run([sys.executable, os.path.join(SHARED, "bench", "gen_updates.py"), path,
+                        "--updates", str(days * per_day), "--days", str(days), "--start", START,
+                        "--seed", "7"], check=True)
+        first = dt.date.fromisoformat(START)
+        dates = [str(first + dt.timedelta(days=d)) for d in range(days)]
+        env = dict(os.environ, TGPIPE_RAW_BUCKET=f"file://{path}/raw",
+                   TGPIPE_ENRICHED_BUCKET=f"file://{path}/enriched")
+        subprocess.run([ETL, "--event", json.dumps({"dates": dates})], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        open(stamp, "w").close()
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--days", type=int, default=10)
+    ap.add_argument("--per-day", type=int, default=100000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--timezone", default="UTC")
+    a = ap.parse_args()
+    for binary in (TGPIPE, ETL):
+        if not os.path.exists(binary):
+            sys.exit(f"{binary} is missing: cargo build --release -p tgpipe -p etl")
+    path = lake(a.days, a.per_day)
+    raw, parquet = size(os.path.join(path, "raw")), size(os.path.join(path, "enriched"))
+
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{a.timezone}'")
+    glob = os.path.join(path, "enriched", "telegram", "*", "*.parquet")
+    con.execute(f"CREATE VIEW telegram AS SELECT * FROM read_parquet('{glob}', "
+                "hive_partitioning = true, hive_types = {'context_date': 'DATE'})")
+
+    def ours(name):
+        t = time.perf_counter()
+        subprocess.run([TGPIPE, "query", name, "--local", path, "--format", "csv", "--timezone",
+                        a.timezone], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - t
+
+    def theirs(sql):
+        t = time.perf_counter()
+        con.execute(sql).fetchall()
+        return time.perf_counter() - t
+
+    names = sorted(f[:-4] for f in os.listdir(os.path.join(ROOT, "sql")) if f.endswith(".sql"))
+    print(f"{a.days} days x {a.per_day:,} updates; median of {a.runs} runs; {os.cpu_count()} cores")
+    print(f"{'analysis':32} {'tgpipe s':>9} {'duckdb s':>9} {'ratio':>6}")
+    worst = 0.0
+    for name in names:
+        with open(os.path.join(ROOT, "sql", name + ".sql"), encoding="utf-8") as f:
+            sql = f.read().replace("${timezone}", a.timezone)
+        duck_sql = sqlglot.transpile(sql, read="trino", write="duckdb")[0]
+        ours(name), theirs(duck_sql)  # warm the page cache for both
+        mine, other = [], []
+        for _ in range(a.runs):
+            mine.append(ours(name))
+            other.append(theirs(duck_sql))
+        m, o = statistics.median(mine), statistics.median(other)
+        worst = max(worst, m / o)
+        print(f"{name:32} {m:9.3f} {o:9.3f} {m / o:6.2f}")
+    print(f"worst ratio {worst:.2f} (target <= 1.5)")
+    print(f"raw JSON {raw / 1e6:,.1f} MB, Parquet {parquet / 1e6:,.1f} MB: "
+          f"{parquet / raw:.3f} of the raw bytes ({raw / parquet:.1f}x smaller)")
+
+
+main()
