@@ -7,7 +7,30 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
+use tgpipe::stack::Function;
+
+/// The text of each query.
+async fn query_texts(athena: &aws_sdk_athena::Client, ids: &[String]) -> Vec<String> {
+    let mut queries = Vec::new();
+    for id in ids {
+        let out = athena
+            .get_query_execution()
+            .query_execution_id(id)
+            .send()
+            .await
+            .unwrap();
+        queries.push(
+            out.query_execution()
+                .and_then(|e| e.query())
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    queries
+}
 
 const ROWS: usize = 1500;
 const SCANNED: i64 = 3_500_000_000;
@@ -204,6 +227,48 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
     assert!(
         err.contains("tgpipe up") && err.contains("nothing"),
         "{err}"
+    );
+
+    // Without --timezone, the zone is the stack's: the one its ETL function files days by.
+    common::moto_lambda_without_docker(&moto);
+    tgpipe::iam::ensure(&aws_sdk_iam::Client::new(&config), &stack, false)
+        .await
+        .unwrap();
+    let artifacts = tempfile::tempdir().unwrap();
+    let specs: Vec<_> = Function::ALL
+        .into_iter()
+        .map(|f| {
+            let path = tgpipe::lambda::artifact_path(artifacts.path(), f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, common::zip_with_comment(f.suffix())).unwrap();
+            let env = BTreeMap::from([(
+                lake::env::TIMEZONE.to_owned(),
+                "America/Sao_Paulo".to_owned(),
+            )]);
+            tgpipe::lambda::FunctionSpec::load(&stack, f, artifacts.path(), env).unwrap()
+        })
+        .collect();
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    tgpipe::lambda::ensure(&lambda, &stack, &specs, false, &|_| {})
+        .await
+        .unwrap();
+    let (code, _, err) = run(
+        &shim.endpoint,
+        &["--name", "qa", "query", "busiest_hours", "--format", "csv"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let latest = athena
+        .list_query_executions()
+        .work_group("qa")
+        .send()
+        .await
+        .unwrap();
+    let queries: Vec<String> = query_texts(&athena, latest.query_execution_ids()).await;
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.contains("hour(from_unixtime(\"date\", 'America/Sao_Paulo'))")),
+        "{queries:?}"
     );
 
     // Ctrl-C while the query runs stops it on Athena.

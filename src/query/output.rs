@@ -11,6 +11,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema};
 use clap::ValueEnum;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -67,16 +68,17 @@ impl Answer {
     }
 
     fn table(&self) -> String {
+        // One line per row: line breaks in a message show as ↵.
         let texts: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| r.iter().map(plain).collect())
+            .map(|r| r.iter().map(|c| one_line(&plain(c))).collect())
             .collect();
         let width = |i: usize| {
             texts
                 .iter()
-                .map(|r| r[i].chars().count())
-                .chain([self.columns[i].chars().count()])
+                .map(|r| r[i].width())
+                .chain([self.columns[i].width()])
                 .max()
                 .unwrap_or(0)
         };
@@ -98,7 +100,7 @@ impl Answer {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    let pad = " ".repeat(widths[i].saturating_sub(c.chars().count()));
+                    let pad = " ".repeat(widths[i].saturating_sub(c.width()));
                     if numeric[i] {
                         format!("{pad}{c}")
                     } else {
@@ -168,6 +170,17 @@ impl Answer {
         out.push_str(if self.rows.is_empty() { "]\n" } else { "\n]\n" });
         out
     }
+}
+
+fn one_line(text: &str) -> String {
+    text.replace("\r\n", "↵")
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' => '↵',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
 }
 
 /// A cell as a spreadsheet reads it: nulls empty, floats without exponent.
@@ -284,14 +297,28 @@ mod tests {
     fn table_aligns_numbers_right_and_text_left() {
         let table = answer().render(Format::Table);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(
-            lines[0],
-            "word             total                  share  bot"
-        );
-        assert_eq!(
-            lines[2],
-            "café, \"forte\"       12                  0.125  false"
-        );
-        assert_eq!(lines[3], "ação                   100000000000000000000");
+        let expected = [
+            "word           total                  share  bot",
+            "-------------  -----  ---------------------  -----",
+            "café, \"forte\"     12                  0.125  false",
+            "ação                  100000000000000000000",
+        ];
+        assert_eq!(lines, expected);
+    }
+
+    #[test]
+    fn table_keeps_one_line_per_row_and_counts_wide_characters() {
+        let answer = Answer {
+            columns: vec!["text".into(), "n".into()],
+            rows: vec![
+                vec![Cell::Text("bom dia\nmundo".into()), Cell::Int(1)],
+                vec![Cell::Text("🚀🚀".into()), Cell::Int(22)],
+            ],
+        };
+        let table = answer.render(Format::Table);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert_eq!(lines[2], "bom dia↵mundo   1");
+        assert_eq!(lines[3], "🚀🚀           22");
     }
 }
