@@ -200,7 +200,16 @@ fn new_secret() -> anyhow::Result<String> {
 
 /// The stack's webhook secret, as the deployed ingest function holds it.
 async fn current_secret(ctx: &Ctx) -> anyhow::Result<Option<String>> {
-    let name = ctx.stack.function(Function::Ingest);
+    function_variable(ctx, Function::Ingest, lake::env::WEBHOOK_SECRET).await
+}
+
+/// A variable of a deployed function's environment; `None` when it or the function is missing.
+async fn function_variable(
+    ctx: &Ctx,
+    f: Function,
+    variable: &str,
+) -> anyhow::Result<Option<String>> {
+    let name = ctx.stack.function(f);
     match ctx
         .lambda
         .get_function_configuration()
@@ -211,7 +220,7 @@ async fn current_secret(ctx: &Ctx) -> anyhow::Result<Option<String>> {
         Ok(c) => Ok(c
             .environment()
             .and_then(|e| e.variables())
-            .and_then(|v| v.get(lake::env::WEBHOOK_SECRET))
+            .and_then(|v| v.get(variable))
             .cloned()),
         Err(e)
             if aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
@@ -925,29 +934,9 @@ async fn query(global: &Global, args: QueryArgs) -> anyhow::Result<i32> {
 }
 
 /// The time zone the stack's ETL files days by (and so the analyses' hours and weekdays).
+/// Without the function, UTC: the workgroup check that follows says what is missing.
 async fn stack_time_zone(ctx: &Ctx) -> anyhow::Result<lake::day::TimeZone> {
-    let name = ctx.stack.function(Function::Etl);
-    let zone = match ctx
-        .lambda
-        .get_function_configuration()
-        .function_name(&name)
-        .send()
-        .await
-    {
-        Ok(c) => c
-            .environment()
-            .and_then(|e| e.variables())
-            .and_then(|v| v.get(lake::env::TIMEZONE))
-            .cloned(),
-        // No function: the workgroup check that follows says what is missing.
-        Err(e)
-            if aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
-                == Some("ResourceNotFoundException") =>
-        {
-            None
-        }
-        Err(e) => return Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
-    };
+    let zone = function_variable(ctx, Function::Etl, lake::env::TIMEZONE).await?;
     Ok(lake::day::parse_time_zone(zone.as_deref().unwrap_or(""))?)
 }
 

@@ -346,30 +346,10 @@ fn serve_runtime_api(
     }
 }
 
-/// Reads one HTTP/1.1 request (with a Content-Length body) from a keep-alive connection.
+/// Reads one HTTP/1.1 request (with a Content-Length body) from a keep-alive connection:
+/// method, path and body.
 fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<u8>)> {
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).ok()? == 0 {
-        return None;
-    }
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
+    let (request_line, _, body) = read_full_request(reader)?;
     let mut parts = request_line.split_whitespace();
     Some((parts.next()?.to_owned(), parts.next()?.to_owned(), body))
 }
@@ -525,7 +505,7 @@ impl AthenaShim {
     }
 }
 
-/// One HTTP/1.1 request, headers kept.
+/// One HTTP/1.1 request: its request line, headers and body.
 fn read_full_request(reader: &mut impl BufRead) -> Option<FullRequest> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).ok()? == 0 {
