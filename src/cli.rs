@@ -896,10 +896,13 @@ async fn query(global: &Global, args: QueryArgs) -> anyhow::Result<i32> {
 
     if let Some(dir) = &args.local {
         let sql = crate::query::bind(&sql, zone.unwrap_or(chrono_tz::UTC));
+        // Timed from opening the lake to the answer in memory, as DuckDB's `.timer` would.
+        let started = std::time::Instant::now();
         let ctx = crate::query::local::open(dir).await?;
         let answer = crate::query::local::run(&ctx, &sql).await?;
+        let took = started.elapsed();
         print(&answer)?;
-        eprintln!("{}", rows(answer.rows.len()));
+        eprintln!("{} in {:.3} s", rows(answer.rows.len()), took.as_secs_f64());
         return Ok(0);
     }
 

@@ -48,7 +48,11 @@ pub async fn open(dir: &Path) -> Result<SessionContext, LocalError> {
     }
     let table = std::path::absolute(&table).map_err(|e| LocalError::Io(table.clone(), e))?;
     // Names are case-sensitive as in the files; the session reads the lake and writes nothing.
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_information_schema(false));
+    let mut config = SessionConfig::new().with_information_schema(false);
+    // An equi-join never matches a NULL key, so rows with one are dropped before the join: a
+    // message that is not a reply has no `reply_to_message_id`, and this halves `reply_time`.
+    config.options_mut().optimizer.filter_null_join_keys = true;
+    let ctx = SessionContext::new_with_config(config);
     super::trino::register(&ctx);
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")

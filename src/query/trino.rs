@@ -189,33 +189,58 @@ impl ScalarUDFImpl for TimePart {
     }
 }
 
-/// The pattern of row `i` (none where it is null).
-type PatternAt<'a> = Box<dyn Fn(usize) -> Result<Option<Regex>> + 'a>;
+/// The pattern of a regexp function, row by row: compiled once when it is a constant, and once
+/// per distinct run of equal values otherwise. The `Regex` is lent, never cloned: each clone gets
+/// a fresh search cache, which for Unicode classes costs more than the search itself.
+enum Patterns<'a> {
+    Constant(Option<Regex>),
+    PerRow {
+        name: &'a str,
+        strings: ArrayRef,
+        current: Option<(String, Regex)>,
+    },
+}
 
-/// The pattern of a regexp function: compiled once when it is a constant.
-fn patterns<'a>(name: &'a str, pattern: &'a ColumnarValue, rows: usize) -> Result<PatternAt<'a>> {
-    let compile = move |p: &str| -> Result<Regex> {
-        Regex::new(p).map_err(|e| {
-            DataFusionError::Execution(format!("{name}(): invalid regular expression: {e}"))
+impl<'a> Patterns<'a> {
+    fn new(name: &'a str, pattern: &ColumnarValue, rows: usize) -> Result<Patterns<'a>> {
+        Ok(match pattern {
+            ColumnarValue::Scalar(value) => {
+                Patterns::Constant(scalar_str(value).map(|p| compile(name, p)).transpose()?)
+            }
+            ColumnarValue::Array(_) => Patterns::PerRow {
+                name,
+                strings: utf8(pattern, rows)?,
+                current: None,
+            },
         })
-    };
-    Ok(match pattern {
-        ColumnarValue::Scalar(value) => {
-            let regex = scalar_str(value).map(compile).transpose()?;
-            Box::new(move |_| Ok(regex.clone()))
-        }
-        ColumnarValue::Array(_) => {
-            let array = pattern.to_array(rows)?;
-            let strings = datafusion::arrow::compute::cast(&array, &DataType::Utf8)?;
-            Box::new(move |i| {
+    }
+
+    /// The pattern of row `i` (none where it is null).
+    fn at(&mut self, i: usize) -> Result<Option<&Regex>> {
+        match self {
+            Patterns::Constant(regex) => Ok(regex.as_ref()),
+            Patterns::PerRow {
+                name,
+                strings,
+                current,
+            } => {
                 let strings = strings.as_string::<i32>();
                 if strings.is_null(i) {
-                    Ok(None)
-                } else {
-                    compile(strings.value(i)).map(Some)
+                    return Ok(None);
                 }
-            })
+                let text = strings.value(i);
+                if current.as_ref().is_none_or(|(p, _)| p != text) {
+                    *current = Some((text.to_owned(), compile(name, text)?));
+                }
+                Ok(current.as_ref().map(|(_, regex)| regex))
+            }
         }
+    }
+}
+
+fn compile(name: &str, pattern: &str) -> Result<Regex> {
+    Regex::new(pattern).map_err(|e| {
+        DataFusionError::Execution(format!("{name}(): invalid regular expression: {e}"))
     })
 }
 
@@ -269,7 +294,7 @@ impl ScalarUDFImpl for RegexpReplace {
         let rows = args.number_rows;
         let input = utf8(&args.args[0], rows)?;
         let input = input.as_string::<i32>();
-        let pattern = patterns(self.name(), &args.args[1], rows)?;
+        let mut patterns = Patterns::new(self.name(), &args.args[1], rows)?;
         let replacement = match args.args.get(2) {
             Some(r) => Some(utf8(r, rows)?),
             None => None,
@@ -281,7 +306,7 @@ impl ScalarUDFImpl for RegexpReplace {
                 Some(r) => Some(r.as_string::<i32>().value(i)),
                 None => Some(""),
             };
-            match (input.is_null(i), pattern(i)?, with) {
+            match (input.is_null(i), patterns.at(i)?, with) {
                 (false, Some(regex), Some(with)) => {
                     out.append_value(regex.replace_all(input.value(i), with))
                 }
@@ -330,7 +355,7 @@ impl ScalarUDFImpl for RegexpExtractAll {
         let rows = args.number_rows;
         let input = utf8(&args.args[0], rows)?;
         let input = input.as_string::<i32>();
-        let pattern = patterns(self.name(), &args.args[1], rows)?;
+        let mut patterns = Patterns::new(self.name(), &args.args[1], rows)?;
         let group = match args.args.get(2) {
             Some(ColumnarValue::Scalar(ScalarValue::Int64(Some(g)))) => usize::try_from(*g)
                 .map_err(|_| {
@@ -341,7 +366,7 @@ impl ScalarUDFImpl for RegexpExtractAll {
         };
         let mut out = ListBuilder::new(StringBuilder::new());
         for i in 0..input.len() {
-            let Some(regex) = pattern(i)?.filter(|_| !input.is_null(i)) else {
+            let Some(regex) = patterns.at(i)?.filter(|_| !input.is_null(i)) else {
                 out.append_null();
                 continue;
             };
@@ -352,9 +377,16 @@ impl ScalarUDFImpl for RegexpExtractAll {
                     regex.captures_len() - 1
                 );
             }
-            for captures in regex.captures_iter(input.value(i)) {
-                out.values()
-                    .append_option(captures.get(group).map(|m| m.as_str()));
+            if group == 0 {
+                // Whole matches need no capture groups: the much faster search.
+                for found in regex.find_iter(input.value(i)) {
+                    out.values().append_value(found.as_str());
+                }
+            } else {
+                for captures in regex.captures_iter(input.value(i)) {
+                    out.values()
+                        .append_option(captures.get(group).map(|m| m.as_str()));
+                }
             }
             out.append(true);
         }
@@ -535,4 +567,110 @@ fn rewrite_from(
         from.joins.remove(0);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one string column of `sql`'s answer, row by row (lists joined with `|`).
+    async fn strings(sql: &str) -> Vec<Option<String>> {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        let batches = ctx
+            .sql(sql)
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        let mut rows = Vec::new();
+        for batch in batches {
+            let column = batch.column(0);
+            for i in 0..column.len() {
+                rows.push((!column.is_null(i)).then(|| match column.data_type() {
+                    DataType::List(_) => {
+                        let list = column.as_list::<i32>().value(i);
+                        let list = list.as_string::<i32>();
+                        (0..list.len())
+                            .map(|j| list.value(j))
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    }
+                    _ => column.as_string::<i32>().value(i).to_owned(),
+                }));
+            }
+        }
+        rows
+    }
+
+    fn some(values: &[&str]) -> Vec<Option<String>> {
+        values.iter().map(|v| Some(v.to_string())).collect()
+    }
+
+    #[tokio::test]
+    async fn regexp_functions_take_every_match_with_constant_and_per_row_patterns() {
+        let table = "(VALUES ('ab1 cd22 é3', '[a-zé]+'), ('x-y-z', '-'), ('x-y-z', '-'), \
+                     (CAST(NULL AS VARCHAR), 'a'), ('q', CAST(NULL AS VARCHAR)), ('aaa', 'a(a)')) \
+                     AS t (s, p)";
+        assert_eq!(
+            strings(&format!("SELECT regexp_replace(s, '[0-9]+') FROM {table}")).await,
+            [
+                Some("ab cd é".into()),
+                Some("x-y-z".into()),
+                Some("x-y-z".into()),
+                None,
+                Some("q".into()),
+                Some("aaa".into()),
+            ]
+        );
+        assert_eq!(
+            strings(&format!("SELECT regexp_replace(s, p, '_') FROM {table}")).await,
+            [
+                Some("_1 _22 _3".into()),
+                Some("x_y_z".into()),
+                Some("x_y_z".into()),
+                None,
+                None,
+                Some("_a".into()),
+            ]
+        );
+        assert_eq!(
+            strings(&format!("SELECT regexp_extract_all(s, p) FROM {table}")).await,
+            [
+                Some("ab|cd|é".into()),
+                Some("-|-".into()),
+                Some("-|-".into()),
+                None,
+                None,
+                Some("aa".into()),
+            ]
+        );
+        assert_eq!(
+            strings("SELECT regexp_extract_all('k1=v1 k2=v2', '(\\w+)=(\\w+)', 2)").await,
+            some(&["v1|v2"])
+        );
+    }
+
+    #[tokio::test]
+    async fn regexp_functions_name_a_bad_pattern_and_group() {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        for (sql, expected) in [
+            (
+                "SELECT regexp_extract_all(s, '(') FROM (VALUES ('a')) AS t (s)",
+                "regexp_extract_all(): invalid regular expression",
+            ),
+            (
+                "SELECT regexp_extract_all(s, '(a)', 2) FROM (VALUES ('a')) AS t (s)",
+                "regexp_extract_all(): pattern has 1 groups, not 2",
+            ),
+        ] {
+            let error = match ctx.sql(sql).await {
+                Ok(frame) => frame.collect().await.expect_err(sql).to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(error.contains(expected), "{sql}: {error}");
+        }
+    }
 }
