@@ -47,13 +47,14 @@ impl Answer {
         let mut rows = Vec::new();
         let options = FormatOptions::default().with_null("");
         for batch in batches {
-            let cells: Vec<Vec<Cell>> = batch
+            let mut columns: Vec<std::vec::IntoIter<Cell>> = batch
                 .columns()
                 .iter()
-                .map(|array| column_cells(array, &options))
+                .map(|array| column_cells(array, &options).map(Vec::into_iter))
                 .collect::<Result<_, _>>()?;
-            for i in 0..batch.num_rows() {
-                rows.push(cells.iter().map(|c| c[i].clone()).collect());
+            // Each column yields one cell a row: moved into its row, not copied.
+            for _ in 0..batch.num_rows() {
+                rows.push(columns.iter_mut().filter_map(Iterator::next).collect());
             }
         }
         Ok(Answer { columns, rows })
