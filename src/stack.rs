@@ -90,11 +90,11 @@ impl Stack {
     }
 
     pub fn raw_bucket(&self) -> String {
-        self.bucket("raw")
+        self.bucket(lake::layout::RAW_STORE)
     }
 
     pub fn enriched_bucket(&self) -> String {
-        self.bucket("enriched")
+        self.bucket(lake::layout::ENRICHED_STORE)
     }
 
     pub fn athena_bucket(&self) -> String {

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 
 /// The public Bot API.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+/// How long one Bot API call may take (a long poll gets its wait on top).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The update kinds the pipeline asks Telegram for (webhooks get these and nothing else).
 pub const ALLOWED_UPDATES: [&str; 5] = [
@@ -95,10 +97,10 @@ pub struct WebhookInfo {
 }
 
 #[derive(Deserialize)]
-struct Reply {
+struct Reply<T> {
     ok: bool,
-    #[serde(default)]
-    result: Value,
+    #[serde(default = "Option::default")]
+    result: Option<T>,
     #[serde(default)]
     error_code: i64,
     #[serde(default)]
@@ -116,7 +118,7 @@ impl Telegram {
     pub fn new(base_url: &str, token: BotToken) -> Telegram {
         Telegram {
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .timeout(CALL_TIMEOUT)
                 .build()
                 .unwrap_or_default(),
             base: base_url.trim_end_matches('/').to_owned(),
@@ -132,24 +134,35 @@ impl Telegram {
     }
 
     async fn call(&self, method: &'static str, body: Value) -> Result<Value, TelegramError> {
+        self.call_as(method, body, None)
+            .await
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Calls `method` and reads its result as `T`; `wait` is how long Telegram may hold the
+    /// call open (a long poll) on top of the usual time.
+    async fn call_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &'static str,
+        body: Value,
+        wait: Option<Duration>,
+    ) -> Result<Option<T>, TelegramError> {
         let url = format!("{}/bot{}/{method}", self.base, self.token.0);
         let http_error = |e: reqwest::Error| TelegramError::Http {
             method,
             message: self.token.scrub(&e.without_url().to_string()),
         };
-        let response = self
-            .http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(http_error)?;
+        let mut request = self.http.post(url).json(&body);
+        if let Some(wait) = wait {
+            request = request.timeout(CALL_TIMEOUT + wait);
+        }
+        let response = request.send().await.map_err(http_error)?;
         let status = response.status();
         let text = response.text().await.map_err(http_error)?;
         if self.verbose {
             eprintln!("  telegram {method}: {}", status.as_u16());
         }
-        let reply: Reply = serde_json::from_str(&text).map_err(|_| TelegramError::Http {
+        let reply: Reply<T> = serde_json::from_str(&text).map_err(|_| TelegramError::Http {
             method,
             message: format!("HTTP {status} with a body that is not a Bot API reply"),
         })?;
@@ -188,6 +201,22 @@ impl Telegram {
             method: "getWebhookInfo",
             message: format!("unexpected reply: {e}"),
         })
+    }
+
+    /// The updates from `offset` on (which confirms those below it), each as Telegram sent
+    /// its JSON, waiting up to `wait` for one to come (a long poll).
+    pub async fn get_updates(
+        &self,
+        offset: Option<i64>,
+        wait: Duration,
+    ) -> Result<Vec<Box<serde_json::value::RawValue>>, TelegramError> {
+        let mut body = json!({"timeout": wait.as_secs(), "allowed_updates": ALLOWED_UPDATES});
+        if let Some(offset) = offset {
+            body["offset"] = json!(offset);
+        }
+        self.call_as("getUpdates", body, Some(wait))
+            .await
+            .map(Option::unwrap_or_default)
     }
 
     /// Removes the webhook; pending updates stay with Telegram (for a later `up`).

@@ -11,19 +11,16 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
-use lake::layout::{PARTITION_COLUMN, TABLE_PREFIX};
+use lake::layout::{ENRICHED_STORE, PARTITION_COLUMN, TABLE_PREFIX};
 
 use super::output::Answer;
-
-/// Where the table's Parquet lives in a lake directory (as in the enriched bucket).
-pub const ENRICHED_DIR: &str = "enriched";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
     #[error("no lake at {0}: give --local the directory that holds enriched/{TABLE_PREFIX}/")]
     NoLake(PathBuf),
     #[error(
-        "the lake at {0} is empty: there is no Parquet under {1}; turn raw updates into Parquet first (see the README, \"Run the ETL on your machine\")"
+        "the lake at {0} is empty: there is no Parquet under {1}; turn raw updates into Parquet first with `tgpipe local etl DIR`"
     )]
     Empty(PathBuf, PathBuf),
     #[error("cannot read {0}: {1}")]
@@ -34,7 +31,7 @@ pub enum LocalError {
 
 /// The table's directory in a lake: `DIR/enriched/telegram/`.
 pub fn table_dir(lake: &Path) -> PathBuf {
-    lake.join(ENRICHED_DIR).join(TABLE_PREFIX)
+    lake.join(ENRICHED_STORE).join(TABLE_PREFIX)
 }
 
 /// A session with the `telegram` table of the lake at `dir` and Trino's functions.

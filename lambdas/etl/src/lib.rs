@@ -181,7 +181,26 @@ pub async fn stale_days(
     let today = lake::day::today(now, config.tz);
     let days =
         (0..SCHEDULED_LOOKBACK_DAYS).filter_map(|back| today.checked_sub_days(Days::new(back)));
-    let checks = days.map(|day| async move {
+    stale_among(config, days).await
+}
+
+/// The days of the raw data, whatever their age, that are stale as [`stale_days`] says.
+pub async fn stale_raw_days(config: &Config) -> Result<BTreeSet<NaiveDate>, EtlError> {
+    let keys = config.raw.list_keys(layout::TABLE_PREFIX).await?;
+    let days: BTreeSet<NaiveDate> = keys
+        .iter()
+        .filter(|k| layout::is_raw_object(k))
+        .filter_map(|k| layout::day_of_key(k))
+        .collect();
+    stale_among(config, days).await
+}
+
+/// Those of `days` whose raw data is newer than their enriched output (or has none).
+async fn stale_among(
+    config: &Config,
+    days: impl IntoIterator<Item = NaiveDate>,
+) -> Result<BTreeSet<NaiveDate>, EtlError> {
+    let checks = days.into_iter().map(|day| async move {
         let prefix = layout::day_prefix(day);
         let (raw, enriched) =
             futures::try_join!(config.raw.list(&prefix), config.enriched.list(&prefix))?;

@@ -36,21 +36,26 @@ pub enum ConfigError {
     Storage(#[from] lake::StorageError),
 }
 
-/// The handler's configuration, read once at cold start.
-pub struct Config {
+/// Where updates are kept and which: the part of the configuration that the webhook and local
+/// polling (`tgpipe local poll`) share.
+#[derive(Debug)]
+pub struct Sink {
     pub raw: Storage,
     pub allowed_chats: BTreeSet<i64>,
-    secret: String,
     pub tz: TimeZone,
+}
+
+/// The handler's configuration, read once at cold start.
+pub struct Config {
+    pub sink: Sink,
+    secret: String,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The secret is deliberately left out.
         f.debug_struct("Config")
-            .field("raw", &self.raw)
-            .field("allowed_chats", &self.allowed_chats)
-            .field("tz", &self.tz)
+            .field("sink", &self.sink)
             .finish_non_exhaustive()
     }
 }
@@ -58,10 +63,12 @@ impl std::fmt::Debug for Config {
 impl Config {
     pub fn new(raw: Storage, allowed_chats: BTreeSet<i64>, secret: String, tz: TimeZone) -> Self {
         Config {
-            raw,
-            allowed_chats,
+            sink: Sink {
+                raw,
+                allowed_chats,
+                tz,
+            },
             secret,
-            tz,
         }
     }
 
@@ -196,6 +203,13 @@ pub async fn handle(config: &Config, event: Value, now: DateTime<Utc>) -> Outcom
     } else {
         body.into_bytes().into()
     };
+    keep(&config.sink, body, now).await
+}
+
+/// Keeps one update, given as its JSON bytes, which are stored unchanged: under its day and
+/// `update_id` when its chat is allowed (so a second delivery overwrites the first with the
+/// same bytes), ignored otherwise. `now` is the time of arrival, for updates without a date.
+pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
     if body.len() > MAX_BODY_BYTES {
         return Outcome::BadRequest("body over 1 MiB");
     }
@@ -206,7 +220,7 @@ pub async fn handle(config: &Config, event: Value, now: DateTime<Utc>) -> Outcom
         return Outcome::BadRequest("body is not an update: no integer update_id");
     };
     match routing.chat_id {
-        Some(chat) if config.allowed_chats.contains(&chat) => {}
+        Some(chat) if sink.allowed_chats.contains(&chat) => {}
         chat_id => {
             return Outcome::Ignored {
                 update_id: routing.update_id,
@@ -216,10 +230,10 @@ pub async fn handle(config: &Config, event: Value, now: DateTime<Utc>) -> Outcom
     }
     let day = routing
         .date
-        .and_then(|ts| lake::day_of(ts, config.tz))
-        .unwrap_or_else(|| lake::day::today(now, config.tz));
+        .and_then(|ts| lake::day_of(ts, sink.tz))
+        .unwrap_or_else(|| lake::day::today(now, sink.tz));
     let key = layout::raw_key(day, routing.update_id);
-    match config.raw.put(&key, body).await {
+    match sink.raw.put(&key, body).await {
         Ok(()) => Outcome::Stored { key },
         Err(e) => Outcome::StoreFailed {
             key,

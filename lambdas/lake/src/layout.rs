@@ -5,6 +5,11 @@
 
 use chrono::NaiveDate;
 
+/// The raw store: the suffix of its bucket's name, and its directory in local mode.
+pub const RAW_STORE: &str = "raw";
+/// The enriched store (the Parquet of the table): likewise.
+pub const ENRICHED_STORE: &str = "enriched";
+
 /// The prefix of the `telegram` table in both buckets.
 pub const TABLE_PREFIX: &str = "telegram";
 /// The Hive-style partition column in the key (and in Athena).

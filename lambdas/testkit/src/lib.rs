@@ -362,11 +362,21 @@ pub struct BotCall {
 }
 
 /// A stand-in for the Telegram Bot API on 127.0.0.1: accepts one bot token, keeps the webhook
-/// that `setWebhook` sets, and records every call.
+/// that `setWebhook` sets, records every call, and hands out queued updates by `getUpdates` as
+/// Telegram does (an `offset` confirms the updates below it; 409 while a webhook is set).
 pub struct TelegramStandIn {
     pub url: String,
     calls: Arc<Mutex<Vec<BotCall>>>,
     webhook: Arc<Mutex<Value>>,
+    updates: Arc<Mutex<Vec<String>>>,
+}
+
+/// What the stand-in shares between its connections.
+struct BotState {
+    token: String,
+    calls: Arc<Mutex<Vec<BotCall>>>,
+    webhook: Arc<Mutex<Value>>,
+    updates: Arc<Mutex<Vec<String>>>,
 }
 
 impl TelegramStandIn {
@@ -377,18 +387,38 @@ impl TelegramStandIn {
         let webhook = Arc::new(Mutex::new(
             serde_json::json!({"url": "", "pending_update_count": 0}),
         ));
-        let (c, w, token) = (calls.clone(), webhook.clone(), valid_token.to_owned());
+        let updates = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(BotState {
+            token: valid_token.to_owned(),
+            calls: calls.clone(),
+            webhook: webhook.clone(),
+            updates: updates.clone(),
+        });
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (c, w, token) = (c.clone(), w.clone(), token.clone());
-                std::thread::spawn(move || serve_bot_api(stream, &token, &c, &w));
+                let state = state.clone();
+                std::thread::spawn(move || serve_bot_api(stream, &state));
             }
         });
         TelegramStandIn {
             url,
             calls,
             webhook,
+            updates,
         }
+    }
+
+    /// Queues updates for `getUpdates`, each sent exactly as given (JSON text with an `update_id`).
+    pub fn push_updates(&self, updates: &[String]) {
+        self.updates
+            .lock()
+            .expect("updates")
+            .extend(updates.iter().cloned());
+    }
+
+    /// The updates not yet confirmed by an `offset` above their id.
+    pub fn pending_updates(&self) -> usize {
+        self.updates.lock().expect("updates").len()
     }
 
     pub fn calls(&self) -> Vec<BotCall> {
@@ -405,12 +435,7 @@ impl TelegramStandIn {
     }
 }
 
-fn serve_bot_api(
-    stream: TcpStream,
-    token: &str,
-    calls: &Mutex<Vec<BotCall>>,
-    webhook: &Mutex<Value>,
-) {
+fn serve_bot_api(stream: TcpStream, state: &BotState) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut writer = stream;
     while let Some((_, path, body)) = read_request(&mut reader) {
@@ -420,17 +445,18 @@ fn serve_bot_api(
             .split_once('/')
             .map(|(t, m)| (t.to_owned(), m.to_owned()))
             .unwrap_or_default();
-        let (status, reply) = if given != token {
+        let (status, text) = if given != state.token {
             (
                 401,
-                serde_json::json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+                serde_json::json!({"ok": false, "error_code": 401, "description": "Unauthorized"})
+                    .to_string(),
             )
         } else {
-            calls.lock().expect("calls").push(BotCall {
+            state.calls.lock().expect("calls").push(BotCall {
                 method: method.clone(),
                 params: params.clone(),
             });
-            let mut hook = webhook.lock().expect("webhook");
+            let mut hook = state.webhook.lock().expect("webhook");
             let result = match method.as_str() {
                 "getMe" => {
                     serde_json::json!({"id": 1, "is_bot": true, "first_name": "Test", "username": "test_bot"})
@@ -445,17 +471,62 @@ fn serve_bot_api(
                     Value::Bool(true)
                 }
                 "getWebhookInfo" => hook.clone(),
+                "getUpdates" if hook["url"].as_str().is_some_and(|u| !u.is_empty()) => {
+                    let text = serde_json::json!({"ok": false, "error_code": 409,
+                        "description": "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"});
+                    respond(&mut writer, 409, &text.to_string());
+                    continue;
+                }
+                "getUpdates" => {
+                    drop(hook);
+                    let id = |u: &String| {
+                        serde_json::from_str::<Value>(u).expect("queued update is JSON")
+                            ["update_id"]
+                            .as_i64()
+                            .expect("queued update has an update_id")
+                    };
+                    // An offset confirms (drops) the updates below it; then, a long poll: the
+                    // call is held until an update is queued or `timeout` passes.
+                    let deadline = Instant::now()
+                        + Duration::from_secs(params["timeout"].as_u64().unwrap_or(0));
+                    let updates = loop {
+                        let mut updates = state.updates.lock().expect("updates");
+                        if let Some(offset) = params["offset"].as_i64() {
+                            updates.retain(|u| id(u) >= offset);
+                        }
+                        if !updates.is_empty() || Instant::now() >= deadline {
+                            break updates;
+                        }
+                        drop(updates);
+                        std::thread::sleep(Duration::from_millis(20));
+                    };
+                    let limit = params["limit"].as_u64().unwrap_or(100) as usize;
+                    let batch: Vec<&str> = updates.iter().take(limit).map(String::as_str).collect();
+                    // The updates go out as queued, byte for byte.
+                    respond(
+                        &mut writer,
+                        200,
+                        &format!("{{\"ok\":true,\"result\":[{}]}}", batch.join(",")),
+                    );
+                    continue;
+                }
                 _ => Value::Bool(true),
             };
-            (200, serde_json::json!({"ok": true, "result": result}))
+            (
+                200,
+                serde_json::json!({"ok": true, "result": result}).to_string(),
+            )
         };
-        let text = reply.to_string();
-        let _ = write!(
-            writer,
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
-            text.len()
-        );
+        respond(&mut writer, status, &text);
     }
+}
+
+fn respond(writer: &mut TcpStream, status: u16, text: &str) {
+    let _ = write!(
+        writer,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+        text.len()
+    );
 }
 
 /// What moto's Athena lacks, put in front of it: moto returns every result row in one page and

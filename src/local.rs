@@ -1,0 +1,186 @@
+//! Local mode: the pipeline on one machine, with no AWS account. A data directory laid out like
+//! the buckets (`DIR/raw/telegram/…`, `DIR/enriched/telegram/…`) is filled by long polling
+//! Telegram's `getUpdates` through the ingest Lambda's own code, turned into Parquet by the ETL
+//! Lambda's own code, and queried by `tgpipe query --local DIR`.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::Utc;
+use ingest::{Outcome, Sink};
+use lake::layout::{ENRICHED_STORE, RAW_STORE};
+use lake::{Storage, TimeZone};
+use serde::Deserialize;
+
+use crate::telegram::{Telegram, TelegramError};
+
+/// How long one `getUpdates` call waits for an update (Telegram's long poll).
+pub const POLL_WAIT: Duration = Duration::from_secs(25);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalModeError {
+    #[error(transparent)]
+    Telegram(#[from] TelegramError),
+    #[error(
+        "the bot sends its updates to a webhook ({0}), and Telegram gives no updates to polling while it is set: run `tgpipe down` to stop the AWS pipeline, or pass --delete-webhook to take the updates here (they are kept by Telegram meanwhile)"
+    )]
+    WebhookSet(String),
+    #[error(
+        "cannot store update {update_id} ({key}): {error}; it stays with Telegram, run again once the directory is writable"
+    )]
+    StoreFailed {
+        update_id: i64,
+        key: String,
+        error: String,
+    },
+    #[error("cannot use {0} as a data directory: {1}")]
+    Dir(PathBuf, String),
+    #[error(transparent)]
+    Etl(#[from] etl::EtlError),
+}
+
+/// The raw and enriched stores of a data directory (created if missing).
+pub fn stores(dir: &Path) -> Result<(Storage, Storage), LocalModeError> {
+    let open = |name: &str| {
+        let path = dir.join(name);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| LocalModeError::Dir(dir.to_owned(), e.to_string()))?;
+        Storage::local(&path).map_err(|e| LocalModeError::Dir(dir.to_owned(), e.to_string()))
+    };
+    Ok((open(RAW_STORE)?, open(ENRICHED_STORE)?))
+}
+
+/// The sink that polling keeps updates in: the same as the ingest Lambda's.
+pub fn sink(raw: Storage, chats: &[i64], tz: TimeZone) -> Sink {
+    Sink {
+        raw,
+        allowed_chats: chats.iter().copied().collect::<BTreeSet<_>>(),
+        tz,
+    }
+}
+
+/// What a poll did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    pub kept: usize,
+    pub ignored: usize,
+    /// Updates that could not be read (no `update_id`, not JSON): skipped, never retried.
+    pub unreadable: usize,
+}
+
+#[derive(Deserialize)]
+struct UpdateId {
+    update_id: i64,
+}
+
+/// Long-polls `getUpdates` and keeps every update of an allowed chat in `sink`, confirming an
+/// update to Telegram only once it is stored. With `once`, it stops when no update is waiting;
+/// otherwise when `stop` completes (Ctrl-C). `batch` is told of each batch kept.
+pub async fn poll(
+    bot: &Telegram,
+    sink: &Sink,
+    delete_webhook: bool,
+    once: bool,
+    stop: impl Future<Output = ()>,
+    batch: &dyn Fn(&PollReport),
+) -> Result<PollReport, LocalModeError> {
+    let hook = bot.get_webhook_info().await?;
+    if !hook.url.is_empty() {
+        if !delete_webhook {
+            return Err(LocalModeError::WebhookSet(hook.url));
+        }
+        bot.delete_webhook().await?;
+    }
+    let mut report = PollReport::default();
+    // `offset` confirms what is stored; `sent` is the offset Telegram was last given.
+    let mut offset: Option<i64> = None;
+    let mut sent: Option<i64>;
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let wait = if once { Duration::ZERO } else { POLL_WAIT };
+        // Only the wait is cut short by Ctrl-C, never the storing of a batch.
+        sent = offset;
+        let updates = tokio::select! {
+            updates = bot.get_updates(offset, wait) => updates?,
+            () = &mut stop => break,
+        };
+        if updates.is_empty() {
+            if once {
+                break;
+            }
+            continue;
+        }
+        let texts: Vec<String> = updates.iter().map(|u| u.get().to_owned()).collect();
+        // A failed store ends the poll before the batch is confirmed: Telegram sends it again,
+        // and what was stored of it is rewritten with the same bytes.
+        let this = keep_all(sink, &texts).await?;
+        let last = texts
+            .iter()
+            .filter_map(|t| serde_json::from_str::<UpdateId>(t).ok())
+            .map(|u| u.update_id + 1)
+            .max();
+        offset = offset.max(last);
+        batch(&this);
+        report.kept += this.kept;
+        report.ignored += this.ignored;
+        report.unreadable += this.unreadable;
+    }
+    // The next call would confirm the last batch; make it now, without waiting, so that a
+    // stopped poll does not receive (and rewrite) the same updates next time.
+    if offset != sent {
+        bot.get_updates(offset, Duration::ZERO).await?;
+    }
+    Ok(report)
+}
+
+/// Runs the ETL on a data directory: the days given, or every day whose raw updates are newer
+/// than its Parquet. `None` when there is nothing to do.
+pub async fn etl(
+    dir: &Path,
+    dates: &[chrono::NaiveDate],
+) -> Result<Option<etl::Summary>, LocalModeError> {
+    let (raw, enriched) = stores(dir)?;
+    // The zone only picks "today" for the Lambda's weekly look-back, which is not used here:
+    // the days are those of the raw keys, fixed when the updates were kept.
+    let config = etl::Config {
+        raw,
+        enriched,
+        tz: chrono_tz::UTC,
+    };
+    let days = if dates.is_empty() {
+        etl::stale_raw_days(&config).await?
+    } else {
+        dates.iter().copied().collect()
+    };
+    if days.is_empty() {
+        return Ok(None);
+    }
+    let summary = etl::run(&config, etl::Request::Dates(days), Utc::now()).await?;
+    Ok(Some(summary))
+}
+
+/// Keeps `updates` (JSON texts, as Telegram sends them) in `sink` as polling would.
+pub async fn keep_all(sink: &Sink, updates: &[String]) -> Result<PollReport, LocalModeError> {
+    let mut report = PollReport::default();
+    for update in updates {
+        match ingest::keep(sink, Bytes::copy_from_slice(update.as_bytes()), Utc::now()).await {
+            Outcome::Stored { .. } => report.kept += 1,
+            Outcome::Ignored { .. } => report.ignored += 1,
+            Outcome::StoreFailed { key, error } => {
+                let update_id = serde_json::from_str::<UpdateId>(update)
+                    .map(|u| u.update_id)
+                    .unwrap_or_default();
+                return Err(LocalModeError::StoreFailed {
+                    update_id,
+                    key,
+                    error,
+                });
+            }
+            Outcome::BadRequest(_) | Outcome::Unauthorized => report.unreadable += 1,
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,357 @@
+//! Local mode: `tgpipe local poll` keeps a bot's updates as the ingest Lambda would, `tgpipe
+//! local etl` turns them into Parquet, and `tgpipe query --local` reads it, all on one machine
+//! against a stand-in for the Telegram Bot API.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use testkit::TelegramStandIn;
+
+const TOKEN: &str = "123456789:AAlocal-mode-token_0123456789abcdefghij";
+const GROUP: &str = "-1001234567890";
+const CHANNEL: &str = "-1005555555555";
+/// The generator's chat that we do not keep.
+const OTHER_CHAT: &str = "\"chat\":{\"id\":-1009999999999";
+
+fn tgpipe(bot: &TelegramStandIn, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tgpipe"));
+    command
+        .args(args)
+        .env("TGPIPE_BOT_TOKEN", TOKEN)
+        .env("TGPIPE_TELEGRAM_API_URL", &bot.url)
+        .env_remove("AWS_ENDPOINT_URL");
+    command
+}
+
+fn run(bot: &TelegramStandIn, args: &[&str]) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = tgpipe(bot, args).output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    );
+    // The token is a secret: never in any output.
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+    assert!(!stdout.contains("AAlocal-mode") && !stderr.contains("AAlocal-mode"));
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// `tgpipe query messages_per_day` on the lake at `dir`, as CSV.
+fn messages_per_day(bot: &TelegramStandIn, dir: &str) -> String {
+    let query = [
+        "query",
+        "messages_per_day",
+        "--local",
+        dir,
+        "--format",
+        "csv",
+    ];
+    let (code, csv, err) = run(bot, &query);
+    assert_eq!(code, 0, "{err}");
+    csv
+}
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let key = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(key, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// `gen_updates.py`'s updates in delivery order, and the raw lake it wrote of them, less the
+/// chat we do not keep: what the ingest Lambda would have stored.
+fn generated(dir: &Path, updates: usize) -> (Vec<String>, BTreeMap<String, Vec<u8>>) {
+    let jsonl = dir.join("updates.jsonl");
+    let status = Command::new("python3")
+        .arg(testkit::shared_dir().join("bench/gen_updates.py"))
+        .arg(dir)
+        .args(["--updates", &updates.to_string(), "--days", "2"])
+        .args(["--start", "2024-05-01", "--seed", "11"])
+        .arg("--jsonl")
+        .arg(&jsonl)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let lines: Vec<String> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let mut expected = files(&dir.join("raw"));
+    expected.retain(|_, body| !String::from_utf8_lossy(body).contains(OTHER_CHAT));
+    assert!(expected.len() < lines.len() && expected.len() > lines.len() / 2);
+    (lines, expected)
+}
+
+#[test]
+fn polled_updates_are_kept_byte_for_byte_then_become_parquet_and_answer_queries() {
+    let generated_dir = tempfile::tempdir().unwrap();
+    let (updates, expected) = generated(generated_dir.path(), 600);
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("lake");
+    let dir_arg = dir.to_str().unwrap();
+    let bot = TelegramStandIn::start(TOKEN);
+    let poll = [
+        "local",
+        "poll",
+        dir_arg,
+        "--chat-id",
+        GROUP,
+        "--chat-id",
+        CHANNEL,
+        "--once",
+    ];
+
+    // Two polls, as updates arrive; each confirms what it stored and takes nothing twice.
+    bot.push_updates(&updates[..400]);
+    let (code, _, err) = run(&bot, &poll);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(bot.pending_updates(), 0, "every update confirmed: {err}");
+    assert!(err.contains("Polling @test_bot into"), "{err}");
+    bot.push_updates(&updates[400..]);
+    let (code, _, err) = run(&bot, &poll);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(bot.pending_updates(), 0);
+    let kept = files(&dir.join("raw"));
+    assert_eq!(
+        kept.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        kept == expected,
+        "stored bytes differ from the updates sent"
+    );
+    let ignored = updates.len() - expected.len();
+    let second: usize = updates[400..]
+        .iter()
+        .filter(|u| !u.contains(OTHER_CHAT))
+        .count();
+    assert!(err.contains(&format!("Kept {second} updates in")), "{err}");
+    assert!(ignored > 0);
+    // Only the allowed update kinds are asked for, and each poll starts where the last stopped.
+    let calls: Vec<_> = bot
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "getUpdates")
+        .collect();
+    assert!(calls.iter().all(|c| {
+        c.params["allowed_updates"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|k| k == "edited_message"))
+    }));
+
+    // The ETL: every day with updates, then nothing until new ones come.
+    let (code, out, err) = run(&bot, &["local", "etl", dir_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.starts_with("2024-05-01  "), "{out}");
+    for day in ["2024-05-01", "2024-05-02"] {
+        assert!(
+            dir.join(format!(
+                "enriched/telegram/context_date={day}/part-00000.parquet"
+            ))
+            .is_file()
+        );
+    }
+    let (code, out, err) = run(&bot, &["local", "etl", dir_arg]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(err.contains("Nothing to do"), "{err}");
+
+    // And the analyses run on it: one row per day, every message of our group counted once.
+    let csv = messages_per_day(&bot, dir_arg);
+    let total: u64 = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    // One row per message: an edit is the same message, a channel post one of its own.
+    let messages: std::collections::BTreeSet<(i64, i64)> = expected
+        .values()
+        .filter_map(|body| {
+            let update: serde_json::Value = serde_json::from_slice(body).unwrap();
+            let m = ["message", "edited_message", "channel_post"]
+                .iter()
+                .find_map(|k| update.get(*k))?;
+            Some((m["chat"]["id"].as_i64()?, m["message_id"].as_i64()?))
+        })
+        .collect();
+    assert_eq!(total, messages.len() as u64, "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}
+
+#[test]
+fn polling_refuses_a_webhook_unless_told_and_never_loses_an_update() {
+    let bot = TelegramStandIn::start(TOKEN);
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("lake");
+    let dir_arg = dir.to_str().unwrap();
+    let update = format!(
+        "{{\"update_id\":7,\"message\":{{\"message_id\":1,\"date\":1714560000,\"chat\":{{\"id\":{GROUP},\"type\":\"supergroup\"}},\"text\":\"olá\"}}}}"
+    );
+    bot.push_updates(std::slice::from_ref(&update));
+    let poll = ["local", "poll", dir_arg, "--chat-id", GROUP, "--once"];
+
+    // A webhook is set (the AWS pipeline, say): polling would steal nothing, and says why.
+    bot.set_webhook_info(
+        serde_json::json!({"url": "https://example.com/webhook", "pending_update_count": 1}),
+    );
+    let (code, _, err) = run(&bot, &poll);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("webhook") && err.contains("--delete-webhook"),
+        "{err}"
+    );
+    assert_eq!(bot.pending_updates(), 1);
+
+    // Storing fails (the raw table is a file, not a directory): the update stays with Telegram.
+    std::fs::create_dir_all(dir.join("raw")).unwrap();
+    std::fs::write(dir.join("raw/telegram"), "in the way").unwrap();
+    let mut with_delete = poll.to_vec();
+    with_delete.push("--delete-webhook");
+    let (code, _, err) = run(&bot, &with_delete);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot store update 7") && err.contains("stays with Telegram"),
+        "{err}"
+    );
+    assert_eq!(bot.webhook()["url"], "");
+    assert_eq!(bot.pending_updates(), 1, "a failed update is not confirmed");
+
+    // Fixed, the same update is kept.
+    std::fs::remove_file(dir.join("raw/telegram")).unwrap();
+    let (code, _, err) = run(&bot, &poll);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("raw/telegram/context_date=2024-05-01/7.json")).unwrap(),
+        update
+    );
+    assert_eq!(bot.pending_updates(), 0);
+
+    // No token, a bad zone, no raw data: each says what to do.
+    let (code, _, err) = {
+        let out = tgpipe(&bot, &poll)
+            .env_remove("TGPIPE_BOT_TOKEN")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            (),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, 2);
+    assert!(err.contains("no bot token"), "{err}");
+    let mut zoned = poll.to_vec();
+    zoned.extend(["--timezone", "Mars/Olympus"]);
+    let (code, _, err) = run(&bot, &zoned);
+    assert_eq!(code, 2);
+    assert!(err.contains("Mars/Olympus"), "{err}");
+    let empty = data.path().join("nothing");
+    let (code, _, err) = run(&bot, &["local", "etl", empty.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("tgpipe local poll"), "{err}");
+}
+
+#[test]
+fn ctrl_c_stops_a_long_poll_with_every_kept_update_confirmed() {
+    let bot = TelegramStandIn::start(TOKEN);
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("lake");
+    let mut child = tgpipe(
+        &bot,
+        &["local", "poll", dir.to_str().unwrap(), "--chat-id", GROUP],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let updates: Vec<String> = (1..=3)
+        .map(|i| format!("{{\"update_id\":{i},\"message\":{{\"message_id\":{i},\"date\":1714560000,\"chat\":{{\"id\":{GROUP},\"type\":\"supergroup\"}},\"text\":\"m{i}\"}}}}"))
+        .collect();
+    bot.push_updates(&updates);
+    let day = dir.join("raw/telegram/context_date=2024-05-01");
+    let started = Instant::now();
+    while files(&day).len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "updates not kept"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let the poll go back to waiting on Telegram, then stop it as Ctrl-C would.
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "Ctrl-C did not stop the poll"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("Kept 3 updates"), "{err}");
+    assert_eq!(bot.pending_updates(), 0, "kept updates are confirmed");
+}
+
+#[test]
+fn the_demo_runs_the_whole_pipeline_and_counts_nothing_twice_when_run_again() {
+    let bot = TelegramStandIn::start(TOKEN);
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("demo");
+    let dir_arg = dir.to_str().unwrap();
+    let demo = ["local", "demo", dir_arg, "--days", "2", "--per-day", "300"];
+    let (code, first, err) = run(&bot, &demo);
+    assert_eq!(code, 0, "{err}");
+    // No bot is needed: Telegram is never called.
+    assert!(bot.calls().is_empty());
+    let raw = files(&dir.join("raw"));
+    let kept = first
+        .lines()
+        .find_map(|l| l.strip_prefix("2. Kept "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("{first}"));
+    assert_eq!(raw.len(), kept, "{first}");
+    assert!(kept > 500 && kept < 600, "{first}");
+    let before = messages_per_day(&bot, dir_arg);
+    assert_eq!(before.lines().count(), 3, "{before}");
+    assert!(first.contains("$ tgpipe query top_words"), "{first}");
+
+    let (code, second, err) = run(&bot, &demo);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(second, first);
+    assert!(files(&dir.join("raw")) == raw);
+    assert_eq!(messages_per_day(&bot, dir_arg), before);
+}
