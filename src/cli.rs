@@ -413,8 +413,8 @@ async fn local_poll(global: &Global, args: PollArgs) -> anyhow::Result<i32> {
         args.delete_webhook,
         args.once,
         stop,
-        &|batch| {
-            eprintln!(
+        &|event| match event {
+            crate::local::PollEvent::Batch(batch) => eprintln!(
                 "  kept {}, ignored {} (other chats){}",
                 batch.kept,
                 batch.ignored,
@@ -423,7 +423,10 @@ async fn local_poll(global: &Global, args: PollArgs) -> anyhow::Result<i32> {
                 } else {
                     String::new()
                 }
-            )
+            ),
+            crate::local::PollEvent::Retry { error, delay } => {
+                eprintln!("  {error}; retrying in {} s", delay.as_secs())
+            }
         },
     )
     .await?;

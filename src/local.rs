@@ -71,6 +71,30 @@ pub struct PollReport {
     pub unreadable: usize,
 }
 
+/// What a running poll tells its caller.
+pub enum PollEvent<'a> {
+    /// A batch was kept (and will be confirmed by the next call).
+    Batch(&'a PollReport),
+    /// A call failed in a way that passes (network, Telegram's 5xx or 429): retried after `delay`.
+    Retry {
+        error: &'a TelegramError,
+        delay: Duration,
+    },
+}
+
+/// How many failed calls in a row `--once` retries before it gives up (a long poll never does).
+const ONCE_RETRIES: u32 = 5;
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// Whether a failed call may succeed if made again.
+fn passes(error: &TelegramError) -> bool {
+    match error {
+        TelegramError::Http { .. } => true,
+        TelegramError::Api { code, .. } => *code == 429 || *code >= 500,
+        TelegramError::MalformedToken | TelegramError::Unauthorized => false,
+    }
+}
+
 #[derive(Deserialize)]
 struct UpdateId {
     update_id: i64,
@@ -78,14 +102,15 @@ struct UpdateId {
 
 /// Long-polls `getUpdates` and keeps every update of an allowed chat in `sink`, confirming an
 /// update to Telegram only once it is stored. With `once`, it stops when no update is waiting;
-/// otherwise when `stop` completes (Ctrl-C). `batch` is told of each batch kept.
+/// otherwise when `stop` completes (Ctrl-C). Calls that fail in a way that passes are retried
+/// with a growing delay. `tell` hears of each batch kept and each retry.
 pub async fn poll(
     bot: &Telegram,
     sink: &Sink,
     delete_webhook: bool,
     once: bool,
     stop: impl Future<Output = ()>,
-    batch: &dyn Fn(&PollReport),
+    tell: &dyn Fn(PollEvent),
 ) -> Result<PollReport, LocalModeError> {
     let hook = bot.get_webhook_info().await?;
     if !hook.url.is_empty() {
@@ -99,13 +124,33 @@ pub async fn poll(
     let mut offset: Option<i64> = None;
     let mut sent: Option<i64>;
     let mut stop = std::pin::pin!(stop);
-    loop {
+    let (mut failures, mut delay) = (0, Duration::from_secs(1));
+    'poll: loop {
         let wait = if once { Duration::ZERO } else { POLL_WAIT };
-        // Only the wait is cut short by Ctrl-C, never the storing of a batch.
+        // Only waits are cut short by Ctrl-C, never the storing of a batch.
         sent = offset;
-        let updates = tokio::select! {
-            updates = bot.get_updates(offset, wait) => updates?,
+        let result = tokio::select! {
+            result = bot.get_updates(offset, wait) => result,
             () = &mut stop => break,
+        };
+        let updates = match result {
+            Ok(updates) => {
+                (failures, delay) = (0, Duration::from_secs(1));
+                updates
+            }
+            Err(error) if passes(&error) && !(once && failures >= ONCE_RETRIES) => {
+                tell(PollEvent::Retry {
+                    error: &error,
+                    delay,
+                });
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = &mut stop => break 'poll,
+                }
+                (failures, delay) = (failures + 1, (delay * 2).min(MAX_RETRY_DELAY));
+                continue;
+            }
+            Err(error) => return Err(error.into()),
         };
         if updates.is_empty() {
             if once {
@@ -123,7 +168,7 @@ pub async fn poll(
             .map(|u| u.update_id + 1)
             .max();
         offset = offset.max(last);
-        batch(&this);
+        tell(PollEvent::Batch(&this));
         report.kept += this.kept;
         report.ignored += this.ignored;
         report.unreadable += this.unreadable;

@@ -250,6 +250,24 @@ fn polling_refuses_a_webhook_unless_told_and_never_loses_an_update() {
     );
     assert_eq!(bot.pending_updates(), 0);
 
+    // Telegram overloaded for a moment (502 twice): the poll waits, retries and loses nothing.
+    let late = update.replace("\"update_id\":7", "\"update_id\":8");
+    bot.push_updates(std::slice::from_ref(&late));
+    bot.fail_get_updates(2);
+    let (code, _, err) = run(&bot, &poll);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("HTTP 502")
+            && err.contains("retrying in 1 s")
+            && err.contains("retrying in 2 s"),
+        "{err}"
+    );
+    assert!(
+        dir.join("raw/telegram/context_date=2024-05-01/8.json")
+            .is_file()
+    );
+    assert_eq!(bot.pending_updates(), 0);
+
     // No token, a bad zone, no raw data: each says what to do.
     let (code, _, err) = {
         let out = tgpipe(&bot, &poll)

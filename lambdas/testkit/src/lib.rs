@@ -369,6 +369,7 @@ pub struct TelegramStandIn {
     calls: Arc<Mutex<Vec<BotCall>>>,
     webhook: Arc<Mutex<Value>>,
     updates: Arc<Mutex<Vec<String>>>,
+    failures: Arc<Mutex<u32>>,
 }
 
 /// What the stand-in shares between its connections.
@@ -377,6 +378,7 @@ struct BotState {
     calls: Arc<Mutex<Vec<BotCall>>>,
     webhook: Arc<Mutex<Value>>,
     updates: Arc<Mutex<Vec<String>>>,
+    failures: Arc<Mutex<u32>>,
 }
 
 impl TelegramStandIn {
@@ -388,11 +390,13 @@ impl TelegramStandIn {
             serde_json::json!({"url": "", "pending_update_count": 0}),
         ));
         let updates = Arc::new(Mutex::new(Vec::new()));
+        let failures = Arc::new(Mutex::new(0));
         let state = Arc::new(BotState {
             token: valid_token.to_owned(),
             calls: calls.clone(),
             webhook: webhook.clone(),
             updates: updates.clone(),
+            failures: failures.clone(),
         });
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -405,7 +409,14 @@ impl TelegramStandIn {
             calls,
             webhook,
             updates,
+            failures,
         }
+    }
+
+    /// Makes the next `n` `getUpdates` calls fail as an overloaded Telegram does: 502 with a page
+    /// that is not a Bot API reply.
+    pub fn fail_get_updates(&self, n: u32) {
+        *self.failures.lock().expect("failures") = n;
     }
 
     /// Queues updates for `getUpdates`, each sent exactly as given (JSON text with an `update_id`).
@@ -477,6 +488,10 @@ fn serve_bot_api(stream: TcpStream, state: &BotState) {
                     respond(&mut writer, 409, &text.to_string());
                     continue;
                 }
+                "getUpdates" if take_failure(&state.failures) => {
+                    respond(&mut writer, 502, "<html>502 Bad Gateway</html>");
+                    continue;
+                }
                 "getUpdates" => {
                     drop(hook);
                     let id = |u: &String| {
@@ -519,6 +534,16 @@ fn serve_bot_api(stream: TcpStream, state: &BotState) {
         };
         respond(&mut writer, status, &text);
     }
+}
+
+/// Whether this call is one of the failures asked for (and counts it).
+fn take_failure(failures: &Mutex<u32>) -> bool {
+    let mut left = failures.lock().expect("failures");
+    if *left == 0 {
+        return false;
+    }
+    *left -= 1;
+    true
 }
 
 fn respond(writer: &mut TcpStream, status: u16, text: &str) {
