@@ -244,6 +244,13 @@ fn telegram(global: &Global) -> anyhow::Result<Option<Telegram>> {
     }
 }
 
+/// The bot, for a command that cannot go on without it.
+fn required_telegram(global: &Global) -> anyhow::Result<Telegram> {
+    telegram(global)?.context(
+        "no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN (the token @BotFather gave you)",
+    )
+}
+
 /// A new webhook secret: 32 characters of Telegram's allowed alphabet.
 fn new_secret() -> anyhow::Result<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
@@ -389,9 +396,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
 
 async fn local_poll(global: &Global, args: PollArgs) -> anyhow::Result<i32> {
     let tz = lake::day::parse_time_zone(&args.timezone)?;
-    let bot = telegram(global)?.context(
-        "no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN (the token @BotFather gave you)",
-    )?;
+    let bot = required_telegram(global)?;
     let bot_name = bot.get_me().await?;
     let (raw, _) = crate::local::stores(&args.dir)?;
     let sink = crate::local::sink(raw, &args.chat_ids, tz);
@@ -535,9 +540,7 @@ async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
     // Everything that can be checked before touching AWS is checked first.
     StackName::parse(&global.name)?;
     lake::day::parse_time_zone(&args.timezone)?;
-    let bot = telegram(global)?.context(
-        "no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN (the token @BotFather gave you)",
-    )?;
+    let bot = required_telegram(global)?;
     let bot_name = bot.get_me().await?;
     let ctx = connect(global).await?;
     let stack = &ctx.stack;
@@ -989,8 +992,7 @@ fn print_status(r: &StatusReport) {
 }
 
 async fn set_webhook(global: &Global, rotate_secret: bool) -> anyhow::Result<i32> {
-    let bot =
-        telegram(global)?.context("no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN")?;
+    let bot = required_telegram(global)?;
     bot.get_me().await?;
     let ctx = connect(global).await?;
     let stack = &ctx.stack;

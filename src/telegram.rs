@@ -99,7 +99,6 @@ pub struct WebhookInfo {
 #[derive(Deserialize)]
 struct Reply<T> {
     ok: bool,
-    #[serde(default = "Option::default")]
     result: Option<T>,
     #[serde(default)]
     error_code: i64,

@@ -58,27 +58,7 @@ fn messages_per_day(bot: &TelegramStandIn, dir: &str) -> String {
 
 /// Every file under `dir`, by path relative to it, with its bytes.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let key = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(key, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
+    testkit::files(dir).into_iter().collect()
 }
 
 /// `gen_updates.py`'s updates in delivery order, and the raw lake it wrote of them, less the

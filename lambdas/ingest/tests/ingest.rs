@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use ingest::{Config, Outcome, handle};
 use lake::Storage;
 use serde_json::{Value, json};
+use testkit::files;
 
 const SECRET: &str = "s3cr3t-Token_value";
 const GROUP: i64 = -1001234567890;
@@ -37,29 +38,6 @@ fn config(dir: &Path, tz: &str) -> Config {
         SECRET.to_owned(),
         lake::day::parse_time_zone(tz).unwrap(),
     )
-}
-
-/// Every file under `dir`, relative, with its bytes.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.push((rel, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
 }
 
 fn now() -> DateTime<Utc> {

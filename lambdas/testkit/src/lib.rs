@@ -35,6 +35,30 @@ pub fn shared_dir() -> PathBuf {
     dir
 }
 
+/// Every file under `dir`, by its `/`-separated path relative to `dir`, with its bytes, sorted
+/// by path; none when `dir` does not exist (yet).
+pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let key = path.strip_prefix(dir).expect("under dir");
+                let key = key.to_string_lossy().replace('\\', "/");
+                out.push((key, std::fs::read(&path).expect("read file")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Writes a raw lake with `gen_updates.py` under `out` (`out/raw/telegram/...`).
 pub fn gen_lake(out: &Path, updates: usize, days: usize, start: &str, seed: u64) {
     let status = Command::new("python3")
