@@ -2,7 +2,7 @@
 //! scoped to the rule.
 
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+use aws_sdk_eventbridge::types::{RetryPolicy, RuleState, Tag, Target};
 
 use crate::aws::AwsResultExt;
 use crate::lambda::Permission;
@@ -13,6 +13,17 @@ use crate::stack::{Function, STACK_TAG, Stack};
 pub const DEFAULT_SCHEDULE: &str = "cron(30 0 * * ? *)";
 const TARGET_ID: &str = "tgpipe-etl";
 const PERMISSION_ID: &str = "tgpipe-eventbridge";
+/// When the ETL cannot be invoked (throttled, say), EventBridge tries again for a while: the
+/// function's own asynchronous retries cover a run that fails.
+const TARGET_RETRIES: i32 = 8;
+const TARGET_MAX_AGE_S: i32 = 6 * 3600;
+
+fn retry_policy() -> RetryPolicy {
+    RetryPolicy::builder()
+        .maximum_retry_attempts(TARGET_RETRIES)
+        .maximum_event_age_in_seconds(TARGET_MAX_AGE_S)
+        .build()
+}
 
 fn rule_arn(stack: &Stack) -> String {
     format!(
@@ -59,10 +70,11 @@ async fn find(
     Ok(Some(Found {
         schedule_ok: rule.schedule_expression() == Some(schedule),
         enabled: rule.state() == Some(&RuleState::Enabled),
-        target_ok: targets
-            .targets()
-            .iter()
-            .any(|t| t.id() == TARGET_ID && t.arn() == function_arn),
+        target_ok: targets.targets().iter().any(|t| {
+            t.id() == TARGET_ID
+                && t.arn() == function_arn
+                && t.retry_policy() == Some(&retry_policy())
+        }),
         permission: Permission {
             function: &function,
             statement_id: PERMISSION_ID,
@@ -83,7 +95,7 @@ fn drift(found: &Found) -> Vec<String> {
         d.push("rule disabled".to_owned());
     }
     if !found.target_ok {
-        d.push("ETL target missing".to_owned());
+        d.push("ETL target missing or its retry policy differs".to_owned());
     }
     if !found.permission.is_ok() {
         d.push("invoke permission for EventBridge missing or too broad".to_owned());
@@ -149,6 +161,7 @@ pub async fn ensure(
         let target = Target::builder()
             .id(TARGET_ID)
             .arn(stack.function_arn(Function::Etl))
+            .retry_policy(retry_policy())
             .build()?;
         let out = client
             .put_targets()

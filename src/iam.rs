@@ -25,12 +25,21 @@ pub fn trust_policy() -> Value {
     })
 }
 
-/// Least privilege: the ingest function writes raw objects; the ETL reads raw and rewrites
-/// enriched; both write their own log group (which `up` creates, so no CreateLogGroup).
+/// Least privilege: the ingest function writes raw objects (updates, quarantined bodies, marks of
+/// late changes, migration notes) and reads the migration notes; the ETL reads raw, deletes the
+/// marks it handled, and rewrites enriched (the table and its own records); both write their own
+/// log group (which `up` creates, so no CreateLogGroup).
 pub fn permissions(stack: &Stack, f: Function) -> Value {
-    let objects =
-        |bucket: String| format!("arn:aws:s3:::{bucket}/{}/*", lake::layout::TABLE_PREFIX);
+    use lake::layout::{BUILT_PREFIX, CHANGED_PREFIX, MIGRATED_PREFIX, QUARANTINE_PREFIX};
+    let under = |bucket: &str, prefix: &str| {
+        format!(
+            "arn:aws:s3:::{bucket}/{}*",
+            prefix.trim_end_matches('/').to_owned() + "/"
+        )
+    };
+    let table = |bucket: &str| under(bucket, lake::layout::TABLE_PREFIX);
     let bucket = |bucket: String| format!("arn:aws:s3:::{bucket}");
+    let (raw, enriched) = (stack.raw_bucket(), stack.enriched_bucket());
     let logs = json!({
         "Sid": "OwnLogs",
         "Effect": "Allow",
@@ -42,20 +51,29 @@ pub fn permissions(stack: &Stack, f: Function) -> Value {
             stack.log_group(f)
         )
     });
+    let etl_records = BUILT_PREFIX.split('/').next().unwrap_or("etl");
     let statements = match f {
         Function::Ingest => vec![
             json!({"Sid": "StoreRaw", "Effect": "Allow", "Action": "s3:PutObject",
-                   "Resource": objects(stack.raw_bucket())}),
+                   "Resource": [table(&raw), under(&raw, QUARANTINE_PREFIX),
+                                under(&raw, CHANGED_PREFIX), under(&raw, MIGRATED_PREFIX)]}),
+            // Listing makes a missing note a 404, not a 403 (S3 hides absence otherwise).
+            json!({"Sid": "ReadMigrations", "Effect": "Allow", "Action": "s3:GetObject",
+                   "Resource": under(&raw, MIGRATED_PREFIX)}),
+            json!({"Sid": "ListRaw", "Effect": "Allow", "Action": "s3:ListBucket",
+                   "Resource": bucket(raw.clone())}),
             logs,
         ],
         Function::Etl => vec![
             json!({"Sid": "ListBuckets", "Effect": "Allow", "Action": "s3:ListBucket",
-                   "Resource": [bucket(stack.raw_bucket()), bucket(stack.enriched_bucket())]}),
+                   "Resource": [bucket(raw.clone()), bucket(enriched.clone())]}),
             json!({"Sid": "ReadRaw", "Effect": "Allow", "Action": "s3:GetObject",
-                   "Resource": objects(stack.raw_bucket())}),
+                   "Resource": table(&raw)}),
+            json!({"Sid": "ClearMarks", "Effect": "Allow", "Action": "s3:DeleteObject",
+                   "Resource": under(&raw, CHANGED_PREFIX)}),
             json!({"Sid": "WriteEnriched", "Effect": "Allow",
                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                   "Resource": objects(stack.enriched_bucket())}),
+                   "Resource": [table(&enriched), under(&enriched, etl_records)]}),
             logs,
         ],
     };

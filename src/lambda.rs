@@ -30,6 +30,13 @@ pub const LOG_RETENTION_DAYS: i32 = 30;
 const ROLE_PROPAGATION: Duration = Duration::from_secs(90);
 /// How long a function may take to become ready after a change.
 const READY_TIMEOUT: Duration = Duration::from_secs(300);
+/// The tag that records that the account could not reserve the ETL's concurrency, so that its
+/// runs are kept apart by the lease alone (and `up` does not ask again on every run).
+pub const LEASE_ONLY_TAG: &str = "tgpipe:etl-concurrency";
+/// How often Lambda retries a failed asynchronous invocation of the ETL (the schedule's), and
+/// how old such an event may get: a run that failed is tried again, but never piles up.
+pub const ASYNC_RETRIES: i32 = 2;
+pub const ASYNC_MAX_AGE_S: i32 = 6 * 3600;
 
 /// Where the built artifacts are: `{dir}/{ingest,etl}/bootstrap.zip`.
 pub fn artifact_path(dir: &Path, f: Function) -> PathBuf {
@@ -47,6 +54,8 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
     pub memory_mb: i32,
     pub timeout_s: i32,
+    /// Whether runs must never overlap (the ETL): reserved concurrency 1, bounded async retries.
+    pub runs_alone: bool,
 }
 
 impl std::fmt::Debug for FunctionSpec {
@@ -91,17 +100,47 @@ impl FunctionSpec {
             environment,
             memory_mb,
             timeout_s,
+            runs_alone: f == Function::Etl,
         })
     }
 }
 
+/// A deployed function as `up` compares it: configuration, tags, and for a function that runs
+/// alone its reserved concurrency and asynchronous retries.
+struct Deployed {
+    config: FunctionConfiguration,
+    tags: Option<HashMap<String, String>>,
+    reserved: Option<i32>,
+    async_retries: Option<(i32, i32)>,
+}
+
+impl Deployed {
+    fn lease_only(&self) -> bool {
+        self.tags
+            .as_ref()
+            .is_some_and(|t| t.get(LEASE_ONLY_TAG).map(String::as_str) == Some("lease"))
+    }
+
+    /// What differs in how the function's runs are kept apart.
+    fn run_drift(&self) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.reserved != Some(1) && !self.lease_only() {
+            d.push(CONCURRENCY_DRIFT.to_owned());
+        }
+        if self.async_retries != Some((ASYNC_RETRIES, ASYNC_MAX_AGE_S)) {
+            d.push(ASYNC_DRIFT.to_owned());
+        }
+        d
+    }
+}
+
+const CONCURRENCY_DRIFT: &str = "reserved concurrency is not 1";
+const ASYNC_DRIFT: &str = "asynchronous retries differ";
+
 /// What differs between a deployed function and its spec; never the values of the environment.
-fn differences(
-    current: &FunctionConfiguration,
-    tags: Option<&HashMap<String, String>>,
-    spec: &FunctionSpec,
-    stack: &Stack,
-) -> (bool, Vec<String>) {
+fn differences(deployed: &Deployed, spec: &FunctionSpec, stack: &Stack) -> (bool, Vec<String>) {
+    let current = &deployed.config;
+    let tags = deployed.tags.as_ref();
     let code = current.code_sha256() != Some(spec.code_sha256.as_str());
     let mut config = Vec::new();
     if current.runtime() != Some(&Runtime::Providedal2023) {
@@ -143,21 +182,101 @@ fn differences(
     if tags.is_none_or(|t| t.get(STACK_TAG).map(String::as_str) != Some(stack.name.as_str())) {
         drift.push("stack tag missing".to_owned());
     }
+    if spec.runs_alone {
+        drift.extend(deployed.run_drift());
+    }
     (code, drift)
 }
 
-async fn get(
+async fn get(client: &Client, name: &str, runs_alone: bool) -> anyhow::Result<Option<Deployed>> {
+    let out = match client.get_function().function_name(name).send().await {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(e).aws(format!("Lambda GetFunction {name}")),
+    };
+    let Some(config) = out.configuration().cloned() else {
+        return Ok(None);
+    };
+    let reserved = out
+        .concurrency()
+        .and_then(|c| c.reserved_concurrent_executions());
+    let async_retries = if runs_alone {
+        match client
+            .get_function_event_invoke_config()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(c) => Some((
+                c.maximum_retry_attempts().unwrap_or(-1),
+                c.maximum_event_age_in_seconds().unwrap_or(-1),
+            )),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
+            Err(e) => return Err(e).aws(format!("Lambda GetFunctionEventInvokeConfig {name}")),
+        }
+    } else {
+        None
+    };
+    Ok(Some(Deployed {
+        config,
+        tags: out.tags().cloned(),
+        reserved,
+        async_retries,
+    }))
+}
+
+/// Keeps the function's runs apart: reserved concurrency 1, or where the account has none to
+/// reserve (a new account's quota is 10), the lease alone, recorded in a tag and said.
+async fn apply_run_settings(
     client: &Client,
     name: &str,
-) -> anyhow::Result<Option<(FunctionConfiguration, Option<HashMap<String, String>>)>> {
-    match client.get_function().function_name(name).send().await {
-        Ok(out) => Ok(out
-            .configuration()
-            .cloned()
-            .map(|c| (c, out.tags().cloned()))),
-        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
-        Err(e) => Err(e).aws(format!("Lambda GetFunction {name}")),
+    deployed: &Deployed,
+    progress: &(dyn Fn(String) + Sync),
+) -> anyhow::Result<()> {
+    let drift = deployed.run_drift();
+    if drift.iter().any(|d| d == CONCURRENCY_DRIFT) {
+        match client
+            .put_function_concurrency()
+            .function_name(name)
+            .reserved_concurrent_executions(1)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.code() == Some("InvalidParameterValueException")
+                    && e.message()
+                        .is_some_and(|m| m.contains("UnreservedConcurrentExecution")) =>
+            {
+                progress(format!(
+                    "{name}: this account has no concurrency to reserve (its quota is too low); the ETL's runs are kept apart by a lease object instead"
+                ));
+                let arn = deployed
+                    .config
+                    .function_arn()
+                    .context("Lambda GetFunction returned no ARN")?;
+                client
+                    .tag_resource()
+                    .resource(arn)
+                    .tags(LEASE_ONLY_TAG, "lease")
+                    .send()
+                    .await
+                    .aws(format!("Lambda TagResource {name}"))?;
+            }
+            Err(e) => return Err(e).aws(format!("Lambda PutFunctionConcurrency {name}")),
+        }
     }
+    if drift.iter().any(|d| d == ASYNC_DRIFT) {
+        client
+            .put_function_event_invoke_config()
+            .function_name(name)
+            .maximum_retry_attempts(ASYNC_RETRIES)
+            .maximum_event_age_in_seconds(ASYNC_MAX_AGE_S)
+            .send()
+            .await
+            .aws(format!("Lambda PutFunctionEventInvokeConfig {name}"))?;
+    }
+    Ok(())
 }
 
 /// The state of each function against its spec.
@@ -169,10 +288,10 @@ pub async fn inspect(
     let mut out = Vec::new();
     for spec in specs {
         let name = stack.function(spec.function);
-        let state = match get(client, &name).await? {
+        let state = match get(client, &name, spec.runs_alone).await? {
             None => State::Missing,
-            Some((current, tags)) => {
-                let (_, drift) = differences(&current, tags.as_ref(), spec, stack);
+            Some(deployed) => {
+                let (_, drift) = differences(&deployed, spec, stack);
                 if drift.is_empty() {
                     State::Present
                 } else {
@@ -241,13 +360,21 @@ pub async fn ensure(
         let name = &resource.name;
         match &resource.state {
             State::Present => {}
-            State::Missing => create(client, stack, spec, progress).await?,
+            State::Missing => {
+                create(client, stack, spec, progress).await?;
+                if spec.runs_alone
+                    && let Some(deployed) = get(client, name, true).await?
+                {
+                    apply_run_settings(client, name, &deployed, progress).await?;
+                }
+            }
             State::Drifted(_) => {
-                let Some((current, tags)) = get(client, name).await? else {
+                let Some(deployed) = get(client, name, spec.runs_alone).await? else {
                     create(client, stack, spec, progress).await?;
                     continue;
                 };
-                let (code, drift) = differences(&current, tags.as_ref(), spec, stack);
+                let current = &deployed.config;
+                let (code, drift) = differences(&deployed, spec, stack);
                 if code {
                     client
                         .update_function_code()
@@ -258,10 +385,13 @@ pub async fn ensure(
                         .aws(format!("Lambda UpdateFunctionCode {name}"))?;
                     wait_ready(client, name).await?;
                 }
-                if drift
-                    .iter()
-                    .any(|d| d != "code differs" && d != "stack tag missing")
-                {
+                let others = [
+                    "code differs",
+                    "stack tag missing",
+                    CONCURRENCY_DRIFT,
+                    ASYNC_DRIFT,
+                ];
+                if drift.iter().any(|d| !others.contains(&d.as_str())) {
                     client
                         .update_function_configuration()
                         .function_name(name)
@@ -287,6 +417,9 @@ pub async fn ensure(
                         .send()
                         .await
                         .aws(format!("Lambda TagResource {name}"))?;
+                }
+                if spec.runs_alone {
+                    apply_run_settings(client, name, &deployed, progress).await?;
                 }
             }
         }

@@ -44,22 +44,17 @@ pub enum LocalModeError {
 
 /// The raw and enriched stores of a data directory (created if missing).
 pub fn stores(dir: &Path) -> Result<(Storage, Storage), LocalModeError> {
+    // Storage creates what is missing for the owner alone (0700): it holds people's messages.
     let open = |name: &str| {
-        let path = dir.join(name);
-        std::fs::create_dir_all(&path)
-            .map_err(|e| LocalModeError::Dir(dir.to_owned(), e.to_string()))?;
-        Storage::local(&path).map_err(|e| LocalModeError::Dir(dir.to_owned(), e.to_string()))
+        Storage::local(dir.join(name))
+            .map_err(|e| LocalModeError::Dir(dir.to_owned(), e.to_string()))
     };
     Ok((open(RAW_STORE)?, open(ENRICHED_STORE)?))
 }
 
 /// The sink that polling keeps updates in: the same as the ingest Lambda's.
 pub fn sink(raw: Storage, chats: &[i64], tz: TimeZone) -> Sink {
-    Sink {
-        raw,
-        allowed_chats: chats.iter().copied().collect::<BTreeSet<_>>(),
-        tz,
-    }
+    Sink::new(raw, chats.iter().copied().collect::<BTreeSet<_>>(), tz)
 }
 
 /// What a poll did.
@@ -67,7 +62,8 @@ pub fn sink(raw: Storage, chats: &[i64], tz: TimeZone) -> Sink {
 pub struct PollReport {
     pub kept: usize,
     pub ignored: usize,
-    /// Updates that could not be read (no `update_id`, not JSON): skipped, never retried.
+    /// Updates that could not be read (no `update_id`, not JSON): kept in quarantine, as the
+    /// ingest Lambda keeps them, and confirmed.
     pub unreadable: usize,
 }
 
@@ -139,6 +135,14 @@ pub async fn poll(
                 updates
             }
             Err(error) if passes(&error) && !(once && failures >= ONCE_RETRIES) => {
+                // Flood control says how long to wait: never less than that.
+                if let TelegramError::Api {
+                    retry_after: Some(seconds),
+                    ..
+                } = &error
+                {
+                    delay = delay.max(Duration::from_secs(*seconds));
+                }
                 tell(PollEvent::Retry {
                     error: &error,
                     delay,
@@ -165,7 +169,8 @@ pub async fn poll(
         let last = texts
             .iter()
             .filter_map(|t| serde_json::from_str::<UpdateId>(t).ok())
-            .map(|u| u.update_id + 1)
+            // The highest id Telegram can send is confirmed by the highest offset there is.
+            .map(|u| u.update_id.saturating_add(1))
             .max();
         offset = offset.max(last);
         tell(PollEvent::Batch(&this));
@@ -224,7 +229,9 @@ pub async fn keep_all(sink: &Sink, updates: &[String]) -> Result<PollReport, Loc
                     error,
                 });
             }
-            Outcome::BadRequest(_) | Outcome::Unauthorized => report.unreadable += 1,
+            Outcome::Quarantined { .. } | Outcome::BadRequest(_) | Outcome::Unauthorized => {
+                report.unreadable += 1
+            }
         }
     }
     Ok(report)

@@ -73,6 +73,8 @@ pub enum TelegramError {
         method: &'static str,
         code: i64,
         description: String,
+        /// Flood control: how many seconds to wait before the next call (with 429).
+        retry_after: Option<u64>,
     },
     #[error("cannot reach the Telegram Bot API for {method}: {message}")]
     Http {
@@ -104,6 +106,15 @@ struct Reply<T> {
     error_code: i64,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    parameters: Option<ResponseParameters>,
+}
+
+/// What Telegram adds to some errors.
+#[derive(Deserialize)]
+struct ResponseParameters {
+    #[serde(default)]
+    retry_after: Option<u64>,
 }
 
 pub struct Telegram {
@@ -175,6 +186,7 @@ impl Telegram {
             method,
             code: reply.error_code,
             description: self.token.scrub(&reply.description),
+            retry_after: reply.parameters.and_then(|p| p.retry_after),
         })
     }
 

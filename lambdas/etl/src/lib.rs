@@ -3,10 +3,17 @@
 //! A day is rebuilt whole: list its raw objects (every page), fetch them concurrently, fold them
 //! into one row per message, write the Parquet part(s), then remove parts left over from a larger
 //! earlier output. Unreadable objects are skipped, named and counted; they never stop the day.
+//!
+//! A day's output is recorded with the time its listing started (`etl/built/…`): raw objects
+//! stored after that time make the day stale again, so an update that arrives during a run is
+//! never left out for good. A scheduled run rebuilds the stale days of the last week and every
+//! older day the ingest side marked as changed (`changed/…`), and no two runs overlap: the
+//! function's concurrency is 1, and each run also holds a lease object (taken with S3's
+//! conditional write) for accounts where no concurrency can be reserved.
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use futures::TryStreamExt;
 use lake::env::{self, MissingVar};
 use lake::{DayRows, Storage, StorageError, TimeZone, Update, layout, parquet_out};
@@ -17,6 +24,13 @@ use serde_json::Value;
 pub const SCHEDULED_LOOKBACK_DAYS: u64 = 7;
 /// How many skipped keys a day's summary names (all of them are in the log).
 const SKIPPED_KEYS_IN_SUMMARY: usize = 20;
+/// How far S3's clock (which keeps whole seconds) may be from ours: a raw object this close
+/// before a listing started still makes the day stale (one rebuild too many at worst). A local
+/// directory shares our clock and keeps fractions of a second: no margin there.
+pub const S3_CLOCK_MARGIN: TimeDelta = TimeDelta::seconds(5);
+/// How long a run's lease holds: the function's timeout, and a margin. A lease older than this
+/// was left by a run that died, and is taken over.
+pub const LEASE_TTL: TimeDelta = TimeDelta::minutes(16);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EtlError {
@@ -41,6 +55,64 @@ pub enum EtlError {
         total: usize,
         first: String,
     },
+    #[error(
+        "another ETL run holds the lease since {since} (until {until} at the latest); this run is retried later"
+    )]
+    LeaseHeld { since: String, until: String },
+}
+
+impl EtlError {
+    /// A name for the error that a person can search the logs for (Lambda's `errorType`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EtlError::MissingVar(_) => "tgpipe.etl.MissingVariable",
+            EtlError::TimeZone(_) => "tgpipe.etl.UnknownTimeZone",
+            EtlError::Storage(_) => "tgpipe.etl.StorageFailed",
+            EtlError::Parquet { .. } => "tgpipe.etl.ParquetFailed",
+            EtlError::BadEvent(_) => "tgpipe.etl.UnrecognisedEvent",
+            EtlError::DaysFailed { .. } => "tgpipe.etl.DaysFailed",
+            EtlError::LeaseHeld { .. } => "tgpipe.etl.RunInProgress",
+        }
+    }
+}
+
+impl From<EtlError> for lambda_runtime::Diagnostic {
+    fn from(e: EtlError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// The record of a day's output (`etl/built/context_date=D.json` in the enriched bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Built {
+    /// When the listing of the raw objects the output was built from started.
+    pub listing_started: DateTime<Utc>,
+    pub objects_read: usize,
+    pub rows_written: usize,
+}
+
+/// Whether a day must be rebuilt: it has raw objects, and either no recorded output or one whose
+/// listing may have missed the newest of them (`margin`: how far the store's clock may be off).
+pub fn is_stale(
+    newest_raw: Option<DateTime<Utc>>,
+    built: Option<&Built>,
+    margin: TimeDelta,
+) -> bool {
+    match (newest_raw, built) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(raw), Some(built)) => raw + margin >= built.listing_started,
+    }
+}
+
+/// The lease object's content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Lease {
+    taken: DateTime<Utc>,
+    until: DateTime<Utc>,
 }
 
 pub struct Config {
@@ -78,9 +150,13 @@ struct DatesEvent {
 impl Request {
     pub fn from_event(event: &Value) -> Result<Request, EtlError> {
         let bad = || {
-            let mut shown = event.to_string();
-            shown.truncate(200);
-            EtlError::BadEvent(shown)
+            // At most 200 bytes of the event, cut at a character boundary.
+            let shown = event.to_string();
+            let end = (0..=shown.len().min(200))
+                .rev()
+                .find(|&i| shown.is_char_boundary(i))
+                .unwrap_or(0);
+            EtlError::BadEvent(shown[..end].to_owned())
         };
         if event.get("dates").is_some() {
             let dates: DatesEvent = serde_json::from_value(event.clone()).map_err(|_| bad())?;
@@ -141,20 +217,50 @@ impl Summary {
     }
 }
 
-/// Runs a request to completion: every day is attempted, failures are reported per day.
+/// Runs a request to completion under the lease: every day is attempted, failures are reported
+/// per day. A scheduled run takes the stale days of the week and the days marked as changed.
 pub async fn run(
     config: &Config,
     request: Request,
     now: DateTime<Utc>,
 ) -> Result<Summary, EtlError> {
+    take_lease(config).await?;
+    let result = run_leased(config, request, now).await;
+    // A lease left behind (a failed delete) only delays the next run until it expires.
+    if let Err(e) = config.enriched.delete(layout::LEASE_KEY).await {
+        tracing::warn!(error = %e, "could not release the lease");
+    }
+    result
+}
+
+async fn run_leased(
+    config: &Config,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Result<Summary, EtlError> {
+    // Marks are listed before any day is: a mark seen here was written after its update, so the
+    // day's listing that follows holds that update, and deleting the mark loses nothing.
+    let marks = changed_marks(config).await?;
     let days = match request {
         Request::Dates(days) => days,
-        Request::Scheduled(time) => stale_days(config, time.unwrap_or(now)).await?,
+        Request::Scheduled(time) => {
+            let mut days = stale_days(config, time.unwrap_or(now)).await?;
+            days.extend(marks.keys().copied());
+            days
+        }
     };
     let mut reports = Vec::with_capacity(days.len());
     for day in days {
         let report = match rebuild_day(config, day).await {
-            Ok(report) => report,
+            Ok(report) => {
+                for mark in marks.get(&day).into_iter().flatten() {
+                    // A mark left behind only makes the day rebuilt once more.
+                    if let Err(e) = config.raw.delete(mark).await {
+                        tracing::warn!(%mark, error = %e, "could not delete the mark");
+                    }
+                }
+                report
+            }
             Err(e) => {
                 tracing::error!(%day, error = %e, "day failed");
                 DayReport {
@@ -171,6 +277,54 @@ pub async fn run(
         reports.push(report);
     }
     Ok(Summary { days: reports })
+}
+
+/// Takes the run's lease, or fails with [`EtlError::LeaseHeld`] while another run holds it.
+async fn take_lease(config: &Config) -> Result<(), EtlError> {
+    for _ in 0..2 {
+        let now = Utc::now();
+        let lease = Lease {
+            taken: now,
+            until: now + LEASE_TTL,
+        };
+        let bytes = serde_json::to_vec(&lease).unwrap_or_default();
+        if config
+            .enriched
+            .put_if_absent(layout::LEASE_KEY, bytes.into())
+            .await?
+        {
+            return Ok(());
+        }
+        let held = config.enriched.get_opt(layout::LEASE_KEY).await?;
+        let held = held.and_then(|b| serde_json::from_slice::<Lease>(&b).ok());
+        match held {
+            Some(held) if held.until > now => {
+                return Err(EtlError::LeaseHeld {
+                    since: held.taken.to_rfc3339(),
+                    until: held.until.to_rfc3339(),
+                });
+            }
+            // Expired (its run died) or unreadable: taken over.
+            _ => config.enriched.delete(layout::LEASE_KEY).await?,
+        }
+    }
+    Err(EtlError::LeaseHeld {
+        since: "just now".to_owned(),
+        until: "a few seconds from now".to_owned(),
+    })
+}
+
+/// The marks of days changed late, by day.
+async fn changed_marks(
+    config: &Config,
+) -> Result<std::collections::BTreeMap<NaiveDate, Vec<String>>, EtlError> {
+    let mut marks = std::collections::BTreeMap::<NaiveDate, Vec<String>>::new();
+    for key in config.raw.list_keys(layout::CHANGED_PREFIX).await? {
+        if let Some(day) = layout::day_of_key(&key) {
+            marks.entry(day).or_default().push(key);
+        }
+    }
+    Ok(marks)
 }
 
 /// The days of the last week whose raw data is newer than their enriched output (or has none).
@@ -195,40 +349,41 @@ pub async fn stale_raw_days(config: &Config) -> Result<BTreeSet<NaiveDate>, EtlE
     stale_among(config, days).await
 }
 
-/// Those of `days` whose raw data is newer than their enriched output (or has none).
+/// Those of `days` whose raw data is newer than the listing their output was built from.
 async fn stale_among(
     config: &Config,
     days: impl IntoIterator<Item = NaiveDate>,
 ) -> Result<BTreeSet<NaiveDate>, EtlError> {
     let checks = days.into_iter().map(|day| async move {
         let prefix = layout::day_prefix(day);
-        let (raw, enriched) =
-            futures::try_join!(config.raw.list(&prefix), config.enriched.list(&prefix))?;
+        let (raw, built) = futures::try_join!(config.raw.list(&prefix), built(config, day))?;
         let newest_raw = raw
             .iter()
             .filter(|o| layout::is_raw_object(&o.key))
             .map(|o| o.last_modified)
             .max();
-        let oldest_part = enriched
-            .iter()
-            .filter(|o| layout::is_enriched_part(&o.key))
-            .map(|o| o.last_modified)
-            .min();
-        // Equal times count as stale: S3 keeps whole seconds, and a rebuild is harmless.
-        let stale = match (newest_raw, oldest_part) {
-            (None, _) => false,
-            (Some(_), None) => true,
-            (Some(raw), Some(part)) => raw >= part,
+        let margin = if config.raw.is_local() {
+            TimeDelta::zero()
+        } else {
+            S3_CLOCK_MARGIN
         };
-        Ok::<_, EtlError>(stale.then_some(day))
+        Ok::<_, EtlError>(is_stale(newest_raw, built.as_ref(), margin).then_some(day))
     });
     let stale: Vec<Option<NaiveDate>> = futures::future::try_join_all(checks).await?;
     Ok(stale.into_iter().flatten().collect())
 }
 
+/// The record of a day's output; `None` when there is none (or it cannot be read, which only
+/// makes the day stale).
+pub async fn built(config: &Config, day: NaiveDate) -> Result<Option<Built>, StorageError> {
+    let bytes = config.enriched.get_opt(&layout::built_key(day)).await?;
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
 /// Rebuilds one day of the enriched table from its raw objects.
 pub async fn rebuild_day(config: &Config, day: NaiveDate) -> Result<DayReport, EtlError> {
     let prefix = layout::day_prefix(day);
+    let listing_started = Utc::now();
     let mut keys = config.raw.list_keys(&prefix).await?;
     keys.retain(|k| layout::is_raw_object(k));
     let objects_read = keys.len();
@@ -265,6 +420,17 @@ pub async fn rebuild_day(config: &Config, day: NaiveDate) -> Result<DayReport, E
     for key in old_parts.iter().filter(|k| !written.contains(*k)) {
         config.enriched.delete(key).await?;
     }
+    // Last: a run that dies before this leaves the day stale, and the next one rebuilds it.
+    let record = Built {
+        listing_started,
+        objects_read,
+        rows_written: rows.len(),
+    };
+    let record = serde_json::to_vec(&record).unwrap_or_default();
+    config
+        .enriched
+        .put(&layout::built_key(day), record.into())
+        .await?;
     tracing::info!(%day, objects_read, rows = rows.len(), objects_skipped, "day rebuilt");
     Ok(DayReport {
         date: day,

@@ -5,7 +5,7 @@
 //! very code the Lambda runs, on a local directory (`file://` locations) or a bucket.
 
 use etl::{Config, Request};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
 const USAGE: &str = "usage: etl [--event JSON]\n\
@@ -20,10 +20,11 @@ async fn main() -> Result<(), Error> {
         [] => {
             lambda_runtime::tracing::init_default_subscriber();
             let config = &config;
+            // Errors reach Lambda under a name a person can search the logs for.
             run(service_fn(move |event: LambdaEvent<Value>| async move {
                 let request = Request::from_event(&event.payload)?;
                 let summary = etl::run(config, request, chrono::Utc::now()).await?;
-                Ok::<_, Error>(summary.into_result()?)
+                summary.into_result().map_err(Diagnostic::from)
             }))
             .await
         }

@@ -337,7 +337,7 @@ async fn an_edit_arriving_after_the_day_was_processed_is_applied_by_the_next_sch
     );
     assert_eq!(rows[0].user_first_name.as_deref(), Some("Ana"));
 
-    // A week later the day is out of the scheduled window.
+    // A week later the day is out of the scheduled window: no run scans the history for it...
     lake.write_raw(
         "2024-05-01",
         "4.json",
@@ -345,14 +345,104 @@ async fn an_edit_arriving_after_the_day_was_processed_is_applied_by_the_next_sch
         "chat": {"id": -100, "type": "group"}, "date": 1714564900, "text": "late"}})
         .to_string(),
     );
+    let week_later = || Request::Scheduled(Some(at("2024-05-09T00:30:00Z")));
+    let summary = etl::run(&lake.config, week_later(), Utc::now())
+        .await
+        .unwrap();
+    assert!(summary.days.is_empty(), "{summary:?}");
+    // ...but the ingest side marks a day it changes late, and the next run rebuilds just that
+    // day, then clears the mark.
+    let mark = lake.root.join("raw/changed/context_date=2024-05-01/4");
+    std::fs::create_dir_all(mark.parent().unwrap()).unwrap();
+    std::fs::write(&mark, "").unwrap();
+    let summary = etl::run(&lake.config, week_later(), Utc::now())
+        .await
+        .unwrap();
+    let rebuilt: Vec<String> = summary.days.iter().map(|d| d.date.to_string()).collect();
+    assert_eq!(rebuilt, vec!["2024-05-01"]);
+    assert_eq!(lake.rows("2024-05-01").len(), 2);
+    assert!(!mark.exists(), "the mark of a rebuilt day is cleared");
+    let summary = etl::run(&lake.config, week_later(), Utc::now())
+        .await
+        .unwrap();
+    assert!(summary.days.is_empty(), "{summary:?}");
+}
+
+#[tokio::test]
+async fn an_object_stored_while_a_run_listed_makes_the_day_stale_again() {
+    let lake = Lake::new();
+    let msg = |id: i64, text: &str| {
+        json!({"update_id": id, "message": {"message_id": id, "chat": {"id": -100, "type": "group"},
+            "date": 1714564800, "text": text}})
+        .to_string()
+    };
+    lake.write_raw("2024-05-01", "1.json", &msg(1, "first"));
+    etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now())
+        .await
+        .unwrap();
+    let built = etl::built(&lake.config, day("2024-05-01"))
+        .await
+        .unwrap()
+        .expect("the day's output is recorded");
+    assert_eq!((built.objects_read, built.rows_written), (1, 1));
+    // An update stored while the run was listing: after the listing started, before the Parquet
+    // was written, and not in the listing. Its time is older than the part's.
+    lake.write_raw("2024-05-01", "2.json", &msg(2, "during the run"));
+    let file = std::fs::File::options()
+        .write(true)
+        .open(lake.raw_day("2024-05-01").join("2.json"))
+        .unwrap();
+    file.set_modified(built.listing_started.into()).unwrap();
+    let part_time = std::fs::metadata(lake.part("2024-05-01"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(std::time::SystemTime::from(built.listing_started) <= part_time);
+
     let summary = etl::run(
         &lake.config,
-        Request::Scheduled(Some(at("2024-05-09T00:30:00Z"))),
+        Request::Scheduled(Some(at("2024-05-02T00:30:00Z"))),
         Utc::now(),
     )
     .await
     .unwrap();
-    assert!(summary.days.is_empty(), "{summary:?}");
+    let rebuilt: Vec<String> = summary.days.iter().map(|d| d.date.to_string()).collect();
+    assert_eq!(rebuilt, vec!["2024-05-01"]);
+    assert_eq!(lake.rows("2024-05-01").len(), 2);
+}
+
+#[tokio::test]
+async fn runs_never_overlap_a_live_lease_and_take_over_a_dead_one() {
+    let lake = Lake::new();
+    lake.write_raw(
+        "2024-05-01",
+        "1.json",
+        &json!({"update_id": 1, "message": {"message_id": 1, "chat": {"id": -1, "type": "group"}, "date": 1714564800}})
+            .to_string(),
+    );
+    let lease = lake.root.join("enriched/etl/lease.json");
+    std::fs::create_dir_all(lease.parent().unwrap()).unwrap();
+    let now = Utc::now();
+    let live = json!({"taken": now.to_rfc3339(), "until": (now + chrono::TimeDelta::minutes(10)).to_rfc3339()});
+    std::fs::write(&lease, live.to_string()).unwrap();
+    let err = etl::run(&lake.config, dates(&["2024-05-01"]), now)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "tgpipe.etl.RunInProgress", "{err}");
+    assert!(!lake.part("2024-05-01").exists(), "nothing was written");
+    assert!(lease.exists(), "another run's lease is left alone");
+    // Errors reach Lambda under that name, not a Rust type's.
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "tgpipe.etl.RunInProgress");
+
+    // A lease whose run died (past its time) is taken over, and released at the end.
+    let dead = json!({"taken": (now - chrono::TimeDelta::hours(2)).to_rfc3339(), "until": (now - chrono::TimeDelta::hours(1)).to_rfc3339()});
+    std::fs::write(&lease, dead.to_string()).unwrap();
+    etl::run(&lake.config, dates(&["2024-05-01"]), now)
+        .await
+        .unwrap();
+    assert!(lake.part("2024-05-01").exists());
+    assert!(!lease.exists(), "the lease is released");
 }
 
 #[tokio::test]
@@ -497,6 +587,10 @@ fn events_are_recognised_or_refused_clearly() {
         let err = Request::from_event(&bad).unwrap_err().to_string();
         assert!(err.contains("dates"), "{err}");
     }
+    // The event is shown cut at 200 bytes, never inside a character (this once panicked).
+    let cut = json!({"unexpected": format!("{}😀", "ü".repeat(199))});
+    let err = Request::from_event(&cut).unwrap_err().to_string();
+    assert!(err.contains("unexpected"), "{err}");
 }
 
 /// The real `bootstrap` against S3 (moto): a scheduled event over a day of more than 1,000

@@ -1,10 +1,17 @@
 //! The ingest handler: one Telegram webhook call (an API Gateway HTTP API v2 event) in, the update
 //! stored byte for byte in the raw bucket, a status code out.
 //!
-//! 401 on a wrong secret, 400 on a body that is not an update, 200 for chats we do not keep, 200
-//! once stored, and 5xx only when storing failed, so that Telegram retries just then.
+//! 401 on a wrong secret; after the secret matched, the request came from Telegram, so every
+//! answer is 200 (a 4xx would make Telegram retry it for a day) except a failure to store, which
+//! is 5xx so that Telegram retries just then. A body that is not an update is kept in quarantine,
+//! an update of a kept chat under its day, an update of any other chat nowhere.
+//!
+//! Beside the update itself the handler leaves two kinds of small notes in the raw bucket: a mark
+//! for a day that changed after the scheduled ETL stopped looking at it, and the new id of a kept
+//! group that became a supergroup (so that every instance keeps it from then on).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -30,6 +37,11 @@ pub enum ConfigError {
     BadChatId { name: &'static str, value: String },
     #[error("{} must name at least one chat id", env::ALLOWED_CHAT_IDS)]
     NoChats,
+    #[error(
+        "{} must hold one secret, or two separated by a comma while a rotation is under way",
+        env::WEBHOOK_SECRET
+    )]
+    BadSecrets,
     #[error(transparent)]
     TimeZone(#[from] lake::DayError),
     #[error(transparent)]
@@ -43,12 +55,83 @@ pub struct Sink {
     pub raw: Storage,
     pub allowed_chats: BTreeSet<i64>,
     pub tz: TimeZone,
+    /// Chats kept because a kept chat migrated to them (read back from the raw bucket's notes).
+    followed: Mutex<BTreeSet<i64>>,
+}
+
+impl Sink {
+    pub fn new(raw: Storage, allowed_chats: BTreeSet<i64>, tz: TimeZone) -> Sink {
+        Sink {
+            raw,
+            allowed_chats,
+            tz,
+            followed: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    fn follows(&self, chat: i64) -> bool {
+        self.followed.lock().is_ok_and(|f| f.contains(&chat))
+    }
+
+    fn follow(&self, chat: i64) {
+        if let Ok(mut f) = self.followed.lock() {
+            f.insert(chat);
+        }
+    }
+
+    /// Whether updates of `chat` are kept: an allowed chat, or one a kept chat migrated to.
+    /// Another instance may have seen the migration, so an unknown chat is looked up in the
+    /// notes (one small read, only for chats that are not kept).
+    async fn keeps(&self, chat: i64) -> Result<bool, lake::StorageError> {
+        if self.allowed_chats.contains(&chat) || self.follows(chat) {
+            return Ok(true);
+        }
+        let Some(note) = self.raw.get_opt(&layout::migrated_key(chat)).await? else {
+            return Ok(false);
+        };
+        let from = serde_json::from_slice::<Migration>(&note).map(|m| m.from);
+        let kept = from.is_ok_and(|from| self.allowed_chats.contains(&from) || self.follows(from));
+        if kept {
+            self.follow(chat);
+        }
+        Ok(kept)
+    }
+
+    /// Notes that kept chat `from` goes on as `to`, for every instance and for `tgpipe up`.
+    async fn note_migration(
+        &self,
+        from: i64,
+        to: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), lake::StorageError> {
+        let note = Migration {
+            from,
+            to,
+            seen: now.to_rfc3339(),
+        };
+        let bytes = serde_json::to_vec(&note).unwrap_or_default();
+        self.raw
+            .put(&layout::migrated_key(to), bytes.into())
+            .await?;
+        self.follow(to);
+        Ok(())
+    }
+}
+
+/// The note of a migration, `chats/migrated/{to}.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Migration {
+    pub from: i64,
+    pub to: i64,
+    /// When the ingest side learned of it (RFC 3339).
+    pub seen: String,
 }
 
 /// The handler's configuration, read once at cold start.
 pub struct Config {
     pub sink: Sink,
-    secret: String,
+    /// The secrets Telegram may send: one, or the new and the old during a rotation.
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -61,25 +144,36 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    pub fn new(raw: Storage, allowed_chats: BTreeSet<i64>, secret: String, tz: TimeZone) -> Self {
-        Config {
-            sink: Sink {
-                raw,
-                allowed_chats,
-                tz,
-            },
-            secret,
-        }
+    /// `secrets` as `TGPIPE_WEBHOOK_SECRET` holds them: one, or two separated by a comma.
+    pub fn new(
+        raw: Storage,
+        allowed_chats: BTreeSet<i64>,
+        secrets: &str,
+        tz: TimeZone,
+    ) -> Result<Self, ConfigError> {
+        Ok(Config {
+            sink: Sink::new(raw, allowed_chats, tz),
+            secrets: parse_secrets(secrets)?,
+        })
     }
 
     /// Reads the configuration through `var` (the process environment in the Lambda).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let raw = Storage::open(&env::required(&var, env::RAW_BUCKET)?)?;
-        let secret = env::required(&var, env::WEBHOOK_SECRET)?;
+        let secrets = env::required(&var, env::WEBHOOK_SECRET)?;
         let allowed_chats = parse_chat_ids(&env::required(&var, env::ALLOWED_CHAT_IDS)?)?;
         let tz = env::time_zone(&var)?;
-        Ok(Config::new(raw, allowed_chats, secret, tz))
+        Config::new(raw, allowed_chats, &secrets, tz)
     }
+}
+
+/// Splits `TGPIPE_WEBHOOK_SECRET`: one secret, or two while a rotation is under way.
+pub fn parse_secrets(text: &str) -> Result<Vec<String>, ConfigError> {
+    let secrets: Vec<String> = text.split(',').map(|s| s.trim().to_owned()).collect();
+    if secrets.is_empty() || secrets.len() > 2 || secrets.iter().any(String::is_empty) {
+        return Err(ConfigError::BadSecrets);
+    }
+    Ok(secrets)
 }
 
 /// Parses `-100123,-100456` into chat ids.
@@ -141,13 +235,21 @@ impl HttpResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Unauthorized,
+    /// The event is not an HTTP call at all (it did not come through the API).
     BadRequest(&'static str),
+    /// A body that passed the secret check but is not an update, kept byte for byte.
+    Quarantined {
+        why: &'static str,
+        key: String,
+    },
     Ignored {
         update_id: i64,
         chat_id: Option<i64>,
     },
     Stored {
         key: String,
+        /// The chat it showed to have migrated (`from`, `to`), when it did.
+        migration: Option<(i64, i64)>,
     },
     StoreFailed {
         key: String,
@@ -160,11 +262,18 @@ impl Outcome {
         match self {
             Outcome::Unauthorized => HttpResponse::text(401, "unauthorized"),
             Outcome::BadRequest(why) => HttpResponse::text(400, why),
-            Outcome::Ignored { .. } | Outcome::Stored { .. } => HttpResponse::ok(),
+            Outcome::Quarantined { .. } | Outcome::Ignored { .. } | Outcome::Stored { .. } => {
+                HttpResponse::ok()
+            }
             Outcome::StoreFailed { .. } => HttpResponse::text(503, "storage unavailable, retry"),
         }
     }
 }
+
+/// How late an update may come and still be seen by the scheduled ETL without a mark: a day up
+/// to this many days before the day of arrival. The scheduled run looks back a week, so a mark is
+/// needed only for older days, and as long as the run comes at least every five days.
+pub const UNMARKED_DAYS_BACK: u64 = 1;
 
 fn header<'a>(event: &'a HttpEvent, name: &str) -> Option<&'a str> {
     // API Gateway lower-cases header names; compare without case anyway.
@@ -175,8 +284,13 @@ fn header<'a>(event: &'a HttpEvent, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn secret_matches(expected: &str, given: Option<&str>) -> bool {
-    given.is_some_and(|g| bool::from(expected.as_bytes().ct_eq(g.as_bytes())))
+fn secret_matches(expected: &[String], given: Option<&str>) -> bool {
+    // Every secret is compared, so that the time taken tells nothing about which matched.
+    given.is_some_and(|g| {
+        expected.iter().fold(false, |any, e| {
+            any | bool::from(e.as_bytes().ct_eq(g.as_bytes()))
+        })
+    })
 }
 
 /// Handles one webhook call. `now` is the time of arrival, used for updates without a date.
@@ -185,20 +299,18 @@ pub async fn handle(config: &Config, event: Value, now: DateTime<Utc>) -> Outcom
     let Ok(event) = serde_json::from_value::<HttpEvent>(event) else {
         return Outcome::BadRequest("not an HTTP API event");
     };
-    if !secret_matches(&config.secret, header(&event, SECRET_HEADER)) {
+    if !secret_matches(&config.secrets, header(&event, SECRET_HEADER)) {
         return Outcome::Unauthorized;
     }
-    let Some(body) = event.body else {
-        return Outcome::BadRequest("empty body");
-    };
+    // Only Telegram knows the secret: from here on, whatever came is kept somewhere.
+    let body = event.body.unwrap_or_default();
     let body: Bytes = if event.is_base64_encoded {
-        // Base64 is 4/3 of the bytes: refuse oversized bodies before decoding them.
-        if body.len() > MAX_BODY_BYTES / 3 * 4 + 4 {
-            return Outcome::BadRequest("body over 1 MiB");
-        }
         match base64::engine::general_purpose::STANDARD.decode(body.as_bytes()) {
             Ok(bytes) => bytes.into(),
-            Err(_) => return Outcome::BadRequest("body is not valid base64"),
+            Err(_) => {
+                return quarantine(&config.sink, "body is not valid base64", body.into(), now)
+                    .await;
+            }
         }
     } else {
         body.into_bytes().into()
@@ -207,34 +319,94 @@ pub async fn handle(config: &Config, event: Value, now: DateTime<Utc>) -> Outcom
 }
 
 /// Keeps one update, given as its JSON bytes, which are stored unchanged: under its day and
-/// `update_id` when its chat is allowed (so a second delivery overwrites the first with the
-/// same bytes), ignored otherwise. `now` is the time of arrival, for updates without a date.
+/// `update_id` when its chat is kept (so a second delivery overwrites the first with the same
+/// bytes), nowhere otherwise; a body that is not an update goes to quarantine. `now` is the time
+/// of arrival, for updates without a date and for the marks of late changes.
 pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
     if body.len() > MAX_BODY_BYTES {
-        return Outcome::BadRequest("body over 1 MiB");
+        return quarantine(sink, "body over 1 MiB", body, now).await;
     }
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
-        return Outcome::BadRequest("body is not JSON");
+        return quarantine(sink, "body is not JSON", body, now).await;
     };
     let Some(routing) = update::route(&value) else {
-        return Outcome::BadRequest("body is not an update: no integer update_id");
+        return quarantine(
+            sink,
+            "body is not an update: no integer update_id",
+            body,
+            now,
+        )
+        .await;
     };
-    match routing.chat_id {
-        Some(chat) if sink.allowed_chats.contains(&chat) => {}
-        chat_id => {
-            return Outcome::Ignored {
-                update_id: routing.update_id,
-                chat_id,
-            };
+    let failed = |key: String, e: lake::StorageError| Outcome::StoreFailed {
+        key,
+        error: e.to_string(),
+    };
+    let Some(chat) = routing.chat_id else {
+        return Outcome::Ignored {
+            update_id: routing.update_id,
+            chat_id: None,
+        };
+    };
+    // A kept group that becomes a supergroup goes on under a new id: whichever side of the
+    // migration arrives first tells every instance, through a note, to keep the new id.
+    let kept = match sink.keeps(chat).await {
+        Ok(kept) => kept,
+        Err(e) => return failed(layout::migrated_key(chat), e),
+    };
+    let migration = match (
+        kept,
+        routing.migrate_to_chat_id,
+        routing.migrate_from_chat_id,
+    ) {
+        (true, Some(to), _) => Some((chat, to)),
+        (false, _, Some(from)) if sink.allowed_chats.contains(&from) || sink.follows(from) => {
+            Some((from, chat))
         }
+        _ => None,
+    };
+    if let Some((from, to)) = migration
+        && let Err(e) = sink.note_migration(from, to, now).await
+    {
+        return failed(layout::migrated_key(to), e);
     }
+    if !kept && migration.is_none() {
+        return Outcome::Ignored {
+            update_id: routing.update_id,
+            chat_id: Some(chat),
+        };
+    }
+    let today = lake::day::today(now, sink.tz);
     let day = routing
         .date
         .and_then(|ts| lake::day_of(ts, sink.tz))
-        .unwrap_or_else(|| lake::day::today(now, sink.tz));
+        .unwrap_or(today);
     let key = layout::raw_key(day, routing.update_id);
+    if let Err(e) = sink.raw.put(&key, body).await {
+        return failed(key, e);
+    }
+    // The mark comes after the update, so that a run that sees the mark sees the update too.
+    let late = today
+        .checked_sub_days(chrono::Days::new(UNMARKED_DAYS_BACK))
+        .is_some_and(|oldest_unmarked| day < oldest_unmarked);
+    if late {
+        let mark = layout::changed_key(day, routing.update_id);
+        if let Err(e) = sink.raw.put(&mark, Bytes::new()).await {
+            return failed(mark, e);
+        }
+    }
+    Outcome::Stored { key, migration }
+}
+
+/// Keeps a body that came from Telegram but is not an update, byte for byte, where the table
+/// never reads (`status` counts them).
+async fn quarantine(sink: &Sink, why: &'static str, body: Bytes, now: DateTime<Utc>) -> Outcome {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(&body);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let key = layout::quarantine_key(lake::day::today(now, sink.tz), &hex);
     match sink.raw.put(&key, body).await {
-        Ok(()) => Outcome::Stored { key },
+        Ok(()) => Outcome::Quarantined { why, key },
         Err(e) => Outcome::StoreFailed {
             key,
             error: e.to_string(),
@@ -259,9 +431,18 @@ mod tests {
 
     #[test]
     fn secret_compare() {
-        assert!(secret_matches("s3cret", Some("s3cret")));
-        assert!(!secret_matches("s3cret", Some("s3cre")));
-        assert!(!secret_matches("s3cret", Some("s3cret ")));
-        assert!(!secret_matches("s3cret", None));
+        let one = parse_secrets("s3cret").unwrap();
+        assert!(secret_matches(&one, Some("s3cret")));
+        assert!(!secret_matches(&one, Some("s3cre")));
+        assert!(!secret_matches(&one, Some("s3cret ")));
+        assert!(!secret_matches(&one, None));
+        // During a rotation both the new and the old secret pass, and nothing else.
+        let two = parse_secrets("new-one,old-one").unwrap();
+        assert!(secret_matches(&two, Some("new-one")));
+        assert!(secret_matches(&two, Some("old-one")));
+        assert!(!secret_matches(&two, Some("new-one,old-one")));
+        for bad in ["a,b,c", "a,", ",b", " "] {
+            assert!(parse_secrets(bad).is_err(), "{bad}");
+        }
     }
 }

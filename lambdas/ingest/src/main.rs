@@ -15,7 +15,17 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let outcome = ingest::handle(config, event.payload, chrono::Utc::now()).await;
         match &outcome {
-            Outcome::Stored { key } => tracing::info!(%key, "stored"),
+            Outcome::Stored {
+                key,
+                migration: None,
+            } => tracing::info!(%key, "stored"),
+            Outcome::Stored {
+                key,
+                migration: Some((from, to)),
+            } => tracing::warn!(%key, from, to, "stored; the chat migrated, its new id is kept"),
+            Outcome::Quarantined { why, key } => {
+                tracing::warn!(%key, why, "quarantined: came from Telegram but is not an update")
+            }
             Outcome::Ignored { update_id, chat_id } => {
                 tracing::info!(update_id, ?chat_id, "ignored: chat not allowed or no chat")
             }

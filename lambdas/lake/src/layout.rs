@@ -1,7 +1,15 @@
 //! The key layout of the raw and enriched buckets (and of local mode's directories).
 //!
-//! raw:      `telegram/context_date=YYYY-MM-DD/{update_id}.json`
-//! enriched: `telegram/context_date=YYYY-MM-DD/part-00000.parquet`
+//! raw:      `telegram/context_date=YYYY-MM-DD/{update_id}.json`      (the table's input)
+//!           `quarantine/received_date=YYYY-MM-DD/{sha256}`            (bodies that are not updates)
+//!           `changed/context_date=YYYY-MM-DD/{update_id}`             (a late change to an old day)
+//!           `chats/migrated/{new_chat_id}.json`                       (a kept group became a supergroup)
+//! enriched: `telegram/context_date=YYYY-MM-DD/part-00000.parquet`     (the table)
+//!           `etl/built/context_date=YYYY-MM-DD.json`                  (when a day's output was listed)
+//!           `etl/lease.json`                                          (the run under way, if any)
+//!
+//! Only `telegram/` is the table: everything else lives beside it, where neither Athena nor the
+//! embedded engine reads.
 
 use chrono::NaiveDate;
 
@@ -34,6 +42,60 @@ pub fn raw_key(day: NaiveDate, update_id: i64) -> String {
 pub fn is_raw_object(key: &str) -> bool {
     key.ends_with(".json")
 }
+
+/// Where a body that passed the secret check but is not an update is kept, byte for byte, named
+/// by its SHA-256 (hex) under the day it arrived.
+pub fn quarantine_key(received: NaiveDate, sha256_hex: &str) -> String {
+    format!(
+        "{QUARANTINE_PREFIX}received_date={}/{sha256_hex}",
+        received.format(DAY_FORMAT)
+    )
+}
+
+/// The prefix of every quarantined body.
+pub const QUARANTINE_PREFIX: &str = "quarantine/";
+
+/// The prefix of the marks of days changed late (outside the scheduled run's window).
+pub const CHANGED_PREFIX: &str = "changed/";
+
+/// The mark that `update_id` changed `day` after that day left the scheduled run's window. One
+/// mark an update, so that a run deletes exactly the marks it saw and never one written since.
+pub fn changed_key(day: NaiveDate, update_id: i64) -> String {
+    format!(
+        "{CHANGED_PREFIX}{PARTITION_COLUMN}={}/{update_id}",
+        day.format(DAY_FORMAT)
+    )
+}
+
+/// The prefix of the chat migrations the ingest side has seen.
+pub const MIGRATED_PREFIX: &str = "chats/migrated/";
+
+/// The note that a kept chat now goes on as `new_chat_id` (a group that became a supergroup).
+pub fn migrated_key(new_chat_id: i64) -> String {
+    format!("{MIGRATED_PREFIX}{new_chat_id}.json")
+}
+
+/// The chat id a migration note is about, from its key.
+pub fn migrated_chat_of_key(key: &str) -> Option<i64> {
+    key.strip_prefix(MIGRATED_PREFIX)?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
+}
+
+/// The prefix of the ETL's own records in the enriched bucket.
+pub const BUILT_PREFIX: &str = "etl/built/";
+
+/// The record of a day's output: when the listing it was built from started.
+pub fn built_key(day: NaiveDate) -> String {
+    format!(
+        "{BUILT_PREFIX}{PARTITION_COLUMN}={}.json",
+        day.format(DAY_FORMAT)
+    )
+}
+
+/// The lease a run of the ETL holds, so that two runs never rebuild at once.
+pub const LEASE_KEY: &str = "etl/lease.json";
 
 /// The `n`-th Parquet part of a day in the enriched bucket.
 pub fn enriched_part_key(day: NaiveDate, part: usize) -> String {
@@ -78,5 +140,19 @@ mod tests {
             "telegram/context_date=2024-05-01/notes.txt"
         ));
         assert!(is_raw_object(&raw_key(day, 1)));
+        // Marks and records sit outside the table's prefix, and carry their day.
+        for key in [
+            changed_key(day, 9),
+            built_key(day),
+            quarantine_key(day, "ab"),
+        ] {
+            assert!(!key.starts_with(TABLE_PREFIX), "{key}");
+        }
+        assert_eq!(day_of_key(&changed_key(day, 9)), Some(day));
+        assert_eq!(migrated_chat_of_key(&migrated_key(-1009)), Some(-1009));
+        assert_eq!(
+            quarantine_key(day, "ab"),
+            "quarantine/received_date=2024-05-01/ab"
+        );
     }
 }

@@ -14,7 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -127,9 +127,10 @@ impl Storage {
     }
 
     /// A local directory laid out like a bucket (created if missing).
+    /// Directories it creates are the owner's only (0700): they hold people's messages.
     pub fn local(dir: impl Into<PathBuf>) -> Result<Storage, StorageError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| StorageError::CreateDir {
+        create_private_dir(&dir).map_err(|source| StorageError::CreateDir {
             path: dir.clone(),
             source,
         })?;
@@ -144,6 +145,20 @@ impl Storage {
             location,
             local_root: Some(dir),
         })
+    }
+
+    /// A store in this process's memory, for tests that make many objects quickly.
+    pub fn memory() -> Storage {
+        Storage {
+            store: Arc::new(object_store::memory::InMemory::new()),
+            location: "memory://".to_owned(),
+            local_root: None,
+        }
+    }
+
+    /// Whether this is a local directory (which shares this machine's clock).
+    pub fn is_local(&self) -> bool {
+        self.local_root.is_some()
     }
 
     /// Where this storage points, for messages (`s3://bucket` or `file:///dir`).
@@ -165,13 +180,71 @@ impl Storage {
         }
     }
 
-    /// Writes an object whole (replacing any previous one).
+    /// Writes an object whole (replacing any previous one). In a local directory the file is
+    /// the owner's only (0600) and on disk (fsync) before this returns, so that a caller may
+    /// confirm what it stored (Telegram's offset) without risking it in a crash.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
+        if let Some(root) = &self.local_root {
+            return self.put_local(root, key, bytes, false).await.map(|_| ());
+        }
         self.store
             .put(&Path::from(key), PutPayload::from_bytes(bytes))
             .await
             .map(|_| ())
             .map_err(|e| self.io("put", key, e))
+    }
+
+    /// Writes an object only if there is none at `key` (S3's conditional write): `false` when
+    /// one is there already.
+    pub async fn put_if_absent(&self, key: &str, bytes: Bytes) -> Result<bool, StorageError> {
+        if let Some(root) = &self.local_root {
+            return self.put_local(root, key, bytes, true).await;
+        }
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&Path::from(key), PutPayload::from_bytes(bytes), options)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(false),
+            Err(e) => Err(self.io("put", key, e)),
+        }
+    }
+
+    async fn put_local(
+        &self,
+        root: &std::path::Path,
+        key: &str,
+        bytes: Bytes,
+        only_new: bool,
+    ) -> Result<bool, StorageError> {
+        let path = root.join(key);
+        let written = tokio::task::spawn_blocking(move || write_private(&path, &bytes, only_new))
+            .await
+            .unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        match written {
+            Ok(()) => Ok(true),
+            Err(e) if only_new && e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(local_error("put", &self.location, key, e)),
+        }
+    }
+
+    /// Reads an object whole, or `None` when there is none.
+    pub async fn get_opt(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
+        match self.get(key).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StorageError::Io { source, .. })
+                if matches!(*source, object_store::Error::NotFound { .. }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Reads an object whole.
@@ -309,6 +382,56 @@ fn local_error(op: &'static str, location: &str, key: &str, e: std::io::Error) -
     }
 }
 
+/// Creates a directory and its missing parents, readable by the owner only.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes a file the owner alone may read, durably: a temporary file is written and synced,
+/// then renamed over the target (or, with `only_new`, linked, which fails when it exists), and the
+/// directory is synced so that the name survives a crash too.
+fn write_private(path: &std::path::Path, bytes: &[u8], only_new: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    create_private_dir(dir)?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
+    // `#` marks an in-flight file that listings skip.
+    let tmp = dir.join(format!(
+        "{name}#{}-{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        if only_new {
+            std::fs::hard_link(&tmp, path)?;
+            std::fs::remove_file(&tmp)
+        } else {
+            std::fs::rename(&tmp, path)
+        }
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+static TEMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn read_files<T>(
     root: &std::path::Path,
     location: &str,
@@ -369,4 +492,51 @@ fn list_files(
         }
     }
     Ok(objects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn local_files_are_the_owners_only_and_conditional_writes_hold() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data/raw");
+        let store = Storage::local(&dir).unwrap();
+        store
+            .put("telegram/context_date=2024-05-01/1.json", Bytes::from("{}"))
+            .await
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&tmp.path().join("data")), 0o700);
+        assert_eq!(mode(&dir.join("telegram/context_date=2024-05-01")), 0o700);
+        assert_eq!(
+            mode(&dir.join("telegram/context_date=2024-05-01/1.json")),
+            0o600
+        );
+        assert!(
+            store
+                .put_if_absent("lease", Bytes::from("a"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_if_absent("lease", Bytes::from("b"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.get_opt("lease").await.unwrap(),
+            Some(Bytes::from("a"))
+        );
+        assert_eq!(store.get_opt("missing").await.unwrap(), None);
+        // No temporary file is left, and none is listed.
+        assert_eq!(
+            store.list_keys("").await.unwrap(),
+            vec!["lease", "telegram/context_date=2024-05-01/1.json"]
+        );
+    }
 }

@@ -43,6 +43,10 @@ pub struct Routing {
     /// The update's own time (for a message, and for an edit, the message's original `date`);
     /// `None` when it has none, and the time of arrival is used instead.
     pub date: Option<i64>,
+    /// A group that became a supergroup: the new chat's id, in the old chat's last message.
+    pub migrate_to_chat_id: Option<i64>,
+    /// The same, from the other side: the old chat's id, in the new chat's first message.
+    pub migrate_from_chat_id: Option<i64>,
 }
 
 /// Reads the routing facts of an update; `None` unless it is an object with an integer `update_id`.
@@ -50,10 +54,14 @@ pub fn route(update: &Value) -> Option<Routing> {
     let object = update.as_object()?;
     let update_id = object.get("update_id")?.as_i64()?;
     let (chat_id, date) = chat_and_date(object);
+    let message = object.get("message");
+    let migration = |field: &str| message?.get(field)?.as_i64();
     Some(Routing {
         update_id,
         chat_id,
         date,
+        migrate_to_chat_id: migration("migrate_to_chat_id"),
+        migrate_from_chat_id: migration("migrate_from_chat_id"),
     })
 }
 
