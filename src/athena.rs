@@ -343,43 +343,27 @@ pub async fn ensure(
     Ok(before)
 }
 
-/// Removes the table, the database and the workgroup (with its saved queries and history).
+/// Removes the table, the database and the workgroup (with its saved queries and history); a
+/// database or workgroup that is not the stack's is kept, and so is a table in such a database.
 pub async fn destroy(
     athena: &aws_sdk_athena::Client,
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
+    foreign: &crate::ownership::Foreign,
 ) -> anyhow::Result<Vec<(String, &'static str)>> {
     let db = stack.glue_database();
     let mut out = Vec::new();
     let table = format!("{db}.{TABLE_NAME}");
-    match glue
-        .delete_table()
-        .database_name(&db)
-        .name(TABLE_NAME)
-        .send()
-        .await
-    {
-        Ok(_) => out.push((table, "deleted")),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_not_found_exception()) =>
-        {
-            out.push((table, "already gone"))
-        }
-        Err(e) => return Err(e).aws(format!("Glue DeleteTable {table}")),
-    }
-    match glue.delete_database().name(&db).send().await {
-        Ok(_) => out.push((db, "deleted")),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_not_found_exception()) =>
-        {
-            out.push((db, "already gone"))
-        }
-        Err(e) => return Err(e).aws(format!("Glue DeleteDatabase {db}")),
+    if foreign.contains(&db) {
+        out.push((table, crate::ownership::KEPT));
+        out.push((db, crate::ownership::KEPT));
+    } else {
+        destroy_database(glue, &db, &table, &mut out).await?;
     }
     let name = stack.workgroup();
-    if workgroup_state(athena, stack).await? == State::Missing {
+    if foreign.contains(&name) {
+        out.push((name, crate::ownership::KEPT));
+    } else if workgroup_state(athena, stack).await? == State::Missing {
         out.push((name, "already gone"));
     } else {
         athena
@@ -392,4 +376,39 @@ pub async fn destroy(
         out.push((name, "deleted"));
     }
     Ok(out)
+}
+
+async fn destroy_database(
+    glue: &aws_sdk_glue::Client,
+    db: &str,
+    table: &str,
+    out: &mut Vec<(String, &'static str)>,
+) -> anyhow::Result<()> {
+    match glue
+        .delete_table()
+        .database_name(db)
+        .name(TABLE_NAME)
+        .send()
+        .await
+    {
+        Ok(_) => out.push((table.to_owned(), "deleted")),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found_exception()) =>
+        {
+            out.push((table.to_owned(), "already gone"))
+        }
+        Err(e) => return Err(e).aws(format!("Glue DeleteTable {table}")),
+    }
+    match glue.delete_database().name(db).send().await {
+        Ok(_) => out.push((db.to_owned(), "deleted")),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_not_found_exception()) =>
+        {
+            out.push((db.to_owned(), "already gone"))
+        }
+        Err(e) => return Err(e).aws(format!("Glue DeleteDatabase {db}")),
+    }
+    Ok(())
 }

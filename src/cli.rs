@@ -160,21 +160,26 @@ pub struct QueryArgs {
 
 #[derive(Args)]
 pub struct UpArgs {
-    /// A chat whose updates are kept (repeatable), e.g. -1001234567890.
-    #[arg(long = "chat-id", required = true, allow_hyphen_values = true)]
+    /// A chat whose updates are kept (repeatable), e.g. -1001234567890; default: the deployed
+    /// chats (required the first time).
+    #[arg(long = "chat-id", allow_hyphen_values = true)]
     pub chat_ids: Vec<i64>,
-    /// IANA time zone of the daily partitions.
-    #[arg(long, default_value = "UTC")]
-    pub timezone: String,
+    /// IANA time zone of the daily partitions; default: the deployed one, UTC the first time.
+    #[arg(long)]
+    pub timezone: Option<String>,
     /// Directory holding ingest/bootstrap.zip and etl/bootstrap.zip.
     #[arg(long, default_value = "target/lambda")]
     pub artifacts: PathBuf,
-    /// When the ETL runs (an EventBridge schedule expression).
-    #[arg(long, default_value = events::DEFAULT_SCHEDULE)]
-    pub schedule: String,
+    /// When the ETL runs (an EventBridge schedule expression); default: the deployed one,
+    /// `cron(30 0 * * ? *)` the first time.
+    #[arg(long)]
+    pub schedule: Option<String>,
     /// Show what would be created or updated, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Confirm a change that re-files data (a new --timezone on a stack that holds updates).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -235,6 +240,20 @@ async fn connect(global: &Global) -> anyhow::Result<Ctx> {
     })
 }
 
+/// Which of the stack's names are taken by resources that are not the stack's.
+async fn foreign(ctx: &Ctx) -> anyhow::Result<crate::ownership::Foreign> {
+    let clients = crate::ownership::Clients {
+        s3: &ctx.s3,
+        iam: &ctx.iam,
+        lambda: &ctx.lambda,
+        logs: &ctx.logs,
+        events: &ctx.events,
+        athena: &ctx.athena,
+        glue: &ctx.glue,
+    };
+    crate::ownership::foreign(&clients, &ctx.stack).await
+}
+
 fn telegram(global: &Global) -> anyhow::Result<Option<Telegram>> {
     match &global.bot_token {
         None => Ok(None),
@@ -249,18 +268,6 @@ fn required_telegram(global: &Global) -> anyhow::Result<Telegram> {
     telegram(global)?.context(
         "no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN (the token @BotFather gave you)",
     )
-}
-
-/// A new webhook secret: 32 characters of Telegram's allowed alphabet.
-fn new_secret() -> anyhow::Result<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("no randomness for the webhook secret: {e}"))?;
-    Ok(bytes
-        .iter()
-        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
-        .collect())
 }
 
 /// The stack's webhook secret, as the deployed ingest function holds it.
@@ -398,6 +405,13 @@ async fn local_poll(global: &Global, args: PollArgs) -> anyhow::Result<i32> {
     let tz = lake::day::parse_time_zone(&args.timezone)?;
     let bot = required_telegram(global)?;
     let bot_name = bot.get_me().await?;
+    // A bot in privacy mode gets commands only: say so before polling nothing for hours.
+    let me = bot.me().await?;
+    for c in crate::webhook::check_chats(&bot, &me, &args.chat_ids).await? {
+        if let Some(problem) = &c.problem {
+            eprintln!("WARNING: chat {}: {problem}", c.label());
+        }
+    }
     let (raw, _) = crate::local::stores(&args.dir)?;
     let sink = crate::local::sink(raw, &args.chat_ids, tz);
     let raw_dir = args.dir.join(lake::layout::RAW_STORE);
@@ -536,19 +550,132 @@ async fn local_demo(args: DemoArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// The values `up` deploys: a flag given wins, then what is deployed, then the default, so that
+/// a flag left out never reverts the stack.
+struct Wanted {
+    chats: Vec<i64>,
+    timezone: String,
+    schedule: String,
+    /// Chats added because a kept group became a supergroup: (from, to).
+    migrated: Vec<(i64, i64)>,
+}
+
+async fn wanted(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<Wanted> {
+    let deployed_chats = function_variable(ctx, Function::Ingest, lake::env::ALLOWED_CHAT_IDS)
+        .await?
+        .and_then(|c| ingest::parse_chat_ids(&c).ok());
+    let deployed_zone = function_variable(ctx, Function::Etl, lake::env::TIMEZONE).await?;
+    let deployed_schedule = events::deployed_schedule(&ctx.events, &ctx.stack).await?;
+    let mut chats: Vec<i64> = if args.chat_ids.is_empty() {
+        deployed_chats
+            .map(|c| c.into_iter().collect())
+            .context("--chat-id is required the first time: the id of the group to keep, such as -1001234567890")?
+    } else {
+        args.chat_ids.clone()
+    };
+    // A kept group that became a supergroup: its new id joins the stack's chats.
+    let mut migrated = Vec::new();
+    for m in crate::health::migrations(&ctx.s3, &ctx.stack).await? {
+        if chats.contains(&m.from) && !chats.contains(&m.to) {
+            chats.push(m.to);
+            migrated.push((m.from, m.to));
+        }
+    }
+    let timezone = args
+        .timezone
+        .clone()
+        .or(deployed_zone.clone())
+        .unwrap_or_else(|| "UTC".to_owned());
+    lake::day::parse_time_zone(&timezone)?;
+    if let Some(old) = deployed_zone.filter(|old| *old != timezone) {
+        let holds_data = !crate::health::list_all(
+            &ctx.s3,
+            &ctx.stack.raw_bucket(),
+            &format!("{}/", lake::layout::TABLE_PREFIX),
+        )
+        .await?
+        .is_empty();
+        if holds_data
+            && !args.yes
+            && !args.dry_run
+            && !confirm(&format!(
+                "The stack files days in {old}; from now on they would be filed in {timezone}, and updates near midnight would land on other days than before. Change it?"
+            ))?
+        {
+            bail!(
+                "the time zone stays {old}: changing it to {timezone} re-files new updates by another day; pass --yes to change it anyway"
+            );
+        }
+    }
+    let schedule = args
+        .schedule
+        .clone()
+        .or(deployed_schedule)
+        .unwrap_or_else(|| events::DEFAULT_SCHEDULE.to_owned());
+    Ok(Wanted {
+        chats,
+        timezone,
+        schedule,
+        migrated,
+    })
+}
+
+/// Asks a yes/no question on a terminal; `false` (without asking) anywhere else.
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Checks that the bot can read each kept chat; prints one line a chat (`up`, `set-webhook`).
+async fn print_chat_checks(
+    bot: &Telegram,
+    chats: &[i64],
+) -> anyhow::Result<Vec<crate::webhook::ChatCheck>> {
+    let me = bot.me().await?;
+    let checks = crate::webhook::check_chats(bot, &me, chats).await?;
+    for c in &checks {
+        match &c.problem {
+            None => println!("  {:<9} {:<17} {}", "ok", "telegram chat", c.label()),
+            Some(problem) => {
+                println!("  {:<9} {:<17} {}", "WARNING", "telegram chat", c.label());
+                println!("            {problem}");
+            }
+        }
+    }
+    Ok(checks)
+}
+
 async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
     // Everything that can be checked before touching AWS is checked first.
     StackName::parse(&global.name)?;
-    lake::day::parse_time_zone(&args.timezone)?;
+    if let Some(zone) = &args.timezone {
+        lake::day::parse_time_zone(zone)?;
+    }
     let bot = required_telegram(global)?;
     let bot_name = bot.get_me().await?;
     let ctx = connect(global).await?;
     let stack = &ctx.stack;
+    // Nothing that bears the stack's names without its tag is touched, let alone adopted.
+    let foreign = foreign(&ctx).await?;
+    if !foreign.is_empty() {
+        bail!("{}", foreign.refusal(stack));
+    }
+    let wanted = wanted(&ctx, &args).await?;
     let secret = match current_secret(&ctx).await? {
         Some(s) => s,
-        None => new_secret()?,
+        None => crate::webhook::new_secret()?,
     };
-    let envs = environments(&ctx, &args.chat_ids, &args.timezone, &secret);
+    let envs = environments(&ctx, &wanted.chats, &wanted.timezone, &secret);
     let specs = Function::ALL
         .iter()
         .zip(envs)
@@ -565,6 +692,9 @@ async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
         stack.account,
         stack.region
     );
+    for (from, to) in &wanted.migrated {
+        println!("  chat {from} became the supergroup {to}: keeping {to} too");
+    }
 
     let dry = args.dry_run;
     // Independent resources first, concurrently; then what depends on them.
@@ -594,12 +724,12 @@ async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
                     State::Drifted(vec!["functions to wire".into()])
                 }),
         };
-        let rule = events::inspect(&ctx.events, &ctx.lambda, stack, &args.schedule).await?;
+        let rule = events::inspect(&ctx.events, &ctx.lambda, stack, Some(&wanted.schedule)).await?;
         ((api, None), rule)
     } else {
         tokio::try_join!(
             apigw::ensure(&ctx.api, &ctx.lambda, stack, dry),
-            events::ensure(&ctx.events, &ctx.lambda, stack, &args.schedule, dry),
+            events::ensure(&ctx.events, &ctx.lambda, stack, &wanted.schedule, dry),
         )?
     };
     let mut all = buckets;
@@ -611,15 +741,23 @@ async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
     all.extend(analytics);
     progress.done();
     print_plan(&all, dry);
+    let checks = print_chat_checks(&bot, &wanted.chats).await?;
 
     let url = api.as_ref().and_then(apigw::webhook_url);
-    let webhook = bot.get_webhook_info().await?;
-    let secret_new = functions[0].state == State::Missing;
-    let webhook_ok = url.as_deref() == Some(webhook.url.as_str()) && !secret_new;
     if dry {
+        let agrees = match (&url, crate::webhook::secrets(&ctx.lambda, stack).await?) {
+            (Some(url), Some(secrets)) => {
+                let info = bot.get_webhook_info().await?;
+                info.url == *url
+                    && secrets.telegram_has_current()
+                    && !secrets.rotating()
+                    && crate::webhook::allowed_updates_agree(&info)
+            }
+            _ => false,
+        };
         println!(
             "  {:<9} {:<17} {}",
-            if webhook_ok { "unchanged" } else { "set" },
+            if agrees { "unchanged" } else { "set" },
             "telegram webhook",
             url.as_deref().unwrap_or("(the new API)")
         );
@@ -627,21 +765,26 @@ async fn up(global: &Global, args: UpArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let url = url.context("the HTTP API has no endpoint URL")?;
-    if webhook_ok {
-        println!("  unchanged telegram webhook  {url}");
-    } else {
-        bot.set_webhook(&url, &secret).await?;
-        let info = bot.get_webhook_info().await?;
-        if info.url != url {
-            bail!(
-                "Telegram reports the webhook as {:?} after setWebhook to {url}; run `tgpipe set-webhook`",
-                info.url
-            );
-        }
+    let converged = crate::webhook::converge(&bot, &ctx.lambda, stack, &url, false).await?;
+    if converged.set {
         println!("  set       telegram webhook  {url}");
+    } else {
+        println!("  unchanged telegram webhook  {url}");
     }
-    if all.iter().all(|r| r.state == State::Present) && webhook_ok {
+    if converged.rotation_finished {
+        println!("  finished  secret rotation   (the old secret is no longer accepted)");
+    }
+    if all.iter().all(|r| r.state == State::Present)
+        && !converged.set
+        && !converged.rotation_finished
+        && wanted.migrated.is_empty()
+    {
         println!("Everything is up to date: no changes made.");
+    }
+    if checks.iter().any(|c| c.problem.is_some()) {
+        println!(
+            "\nWARNING: the bot cannot read every message of the chats marked above; their messages are not kept until that is fixed."
+        );
     }
     println!("\nAPI URL:    {url}");
     println!(
@@ -672,6 +815,8 @@ async fn down(global: &Global, delete_data: bool) -> anyhow::Result<i32> {
         "Removing stack {} from account {} ({})",
         stack.name, stack.account, stack.region
     );
+    // What bears the stack's names without its tag is not the stack's: it stays.
+    let foreign = foreign(&ctx).await?;
     match &bot {
         Some(bot) => {
             // Only a webhook that points at this stack's API is removed.
@@ -698,7 +843,7 @@ async fn down(global: &Global, delete_data: bool) -> anyhow::Result<i32> {
     let mut done: Vec<(&str, String, &str)> = Vec::new();
     done.extend(label(
         "eventbridge rule",
-        vec![events::destroy(&ctx.events, stack).await?],
+        vec![events::destroy(&ctx.events, stack, &foreign).await?],
     ));
     done.extend(label(
         "http api",
@@ -706,25 +851,28 @@ async fn down(global: &Global, delete_data: bool) -> anyhow::Result<i32> {
     ));
     done.extend(label(
         "lambda function",
-        lambda::destroy(&ctx.lambda, stack).await?,
+        lambda::destroy(&ctx.lambda, stack, &foreign).await?,
     ));
     done.extend(label(
         "log group",
-        lambda::logs::destroy(&ctx.logs, stack).await?,
+        lambda::logs::destroy(&ctx.logs, stack, &foreign).await?,
     ));
     done.extend(label("iam role", iam::destroy(&ctx.iam, stack).await?));
     done.extend(label(
         "athena/glue",
-        athena::destroy(&ctx.athena, &ctx.glue, stack).await?,
+        athena::destroy(&ctx.athena, &ctx.glue, stack, &foreign).await?,
     ));
     for (kind, name, what) in &done {
         println!("  {what:<13} {kind:<17} {name}");
     }
     let mut kept = Vec::new();
-    for (bucket, removal) in s3::destroy(&ctx.s3, stack, delete_data).await? {
+    for (bucket, removal) in s3::destroy(&ctx.s3, stack, delete_data, &foreign).await? {
         match removal {
             s3::Removal::Deleted => println!("  deleted       s3 bucket         {bucket}"),
             s3::Removal::AlreadyGone => println!("  already gone  s3 bucket         {bucket}"),
+            s3::Removal::NotOurs => {
+                println!("  kept          s3 bucket         {bucket} (not this stack's)")
+            }
             s3::Removal::KeptWithData => {
                 println!("  kept          s3 bucket         {bucket} (holds data)");
                 kept.push(bucket);
@@ -748,8 +896,14 @@ struct StatusReport {
     resources: Vec<Resource>,
     webhook: Option<WebhookStatus>,
     webhook_skipped: Option<String>,
+    /// The kept chats as the bot sees them (with a token).
+    chats: Vec<crate::webhook::ChatCheck>,
     newest_raw_object: Option<String>,
     newest_enriched_day: Option<String>,
+    #[serde(flatten)]
+    data: Option<crate::health::DataHealth>,
+    /// Everything found wrong, one sentence each.
+    problems: Vec<String>,
     healthy: bool,
 }
 
@@ -758,45 +912,99 @@ struct WebhookStatus {
     #[serde(flatten)]
     info: WebhookInfo,
     points_at_api: bool,
+    /// Delivery errors of the last day, updates piling up, secrets out of step.
+    problems: Vec<String>,
 }
 
 async fn status(global: &Global, output: Output) -> anyhow::Result<i32> {
     let bot = telegram(global)?;
     let ctx = connect(global).await?;
     let stack = &ctx.stack;
+    let now = chrono::Utc::now();
     let mut resources = s3::inspect(&ctx.s3, stack).await?;
     resources.extend(iam::inspect(&ctx.iam, stack).await?);
     resources.extend(lambda::logs::inspect(&ctx.logs, stack).await?);
     resources.extend(function_status(&ctx).await?);
     let (api, api_found) = apigw::inspect(&ctx.api, &ctx.lambda, stack).await?;
     resources.push(api);
-    resources
-        .push(events::inspect(&ctx.events, &ctx.lambda, stack, events::DEFAULT_SCHEDULE).await?);
+    // The schedule is what was deployed (`up --schedule`), never compared with the default.
+    resources.push(events::inspect(&ctx.events, &ctx.lambda, stack, None).await?);
     resources.extend(athena::inspect(&ctx.athena, &ctx.glue, stack).await?);
+    let mut problems: Vec<String> = resources
+        .iter()
+        .filter(|r| !r.state.is_ok())
+        .map(|r| format!("{} {} is not as deployed", r.kind, r.name))
+        .collect();
+    let (newest_raw, newest_enriched_day) = freshness(&ctx).await?;
     let url = api_found.as_ref().and_then(apigw::webhook_url);
-    let (webhook, webhook_skipped) = match &bot {
+    let secrets = crate::webhook::secrets(&ctx.lambda, stack).await?;
+    let chats: Vec<i64> = function_variable(&ctx, Function::Ingest, lake::env::ALLOWED_CHAT_IDS)
+        .await?
+        .and_then(|c| ingest::parse_chat_ids(&c).ok())
+        .map(|c| c.into_iter().collect())
+        .unwrap_or_default();
+    let (webhook, webhook_skipped, chat_checks) = match &bot {
         Some(bot) => {
             let info = bot.get_webhook_info().await?;
             let points_at_api = url.as_deref() == Some(info.url.as_str());
+            let mut wrong =
+                crate::health::webhook_problems(&info, newest_raw.as_ref().map(|n| n.1), now);
+            if let Some(secrets) = &secrets {
+                if secrets.rotating() {
+                    wrong.push("a secret rotation was not finished: run `tgpipe set-webhook`".to_owned());
+                } else if !secrets.telegram_has_current() {
+                    wrong.push("Telegram may hold another secret than the ingest function, which would refuse every delivery: run `tgpipe set-webhook`".to_owned());
+                }
+            }
+            if !crate::webhook::allowed_updates_agree(&info) && points_at_api {
+                wrong.push("Telegram sends other update kinds than the stack keeps: run `tgpipe up`".to_owned());
+            }
+            if !points_at_api {
+                problems.push("the webhook does not point at this stack's API".to_owned());
+            }
+            problems.extend(wrong.iter().cloned());
+            let me = bot.me().await?;
+            let checks = crate::webhook::check_chats(bot, &me, &chats).await?;
+            problems.extend(
+                checks
+                    .iter()
+                    .filter_map(|c| c.problem.as_ref().map(|p| format!("chat {}: {p}", c.label()))),
+            );
             (
                 Some(WebhookStatus {
                     info,
                     points_at_api,
+                    problems: wrong,
                 }),
                 None,
+                checks,
             )
         }
         None => (
             None,
             Some(
-                "no bot token (--bot-token or TGPIPE_BOT_TOKEN): the webhook was not checked"
+                "no bot token (--bot-token or TGPIPE_BOT_TOKEN): the webhook and the chats were not checked"
                     .to_owned(),
             ),
+            Vec::new(),
         ),
     };
-    let (newest_raw_object, newest_enriched_day) = freshness(&ctx).await?;
-    let healthy = resources.iter().all(|r| r.state.is_ok())
-        && webhook.as_ref().is_none_or(|w| w.points_at_api);
+    let data = if resources
+        .iter()
+        .any(|r| r.name == stack.raw_bucket() && r.state != State::Missing)
+    {
+        let zone = stack_time_zone(&ctx).await?;
+        let data = crate::health::data_health(&ctx.s3, stack, zone, now).await?;
+        if data.quarantined > 0 {
+            problems.push(format!(
+                "{} bodies Telegram sent were not updates and are kept under quarantine/ in the raw bucket",
+                data.quarantined
+            ));
+        }
+        Some(data)
+    } else {
+        None
+    };
     let report = StatusReport {
         stack: stack.name.to_string(),
         account: stack.account.clone(),
@@ -804,9 +1012,12 @@ async fn status(global: &Global, output: Output) -> anyhow::Result<i32> {
         resources,
         webhook,
         webhook_skipped,
-        newest_raw_object,
-        newest_enriched_day,
-        healthy,
+        chats: chat_checks,
+        newest_raw_object: newest_raw.map(|(k, t)| format!("{k} at {}", t.to_rfc3339())),
+        newest_enriched_day: newest_enriched_day.map(|d| d.to_string()),
+        data,
+        healthy: problems.is_empty(),
+        problems,
     };
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -882,56 +1093,56 @@ async fn function_status(ctx: &Ctx) -> anyhow::Result<Vec<Resource>> {
     Ok(out)
 }
 
-/// The newest raw object (key and time) and the newest enriched day.
-async fn freshness(ctx: &Ctx) -> anyhow::Result<(Option<String>, Option<String>)> {
+/// The newest raw object (key and time) and the newest enriched day, over every page of days.
+async fn freshness(
+    ctx: &Ctx,
+) -> anyhow::Result<(
+    Option<(String, chrono::DateTime<chrono::Utc>)>,
+    Option<chrono::NaiveDate>,
+)> {
     let newest_day = |bucket: String| async move {
-        let out = ctx
+        let mut newest = None;
+        let mut pages = ctx
             .s3
             .list_objects_v2()
             .bucket(&bucket)
             .prefix(format!("{}/", lake::layout::TABLE_PREFIX))
             .delimiter("/")
-            .send()
-            .await;
-        match out {
-            Ok(o) => Ok(o
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(e).aws(format!("S3 ListObjectsV2 {bucket}")),
+            };
+            let day = page
                 .common_prefixes()
                 .iter()
                 .filter_map(|p| p.prefix())
                 .filter_map(lake::layout::day_of_key)
-                .max()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => Ok(None),
-            Err(e) => Err(e).aws(format!("S3 ListObjectsV2 {bucket}")),
+                .max();
+            newest = newest.max(day);
         }
+        Ok::<_, anyhow::Error>(newest)
     };
     let raw_day = newest_day(ctx.stack.raw_bucket()).await?;
     let enriched_day = newest_day(ctx.stack.enriched_bucket()).await?;
     let newest_raw = match raw_day {
         None => None,
-        Some(day) => {
-            let bucket = ctx.stack.raw_bucket();
-            let mut newest: Option<(aws_sdk_s3::primitives::DateTime, String)> = None;
-            let mut pages = ctx
-                .s3
-                .list_objects_v2()
-                .bucket(&bucket)
-                .prefix(lake::layout::day_prefix(day))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.aws(format!("S3 ListObjectsV2 {bucket}"))?;
-                for o in page.contents() {
-                    if let (Some(t), Some(k)) = (o.last_modified(), o.key())
-                        && newest.as_ref().is_none_or(|(n, _)| t > n)
-                    {
-                        newest = Some((*t, k.to_owned()));
-                    }
-                }
-            }
-            newest.map(|(t, k)| format!("{k} at {t}"))
-        }
+        Some(day) => crate::health::list_all(
+            &ctx.s3,
+            &ctx.stack.raw_bucket(),
+            &lake::layout::day_prefix(day),
+        )
+        .await?
+        .into_iter()
+        .filter_map(|o| o.last_modified.map(|t| (o.key, t)))
+        .max_by_key(|(_, t)| *t),
     };
-    Ok((newest_raw, enriched_day.map(|d| d.to_string())))
+    Ok((newest_raw, enriched_day))
 }
 
 fn print_status(r: &StatusReport) {
@@ -969,9 +1180,19 @@ fn print_status(r: &StatusReport) {
                     .unwrap_or_default();
                 println!("           last error: {msg} ({when})");
             }
+            for p in &w.problems {
+                println!("           PROBLEM: {p}");
+            }
         }
         (None, Some(why)) => println!("  skipped  telegram webhook: {why}"),
         (None, None) => {}
+    }
+    for c in &r.chats {
+        let word = if c.problem.is_some() { "WARNING" } else { "ok" };
+        println!("  {word:<8} {:<17} {}", "telegram chat", c.label());
+        if let Some(p) = &c.problem {
+            println!("           {p}");
+        }
     }
     println!(
         "  newest raw object:   {}",
@@ -981,14 +1202,34 @@ fn print_status(r: &StatusReport) {
         "  newest enriched day: {}",
         r.newest_enriched_day.as_deref().unwrap_or("none yet")
     );
-    println!(
-        "{}",
-        if r.healthy {
-            "All is well."
-        } else {
-            "Something is wrong: `tgpipe up` repairs the stack."
+    if let Some(d) = &r.data {
+        if !d.stale_days.is_empty() {
+            let days: Vec<String> = d.stale_days.iter().map(|d| d.to_string()).collect();
+            println!(
+                "  raw newer than Parquet (the next ETL run rebuilds them): {}",
+                days.join(", ")
+            );
         }
-    );
+        println!("  quarantined bodies:  {}", d.quarantined);
+        for m in &d.migrations {
+            println!(
+                "  chat {} became the supergroup {}{}; its updates are kept",
+                m.from,
+                m.to,
+                m.seen
+                    .map(|t| format!(" (seen {})", t.to_rfc3339()))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if r.healthy {
+        println!("All is well.");
+    } else {
+        for p in &r.problems {
+            println!("PROBLEM: {p}");
+        }
+        println!("Something is wrong: `tgpipe up` repairs the stack.");
+    }
 }
 
 async fn set_webhook(global: &Global, rotate_secret: bool) -> anyhow::Result<i32> {
@@ -1003,54 +1244,29 @@ async fn set_webhook(global: &Global, rotate_secret: bool) -> anyhow::Result<i32
         )
     })?;
     let url = apigw::webhook_url(&api).context("the HTTP API has no endpoint URL")?;
-    let name = stack.function(Function::Ingest);
-    let current = ctx
-        .lambda
-        .get_function_configuration()
-        .function_name(&name)
-        .send()
-        .await
-        .map_err(|e| {
-            crate::aws::aws_error(
-                format!("Lambda GetFunctionConfiguration {name} (run `tgpipe up` first)"),
-                e,
-            )
-        })?;
-    let mut vars = current
-        .environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default();
-    let secret = match (rotate_secret, vars.get(lake::env::WEBHOOK_SECRET)) {
-        (false, Some(s)) => s.clone(),
-        _ => {
-            let secret = new_secret()?;
-            vars.insert(lake::env::WEBHOOK_SECRET.to_owned(), secret.clone());
-            ctx.lambda
-                .update_function_configuration()
-                .function_name(&name)
-                .environment(
-                    aws_sdk_lambda::types::Environment::builder()
-                        .set_variables(Some(vars))
-                        .build(),
-                )
-                .send()
-                .await
-                .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
-            lambda::wait_ready(&ctx.lambda, &name).await?;
-            println!("  rotated   webhook secret");
-            secret
-        }
-    };
-    bot.set_webhook(&url, &secret).await?;
-    let info = bot.get_webhook_info().await?;
-    if info.url != url {
+    if crate::webhook::secrets(&ctx.lambda, stack).await?.is_none() {
         bail!(
-            "Telegram reports the webhook as {:?} after setWebhook to {url}",
-            info.url
+            "stack {} has no ingest function ({}): run `tgpipe up` first",
+            stack.name,
+            stack.function(Function::Ingest)
         );
     }
+    if rotate_secret {
+        // The function takes the new secret beside the old, Telegram is told, the old goes.
+        crate::webhook::rotate(&bot, &ctx.lambda, stack, &url).await?;
+        println!("  rotated   webhook secret");
+    } else {
+        let converged = crate::webhook::converge(&bot, &ctx.lambda, stack, &url, true).await?;
+        if converged.rotation_finished {
+            println!("  finished  secret rotation   (the old secret is no longer accepted)");
+        }
+    }
     println!("  set       telegram webhook  {url}");
+    let chats = function_variable(&ctx, Function::Ingest, lake::env::ALLOWED_CHAT_IDS)
+        .await?
+        .and_then(|c| ingest::parse_chat_ids(&c).ok())
+        .unwrap_or_default();
+    print_chat_checks(&bot, &chats.into_iter().collect::<Vec<_>>()).await?;
     Ok(0)
 }
 

@@ -34,6 +34,21 @@ fn rule_arn(stack: &Stack) -> String {
     )
 }
 
+/// The schedule of the deployed rule; `None` when there is no rule.
+pub async fn deployed_schedule(client: &Client, stack: &Stack) -> anyhow::Result<Option<String>> {
+    let name = stack.etl_rule();
+    match client.describe_rule().name(&name).send().await {
+        Ok(r) => Ok(r.schedule_expression().map(str::to_owned)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e).aws(format!("EventBridge DescribeRule {name}")),
+    }
+}
+
 struct Found {
     schedule_ok: bool,
     enabled: bool,
@@ -41,11 +56,12 @@ struct Found {
     permission: State,
 }
 
+/// `schedule`: the one wanted, or `None` to take the deployed one as it is (`status`).
 async fn find(
     client: &Client,
     lambda: &aws_sdk_lambda::Client,
     stack: &Stack,
-    schedule: &str,
+    schedule: Option<&str>,
 ) -> anyhow::Result<Option<Found>> {
     let name = stack.etl_rule();
     let rule = match client.describe_rule().name(&name).send().await {
@@ -68,7 +84,7 @@ async fn find(
     let function = stack.function(Function::Etl);
     let source = rule_arn(stack);
     Ok(Some(Found {
-        schedule_ok: rule.schedule_expression() == Some(schedule),
+        schedule_ok: schedule.is_none_or(|s| rule.schedule_expression() == Some(s)),
         enabled: rule.state() == Some(&RuleState::Enabled),
         target_ok: targets.targets().iter().any(|t| {
             t.id() == TARGET_ID
@@ -107,7 +123,7 @@ pub async fn inspect(
     client: &Client,
     lambda: &aws_sdk_lambda::Client,
     stack: &Stack,
-    schedule: &str,
+    schedule: Option<&str>,
 ) -> anyhow::Result<Resource> {
     let state = match find(client, lambda, stack, schedule).await? {
         None => State::Missing,
@@ -134,12 +150,12 @@ pub async fn ensure(
     schedule: &str,
     dry_run: bool,
 ) -> anyhow::Result<Resource> {
-    let before = inspect(client, lambda, stack, schedule).await?;
+    let before = inspect(client, lambda, stack, Some(schedule)).await?;
     if dry_run || before.state == State::Present {
         return Ok(before);
     }
     let name = stack.etl_rule();
-    let found = find(client, lambda, stack, schedule).await?;
+    let found = find(client, lambda, stack, Some(schedule)).await?;
     if found.as_ref().is_none_or(|f| !f.schedule_ok || !f.enabled) {
         client
             .put_rule()
@@ -195,9 +211,16 @@ pub async fn ensure(
     Ok(before)
 }
 
-/// Removes the rule (its targets first).
-pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<(String, &'static str)> {
+/// Removes the rule (its targets first), unless it is not the stack's.
+pub async fn destroy(
+    client: &Client,
+    stack: &Stack,
+    foreign: &crate::ownership::Foreign,
+) -> anyhow::Result<(String, &'static str)> {
     let name = stack.etl_rule();
+    if foreign.contains(&name) {
+        return Ok((name, crate::ownership::KEPT));
+    }
     match client
         .remove_targets()
         .rule(&name)

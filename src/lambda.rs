@@ -482,14 +482,19 @@ async fn create(
     wait_ready(client, &name).await
 }
 
-/// Deletes the stack's functions; already gone is fine.
+/// Deletes the stack's functions; already gone is fine; one that is not the stack's is kept.
 pub async fn destroy(
     client: &Client,
     stack: &Stack,
+    foreign: &crate::ownership::Foreign,
 ) -> anyhow::Result<Vec<(String, &'static str)>> {
     let mut out = Vec::new();
     for f in Function::ALL {
         let name = stack.function(f);
+        if foreign.contains(&name) {
+            out.push((name, crate::ownership::KEPT));
+            continue;
+        }
         let result = client.delete_function().function_name(&name).send().await;
         let what = removal(
             result,
@@ -583,10 +588,15 @@ pub mod logs {
     pub async fn destroy(
         client: &Client,
         stack: &Stack,
+        foreign: &crate::ownership::Foreign,
     ) -> anyhow::Result<Vec<(String, &'static str)>> {
         let mut out = Vec::new();
         for f in Function::ALL {
             let name = stack.log_group(f);
+            if foreign.contains(&name) {
+                out.push((name, crate::ownership::KEPT));
+                continue;
+            }
             let result = client.delete_log_group().log_group_name(&name).send().await;
             let what = removal(
                 result,

@@ -40,6 +40,10 @@ pub enum LocalModeError {
     Dir(PathBuf, String),
     #[error(transparent)]
     Etl(#[from] etl::EtlError),
+    #[error(
+        "update {0} is stored, but its id is the largest there is, so Telegram cannot be told to move past it; Telegram's ids never go that high, so this is not Telegram's Bot API: check --telegram-api-url"
+    )]
+    UnconfirmableUpdate(i64),
 }
 
 /// The raw and enriched stores of a data directory (created if missing).
@@ -52,9 +56,10 @@ pub fn stores(dir: &Path) -> Result<(Storage, Storage), LocalModeError> {
     Ok((open(RAW_STORE)?, open(ENRICHED_STORE)?))
 }
 
-/// The sink that polling keeps updates in: the same as the ingest Lambda's.
+/// The sink that polling keeps updates in: the same as the ingest Lambda's, less the marks of
+/// late days (`local etl` looks at every day).
 pub fn sink(raw: Storage, chats: &[i64], tz: TimeZone) -> Sink {
-    Sink::new(raw, chats.iter().copied().collect::<BTreeSet<_>>(), tz)
+    Sink::new(raw, chats.iter().copied().collect::<BTreeSet<_>>(), tz).without_marks()
 }
 
 /// What a poll did.
@@ -166,12 +171,19 @@ pub async fn poll(
         // A failed store ends the poll before the batch is confirmed: Telegram sends it again,
         // and what was stored of it is rewritten with the same bytes.
         let this = keep_all(sink, &texts).await?;
-        let last = texts
+        let ids: Vec<i64> = texts
             .iter()
             .filter_map(|t| serde_json::from_str::<UpdateId>(t).ok())
-            // The highest id Telegram can send is confirmed by the highest offset there is.
-            .map(|u| u.update_id.saturating_add(1))
-            .max();
+            .map(|u| u.update_id)
+            .collect();
+        // Confirming an id means asking for the one after it, which the top id has not.
+        let last = match ids.iter().max() {
+            None => None,
+            Some(&top) => Some(
+                top.checked_add(1)
+                    .ok_or(LocalModeError::UnconfirmableUpdate(top))?,
+            ),
+        };
         offset = offset.max(last);
         tell(PollEvent::Batch(&this));
         report.kept += this.kept;

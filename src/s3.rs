@@ -417,6 +417,8 @@ pub enum Removal {
     AlreadyGone,
     /// Kept because it holds data and `--delete-data` was not given.
     KeptWithData,
+    /// Kept because it has the stack's name but not its tag.
+    NotOurs,
 }
 
 /// Removes the stack's buckets. Data buckets that hold objects are kept unless `delete_data`;
@@ -425,10 +427,15 @@ pub async fn destroy(
     client: &Client,
     stack: &Stack,
     delete_data: bool,
+    foreign: &crate::ownership::Foreign,
 ) -> anyhow::Result<Vec<(String, Removal)>> {
     let mut out = Vec::new();
     for role in BucketRole::ALL {
         let bucket = role.bucket(stack);
+        if foreign.contains(&bucket) {
+            out.push((bucket, Removal::NotOurs));
+            continue;
+        }
         if !exists(client, &bucket).await? {
             out.push((bucket, Removal::AlreadyGone));
             continue;

@@ -15,7 +15,14 @@ pub enum StackNameError {
         "invalid stack name {0:?}: use 1 to {MAX_NAME_LEN} characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'"
     )]
     Invalid(String),
+    #[error(
+        "the stack name {0:?} is AWS's own (Glue's `default` database, Athena's `primary` workgroup, the `aws` prefix): choose another --name"
+    )]
+    Reserved(String),
 }
+
+/// Names whose resources AWS itself keeps in every account.
+const RESERVED_NAMES: [&str; 2] = ["default", "primary"];
 
 /// A valid stack name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +38,9 @@ impl StackName {
             && name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if ok {
+        if ok && (RESERVED_NAMES.contains(&name) || name.starts_with("aws")) {
+            Err(StackNameError::Reserved(name.to_owned()))
+        } else if ok {
             Ok(StackName(name.to_owned()))
         } else {
             Err(StackNameError::Invalid(name.to_owned()))
@@ -194,5 +203,10 @@ mod tests {
             assert!(err.contains("a-z, 0-9"), "{bad}: {err}");
         }
         assert!(StackName::parse(DEFAULT_NAME).is_ok());
+        for reserved in ["default", "primary", "aws-chat"] {
+            let err = StackName::parse(reserved).unwrap_err();
+            assert!(matches!(err, StackNameError::Reserved(_)), "{reserved}");
+            assert!(err.to_string().contains("another --name"), "{err}");
+        }
     }
 }

@@ -98,6 +98,24 @@ pub struct WebhookInfo {
     pub allowed_updates: Option<Vec<String>>,
 }
 
+/// The bot itself (`getMe`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+    /// Privacy mode off: the bot receives every message of its groups, not only commands.
+    pub can_read_all_group_messages: bool,
+}
+
+/// A chat (`getChat`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChatInfo {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+}
+
 #[derive(Deserialize)]
 struct Reply<T> {
     ok: bool,
@@ -192,8 +210,49 @@ impl Telegram {
 
     /// Checks the token; returns the bot's @username.
     pub async fn get_me(&self) -> Result<String, TelegramError> {
+        Ok(self.me().await?.username)
+    }
+
+    /// Who the bot is, and whether privacy mode is off (it then sees every group message).
+    pub async fn me(&self) -> Result<Me, TelegramError> {
         let me = self.call("getMe", json!({})).await?;
-        Ok(me["username"].as_str().unwrap_or_default().to_owned())
+        Ok(Me {
+            id: me["id"].as_i64().unwrap_or_default(),
+            username: me["username"].as_str().unwrap_or_default().to_owned(),
+            can_read_all_group_messages: me["can_read_all_group_messages"]
+                .as_bool()
+                .unwrap_or(false),
+        })
+    }
+
+    /// A chat as the bot sees it: its type and title.
+    pub async fn get_chat(&self, chat_id: i64) -> Result<ChatInfo, TelegramError> {
+        let chat = self.call("getChat", json!({"chat_id": chat_id})).await?;
+        Ok(ChatInfo {
+            id: chat["id"].as_i64().unwrap_or(chat_id),
+            kind: chat["type"].as_str().unwrap_or_default().to_owned(),
+            title: chat["title"]
+                .as_str()
+                .or(chat["first_name"].as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
+
+    /// The status of `user_id` in a chat: creator, administrator, member, restricted, left,
+    /// kicked.
+    pub async fn get_chat_member_status(
+        &self,
+        chat_id: i64,
+        user_id: i64,
+    ) -> Result<String, TelegramError> {
+        let member = self
+            .call(
+                "getChatMember",
+                json!({"chat_id": chat_id, "user_id": user_id}),
+            )
+            .await?;
+        Ok(member["status"].as_str().unwrap_or_default().to_owned())
     }
 
     /// Points the bot at `url`, with the secret Telegram will send back and the update kinds we keep.

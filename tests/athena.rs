@@ -120,8 +120,12 @@ async fn workgroup_database_and_table_follow_the_contract() {
             .all(|r| r.state.is_ok())
     );
 
-    let removed = athena::destroy(&ath, &glue, &a).await.unwrap();
+    let removed = athena::destroy(&ath, &glue, &a, &Default::default())
+        .await
+        .unwrap();
     assert!(removed.iter().all(|(_, w)| *w == "deleted"), "{removed:?}");
-    let again = athena::destroy(&ath, &glue, &a).await.unwrap();
+    let again = athena::destroy(&ath, &glue, &a, &Default::default())
+        .await
+        .unwrap();
     assert!(again.iter().all(|(_, w)| *w == "already gone"), "{again:?}");
 }

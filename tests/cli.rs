@@ -19,7 +19,10 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        let moto = testkit::Moto::start();
+        Self::with_moto(testkit::Moto::start())
+    }
+
+    fn with_moto(moto: testkit::Moto) -> Env {
         common::moto_lambda_without_docker(&moto);
         let artifacts = tempfile::tempdir().unwrap();
         for f in Function::ALL {
@@ -433,21 +436,31 @@ fn an_interrupted_up_is_completed_by_the_next() {
     let cuts: [(&str, &dyn Fn()); 5] = [
         ("only the buckets exist", &|| {
             rt.block_on(async {
-                tgpipe::events::destroy(&events, &stack).await.unwrap();
+                tgpipe::events::destroy(&events, &stack, &Default::default())
+                    .await
+                    .unwrap();
                 tgpipe::apigw::destroy(&api, &stack).await.unwrap();
-                tgpipe::lambda::destroy(&lambda, &stack).await.unwrap();
-                tgpipe::lambda::logs::destroy(&logs, &stack).await.unwrap();
+                tgpipe::lambda::destroy(&lambda, &stack, &Default::default())
+                    .await
+                    .unwrap();
+                tgpipe::lambda::logs::destroy(&logs, &stack, &Default::default())
+                    .await
+                    .unwrap();
                 tgpipe::iam::destroy(&iam, &stack).await.unwrap();
-                tgpipe::athena::destroy(&athena, &glue, &stack)
+                tgpipe::athena::destroy(&athena, &glue, &stack, &Default::default())
                     .await
                     .unwrap();
             })
         }),
         ("roles, no functions", &|| {
             rt.block_on(async {
-                tgpipe::events::destroy(&events, &stack).await.unwrap();
+                tgpipe::events::destroy(&events, &stack, &Default::default())
+                    .await
+                    .unwrap();
                 tgpipe::apigw::destroy(&api, &stack).await.unwrap();
-                tgpipe::lambda::destroy(&lambda, &stack).await.unwrap();
+                tgpipe::lambda::destroy(&lambda, &stack, &Default::default())
+                    .await
+                    .unwrap();
             })
         }),
         ("an API without its route and stage", &|| {
@@ -469,7 +482,9 @@ fn an_interrupted_up_is_completed_by_the_next() {
                     .send()
                     .await
                     .unwrap();
-                tgpipe::events::destroy(&events, &stack).await.unwrap();
+                tgpipe::events::destroy(&events, &stack, &Default::default())
+                    .await
+                    .unwrap();
             })
         }),
         ("a rule without its permission", &|| {
@@ -509,4 +524,519 @@ fn an_interrupted_up_is_completed_by_the_next() {
         );
     }
     env.assert_token_never_printed();
+}
+
+/// Helpers of the no-loss tests: the SDK against this environment's moto.
+struct Aws {
+    rt: tokio::runtime::Runtime,
+    config: aws_config::SdkConfig,
+}
+
+impl Aws {
+    fn new(env: &Env) -> Aws {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let config = rt.block_on(common::sdk_config(&env.moto));
+        Aws { rt, config }
+    }
+
+    fn ingest_vars(&self) -> std::collections::HashMap<String, String> {
+        let lambda = aws_sdk_lambda::Client::new(&self.config);
+        let c = self
+            .rt
+            .block_on(
+                lambda
+                    .get_function_configuration()
+                    .function_name("tgpipe-ingest")
+                    .send(),
+            )
+            .unwrap();
+        c.environment().unwrap().variables().unwrap().clone()
+    }
+
+    fn put(&self, bucket: &str, key: &str, body: &str) {
+        let s3 = tgpipe::aws::s3_client(&self.config);
+        self.rt
+            .block_on(
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(body.as_bytes().to_vec().into())
+                    .send(),
+            )
+            .unwrap();
+    }
+}
+
+const RAW: &str = "tgpipe-123456789012-eu-west-1-raw";
+const GROUP: &str = "-1001234567890";
+
+fn secrets_given(env: &Env) -> Vec<String> {
+    env.bot
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "setWebhook")
+        .map(|c| c.params["secret_token"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn status_json(env: &Env) -> (i32, serde_json::Value) {
+    let (code, out, err) = env.run(&["status", "--output", "json"], Some(TOKEN));
+    let report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, report)
+}
+
+#[test]
+fn a_bot_that_cannot_read_the_group_is_a_warning_on_up_and_makes_status_unhealthy() {
+    let env = Env::new();
+    // Privacy mode on (the stand-in's default) and not an admin: commands and mentions only.
+    env.bot
+        .set_chat(GROUP.parse().unwrap(), "supergroup", "Team chat", "member");
+    let up = env.up(&[]);
+    ok(&up);
+    assert!(up.1.contains("\"Team chat\" (supergroup)"), "{}", up.1);
+    assert!(
+        up.1.contains("WARNING") && up.1.contains("/setprivacy"),
+        "{}",
+        up.1
+    );
+    let (code, report) = status_json(&env);
+    assert_eq!(code, 1);
+    assert_eq!(report["healthy"], false);
+    let problem = report["chats"][0]["problem"].as_str().unwrap();
+    assert!(problem.contains("/setprivacy"), "{problem}");
+
+    // Privacy mode off: the bot reads everything, all is well.
+    env.bot.set_privacy_off(true);
+    let (code, report) = status_json(&env);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["chats"][0]["title"], "Team chat");
+
+    // Removed from the group: unhealthy, and it says what to do.
+    env.bot
+        .set_chat(GROUP.parse().unwrap(), "supergroup", "Team chat", "left");
+    let (code, report) = status_json(&env);
+    assert_eq!(code, 1);
+    assert!(
+        report["chats"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("not a member"),
+        "{report}"
+    );
+    env.assert_token_never_printed();
+}
+
+#[test]
+fn a_secret_rotation_never_leaves_a_gap_and_an_interrupted_one_is_finished_by_up() {
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    ok(&env.up(&[]));
+    let old = secrets_given(&env)[0].clone();
+
+    // Telegram refuses setWebhook in the middle of a rotation: the function accepts both.
+    env.bot.fail_set_webhook(1);
+    let rotate = env.run(&["set-webhook", "--rotate-secret"], Some(TOKEN));
+    assert_ne!(rotate.0, 0, "{rotate:?}");
+    let both = aws.ingest_vars()["TGPIPE_WEBHOOK_SECRET"].clone();
+    let (new, kept_old) = both
+        .split_once(',')
+        .expect("two secrets during the rotation");
+    assert_eq!(kept_old, old, "Telegram's secret stays accepted");
+    assert_eq!(env.bot.secret(), Some(old.clone()));
+    let (code, report) = status_json(&env);
+    assert_eq!(code, 1);
+    assert!(
+        report["problems"].to_string().contains("rotation"),
+        "{report}"
+    );
+
+    // The next up tells Telegram the new secret, then drops the old.
+    let up = env.up(&[]);
+    ok(&up);
+    assert!(up.1.contains("finished  secret rotation"), "{}", up.1);
+    assert_eq!(env.bot.secret().as_deref(), Some(new));
+    assert_eq!(aws.ingest_vars()["TGPIPE_WEBHOOK_SECRET"], new);
+    assert_eq!(status_json(&env).0, 0);
+
+    // A rotation that goes through: no setWebhook with anything but the function's secret.
+    ok(&env.run(&["set-webhook", "--rotate-secret"], Some(TOKEN)));
+    let newest = aws.ingest_vars()["TGPIPE_WEBHOOK_SECRET"].clone();
+    assert!(!newest.contains(','), "{newest}");
+    assert_eq!(env.bot.secret(), Some(newest.clone()));
+
+    // Nothing differs: up calls setWebhook no more, and mutates nothing.
+    let calls_before = secrets_given(&env).len();
+    env.moto.start_recording();
+    let again = env.up(&[]);
+    ok(&again);
+    assert!(mutating(&env.moto.recorded()).is_empty());
+    assert_eq!(secrets_given(&env).len(), calls_before);
+    for s in [&old, &newest] {
+        assert!(
+            !env.printed.borrow().contains(s.as_str()),
+            "a secret was printed"
+        );
+    }
+}
+
+#[test]
+fn a_recreated_ingest_function_gets_telegram_its_new_secret() {
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    ok(&env.up(&[]));
+    let lambda = aws_sdk_lambda::Client::new(&aws.config);
+    aws.rt
+        .block_on(
+            lambda
+                .delete_function()
+                .function_name("tgpipe-ingest")
+                .send(),
+        )
+        .unwrap();
+    ok(&env.up(&[]));
+    let secret = aws.ingest_vars()["TGPIPE_WEBHOOK_SECRET"].clone();
+    let given = secrets_given(&env);
+    assert_eq!(given.len(), 2);
+    assert_eq!(
+        given[1], secret,
+        "Telegram holds the secret the function accepts"
+    );
+}
+
+#[test]
+fn status_is_unhealthy_on_a_recent_delivery_error_or_updates_piling_up() {
+    let env = Env::new();
+    let up = env.up(&[]);
+    ok(&up);
+    let mut hook = env.bot.webhook();
+    let now = chrono::Utc::now().timestamp();
+    hook["last_error_date"] = serde_json::json!(now - 600);
+    hook["last_error_message"] =
+        serde_json::json!("Wrong response from the webhook: 401 Unauthorized");
+    env.bot.set_webhook_info(hook.clone());
+    let (code, report) = status_json(&env);
+    assert_eq!(code, 1);
+    assert!(
+        report["webhook"]["problems"]
+            .to_string()
+            .contains("401 Unauthorized"),
+        "{report}"
+    );
+
+    // An error of two days ago is old news; updates waiting while nothing is stored are not.
+    hook["last_error_date"] = serde_json::json!(now - 2 * 86400);
+    env.bot.set_webhook_info(hook.clone());
+    assert_eq!(status_json(&env).0, 0);
+    hook["pending_update_count"] = serde_json::json!(12);
+    env.bot.set_webhook_info(hook);
+    let (code, report) = status_json(&env);
+    assert_eq!(code, 1);
+    assert!(
+        report["webhook"]["problems"]
+            .to_string()
+            .contains("12 updates wait"),
+        "{report}"
+    );
+}
+
+#[test]
+fn status_and_up_read_the_data_quarantine_stale_days_migrations_and_the_deployed_values() {
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    // A schedule of one's own is not drift, and up without --schedule keeps it.
+    ok(&env.up(&["--schedule", "rate(6 hours)"]));
+    assert_eq!(status_json(&env).0, 0);
+    // Neither --chat-id nor --schedule: the deployed ones are kept.
+    ok(&env.run(
+        &["up", "--artifacts", env.artifacts.path().to_str().unwrap()],
+        Some(TOKEN),
+    ));
+    let events = aws_sdk_eventbridge::Client::new(&aws.config);
+    let rule = aws
+        .rt
+        .block_on(events.describe_rule().name("tgpipe-etl-daily").send())
+        .unwrap();
+    assert_eq!(rule.schedule_expression(), Some("rate(6 hours)"));
+    assert_eq!(aws.ingest_vars()["TGPIPE_ALLOWED_CHAT_IDS"], GROUP);
+
+    // A body in quarantine, a day with raw updates and no Parquet, a group that migrated.
+    let today = chrono::Utc::now().date_naive();
+    // (moto applies the buckets' TLS-only Deny to plain-HTTP object calls: lifted to seed them.)
+    let s3 = tgpipe::aws::s3_client(&aws.config);
+    aws.rt
+        .block_on(s3.delete_bucket_policy().bucket(RAW).send())
+        .unwrap();
+    aws.put(RAW, "quarantine/received_date=2024-05-01/abc", "not json");
+    aws.put(
+        RAW,
+        &format!("telegram/context_date={today}/1.json"),
+        "{\"update_id\":1}",
+    );
+    aws.put(RAW, &format!("chats/migrated/-1009999/from={GROUP}"), "{}");
+    let (code, report) = status_json(&env);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["quarantined"], 1);
+    assert_eq!(report["stale_days"], serde_json::json!([today.to_string()]));
+    assert_eq!(report["migrations"][0]["to"], -1009999);
+    let text = env.run(&["status"], Some(TOKEN));
+    assert!(
+        text.1.contains("became the supergroup -1009999"),
+        "{}",
+        text.1
+    );
+
+    // up adds the new chat to the stack's chats.
+    let up = env.run(
+        &["up", "--artifacts", env.artifacts.path().to_str().unwrap()],
+        Some(TOKEN),
+    );
+    ok(&up);
+    assert!(up.1.contains("became the supergroup -1009999"), "{}", up.1);
+    assert_eq!(
+        aws.ingest_vars()["TGPIPE_ALLOWED_CHAT_IDS"],
+        format!("{GROUP},-1009999")
+    );
+
+    // Another time zone on a stack that holds updates is confirmed, never silent.
+    let artifacts = env.artifacts.path().to_str().unwrap().to_owned();
+    let tz = env.run(
+        &[
+            "up",
+            "--artifacts",
+            &artifacts,
+            "--timezone",
+            "America/Sao_Paulo",
+        ],
+        Some(TOKEN),
+    );
+    assert_ne!(tz.0, 0);
+    assert!(tz.2.contains("--yes"), "{}", tz.2);
+    assert_eq!(aws.ingest_vars()["TGPIPE_TIMEZONE"], "UTC");
+    ok(&env.run(
+        &[
+            "up",
+            "--artifacts",
+            &artifacts,
+            "--timezone",
+            "America/Sao_Paulo",
+            "--yes",
+        ],
+        Some(TOKEN),
+    ));
+    assert_eq!(aws.ingest_vars()["TGPIPE_TIMEZONE"], "America/Sao_Paulo");
+}
+
+#[test]
+fn the_etl_runs_alone_reserved_concurrency_bounded_retries_and_a_lease_where_none_can_be_reserved()
+{
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    ok(&env.up(&[]));
+    let lambda = aws_sdk_lambda::Client::new(&aws.config);
+    let concurrency = aws
+        .rt
+        .block_on(
+            lambda
+                .get_function_concurrency()
+                .function_name("tgpipe-etl")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(concurrency.reserved_concurrent_executions(), Some(1));
+    let invoke = aws
+        .rt
+        .block_on(
+            lambda
+                .get_function_event_invoke_config()
+                .function_name("tgpipe-etl")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(invoke.maximum_retry_attempts(), Some(2));
+    let events = aws_sdk_eventbridge::Client::new(&aws.config);
+    let targets = aws
+        .rt
+        .block_on(
+            events
+                .list_targets_by_rule()
+                .rule("tgpipe-etl-daily")
+                .send(),
+        )
+        .unwrap();
+    assert!(targets.targets()[0].retry_policy().is_some());
+
+    // A new account's quota leaves nothing to reserve: up says so and relies on the lease, and
+    // the next up does not ask again.
+    let small = Env::with_moto(testkit::Moto::start_with(&[(
+        "MOTO_LAMBDA_CONCURRENCY_QUOTA",
+        "10",
+    )]));
+    let up = small.up(&[]);
+    ok(&up);
+    assert!(up.2.contains("lease"), "{}", up.2);
+    small.moto.start_recording();
+    ok(&small.up(&[]));
+    assert!(mutating(&small.moto.recorded()).is_empty());
+}
+
+#[test]
+fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_deleted() {
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    let c = &aws.config;
+    let (s3, iam, lambda) = (
+        tgpipe::aws::s3_client(c),
+        aws_sdk_iam::Client::new(c),
+        aws_sdk_lambda::Client::new(c),
+    );
+    let (logs, events) = (
+        aws_sdk_cloudwatchlogs::Client::new(c),
+        aws_sdk_eventbridge::Client::new(c),
+    );
+    let (athena, glue) = (aws_sdk_athena::Client::new(c), aws_sdk_glue::Client::new(c));
+    // Someone else's resources, one of each kind, with the names a stack "other" would use.
+    aws.rt.block_on(async {
+        s3.create_bucket()
+            .bucket("other-123456789012-eu-west-1-raw")
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let trust = tgpipe::iam::trust_policy().to_string();
+        iam.create_role()
+            .role_name("other-etl")
+            .assume_role_policy_document(&trust)
+            .send()
+            .await
+            .unwrap();
+        lambda
+            .create_function()
+            .function_name("other-ingest")
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role("arn:aws:iam::123456789012:role/other-etl")
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(common::zip_with_comment("theirs").into())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        logs.create_log_group()
+            .log_group_name("/aws/lambda/other-etl")
+            .send()
+            .await
+            .unwrap();
+        events
+            .put_rule()
+            .name("other-etl-daily")
+            .schedule_expression("rate(1 day)")
+            .send()
+            .await
+            .unwrap();
+        athena
+            .create_work_group()
+            .name("other")
+            .send()
+            .await
+            .unwrap();
+        glue.create_database()
+            .database_input(
+                aws_sdk_glue::types::DatabaseInput::builder()
+                    .name("other")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let theirs = [
+        "s3 bucket other-123456789012-eu-west-1-raw",
+        "iam role other-etl",
+        "lambda function other-ingest",
+        "log group /aws/lambda/other-etl",
+        "eventbridge rule other-etl-daily",
+        "athena workgroup other",
+        "glue database other",
+    ];
+
+    // up stops before changing anything, naming each of them.
+    let artifacts = env.artifacts.path().to_str().unwrap().to_owned();
+    env.moto.start_recording();
+    let up = env.run(
+        &[
+            "--name",
+            "other",
+            "up",
+            "--chat-id",
+            GROUP,
+            "--artifacts",
+            &artifacts,
+        ],
+        Some(TOKEN),
+    );
+    assert_ne!(up.0, 0);
+    for name in theirs {
+        assert!(up.2.contains(name), "{name} not named: {}", up.2);
+    }
+    assert!(up.2.contains("nothing was changed"), "{}", up.2);
+    assert!(
+        mutating(&env.moto.recorded()).is_empty(),
+        "{:?}",
+        mutating(&env.moto.recorded())
+    );
+
+    // down leaves every one of them and says so.
+    let down = env.run(&["--name", "other", "down", "--delete-data"], Some(TOKEN));
+    ok(&down);
+    assert!(down.1.contains("not this stack's"), "{}", down.1);
+    aws.rt.block_on(async {
+        s3.head_bucket()
+            .bucket("other-123456789012-eu-west-1-raw")
+            .send()
+            .await
+            .unwrap();
+        iam.get_role().role_name("other-etl").send().await.unwrap();
+        lambda
+            .get_function()
+            .function_name("other-ingest")
+            .send()
+            .await
+            .unwrap();
+        let groups = logs
+            .describe_log_groups()
+            .log_group_name_prefix("/aws/lambda/other-etl")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(groups.log_groups().len(), 1);
+        events
+            .describe_rule()
+            .name("other-etl-daily")
+            .send()
+            .await
+            .unwrap();
+        athena
+            .get_work_group()
+            .work_group("other")
+            .send()
+            .await
+            .unwrap();
+        glue.get_database().name("other").send().await.unwrap();
+    });
+
+    // Names of AWS's own resources are refused before any call.
+    for name in ["default", "primary"] {
+        let refused = env.run(&["--name", name, "up", "--chat-id", GROUP], Some(TOKEN));
+        assert_ne!(refused.0, 0);
+        assert!(refused.2.contains("AWS's own"), "{}", refused.2);
+        let refused = env.run(&["--name", name, "down"], Some(TOKEN));
+        assert!(refused.2.contains("AWS's own"), "{}", refused.2);
+    }
 }

@@ -46,10 +46,23 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
         .await
         .unwrap();
     let ingest = decode(ingest.policy_document());
+    // The ingest side writes updates, quarantined bodies, marks of late days and migration
+    // notes, and reads only the notes: never the table's objects.
     assert_eq!(ingest["Statement"][0]["Action"], "s3:PutObject");
+    let raw = a.raw_bucket();
     assert_eq!(
         ingest["Statement"][0]["Resource"],
-        format!("arn:aws:s3:::{}/telegram/*", a.raw_bucket())
+        serde_json::json!([
+            format!("arn:aws:s3:::{raw}/telegram/*"),
+            format!("arn:aws:s3:::{raw}/quarantine/*"),
+            format!("arn:aws:s3:::{raw}/changed/*"),
+            format!("arn:aws:s3:::{raw}/chats/migrated/*"),
+        ])
+    );
+    assert_eq!(ingest["Statement"][1]["Action"], "s3:GetObject");
+    assert_eq!(
+        ingest["Statement"][1]["Resource"],
+        format!("arn:aws:s3:::{raw}/chats/migrated/*")
     );
     let etl = client
         .get_role_policy()
@@ -64,6 +77,15 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
         "{etl}"
     );
     assert!(etl.contains("log-group:/aws/lambda/team-a-etl:*"), "{etl}");
+    // The ETL deletes the marks it handled and keeps its records beside the table.
+    assert!(
+        etl.contains(&format!("arn:aws:s3:::{}/changed/*", a.raw_bucket())),
+        "{etl}"
+    );
+    assert!(
+        etl.contains(&format!("arn:aws:s3:::{}/etl/*", a.enriched_bucket())),
+        "{etl}"
+    );
     // No wildcard resource beyond the stack's own prefixes and log groups.
     for doc in [ingest.to_string(), etl.clone()] {
         assert!(!doc.contains("\"Resource\":\"*\""), "{doc}");

@@ -153,19 +153,23 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
             .all(|r| r.state.is_ok())
     );
 
-    let removed = lambda::destroy(&client, &a).await.unwrap();
+    let removed = lambda::destroy(&client, &a, &Default::default())
+        .await
+        .unwrap();
     assert!(
         removed.iter().all(|(_, what)| *what == "deleted"),
         "{removed:?}"
     );
     assert!(
-        lambda::destroy(&client, &a)
+        lambda::destroy(&client, &a, &Default::default())
             .await
             .unwrap()
             .iter()
             .all(|(_, what)| *what == "already gone")
     );
-    logs::destroy(&logs_client, &a).await.unwrap();
+    logs::destroy(&logs_client, &a, &Default::default())
+        .await
+        .unwrap();
     assert!(
         logs::inspect(&logs_client, &a)
             .await

@@ -353,3 +353,53 @@ fn the_demo_runs_the_whole_pipeline_and_counts_nothing_twice_when_run_again() {
     assert!(files(&dir.join("raw")) == raw);
     assert_eq!(messages_per_day(&bot, dir_arg), before);
 }
+
+#[test]
+fn polling_warns_of_privacy_mode_waits_as_flood_control_says_and_never_overflows() {
+    let bot = TelegramStandIn::start(TOKEN);
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("lake");
+    let dir_s = dir.to_str().unwrap().to_owned();
+    // A bot in privacy mode, not an admin: told before polling nothing for hours.
+    bot.set_chat(GROUP.parse().unwrap(), "supergroup", "Team chat", "member");
+    let update = format!(
+        "{{\"update_id\":7,\"message\":{{\"message_id\":1,\"chat\":{{\"id\":{GROUP},\"type\":\"supergroup\"}},\"date\":1714564800,\"text\":\"hi\"}}}}"
+    );
+    bot.push_updates(std::slice::from_ref(&update));
+    // Flood control: 429 with retry_after 3; the poll waits that long, not its own 1 s.
+    bot.throttle_get_updates(1, 3);
+    let poll = ["local", "poll", &dir_s, "--chat-id", GROUP, "--once"];
+    let started = Instant::now();
+    let (code, _, err) = run(&bot, &poll);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("\"Team chat\"") && err.contains("/setprivacy"),
+        "{err}"
+    );
+    assert!(err.contains("retrying in 3 s"), "{err}");
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    let kept = dir.join("raw/telegram/context_date=2024-05-01/7.json");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), update);
+    // People's messages: the directory and the files are the owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&kept), 0o600);
+    }
+
+    // The largest id there is cannot be confirmed: stored, then a clear stop, no overflow.
+    let top = update.replace("\"update_id\":7", &format!("\"update_id\":{}", i64::MAX));
+    bot.push_updates(std::slice::from_ref(&top));
+    let (code, _, err) = run(&bot, &poll);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot be told to move past it"), "{err}");
+    assert!(
+        dir.join(format!(
+            "raw/telegram/context_date=2024-05-01/{}.json",
+            i64::MAX
+        ))
+        .is_file()
+    );
+}

@@ -183,7 +183,9 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         s3::ensure(&client, &a, false).await.unwrap()[0].state,
         State::Drifted(vec!["TLS-only bucket policy differs".into()])
     );
-    let removed = s3::destroy(&client, &a, false).await.unwrap();
+    let removed = s3::destroy(&client, &a, false, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(
         removed,
         vec![
@@ -199,7 +201,9 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         .send()
         .await
         .unwrap();
-    let removed = s3::destroy(&client, &a, true).await.unwrap();
+    let removed = s3::destroy(&client, &a, true, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(removed[0], (a.raw_bucket(), Removal::Deleted));
     assert_eq!(removed[1].1, Removal::AlreadyGone);
     let status = s3::inspect(&client, &a).await.unwrap();

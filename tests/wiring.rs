@@ -130,7 +130,9 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
 
     // A new schedule is drift, repaired by one PutRule.
     let hourly = "rate(1 hour)";
-    let drifted = events::inspect(&rules, &fns, &a, hourly).await.unwrap();
+    let drifted = events::inspect(&rules, &fns, &a, Some(hourly))
+        .await
+        .unwrap();
     assert_eq!(
         drifted.state,
         State::Drifted(vec!["schedule differs".into()])
@@ -139,7 +141,7 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(
-        events::inspect(&rules, &fns, &a, hourly)
+        events::inspect(&rules, &fns, &a, Some(hourly))
             .await
             .unwrap()
             .state,
@@ -148,6 +150,18 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
 
     assert_eq!(apigw::destroy(&api, &a).await.unwrap().1, "deleted");
     assert_eq!(apigw::destroy(&api, &a).await.unwrap().1, "already gone");
-    assert_eq!(events::destroy(&rules, &a).await.unwrap().1, "deleted");
-    assert_eq!(events::destroy(&rules, &a).await.unwrap().1, "already gone");
+    assert_eq!(
+        events::destroy(&rules, &a, &Default::default())
+            .await
+            .unwrap()
+            .1,
+        "deleted"
+    );
+    assert_eq!(
+        events::destroy(&rules, &a, &Default::default())
+            .await
+            .unwrap()
+            .1,
+        "already gone"
+    );
 }

@@ -85,7 +85,8 @@ impl From<EtlError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The record of a day's output (`etl/built/context_date=D.json` in the enriched bucket).
+/// The body of a day's record (`etl/built/context_date=D/{ms}.json` in the enriched bucket); the
+/// key alone says when the listing started, so that one listing reads every day's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Built {
     /// When the listing of the raw objects the output was built from started.
@@ -95,17 +96,30 @@ pub struct Built {
 }
 
 /// Whether a day must be rebuilt: it has raw objects, and either no recorded output or one whose
-/// listing may have missed the newest of them (`margin`: how far the store's clock may be off).
+/// listing (started at `built`) may have missed the newest of them (`margin`: how far the store's
+/// clock may be off).
 pub fn is_stale(
     newest_raw: Option<DateTime<Utc>>,
-    built: Option<&Built>,
+    built: Option<DateTime<Utc>>,
     margin: TimeDelta,
 ) -> bool {
     match (newest_raw, built) {
         (None, _) => false,
         (Some(_), None) => true,
-        (Some(raw), Some(built)) => raw + margin >= built.listing_started,
+        (Some(raw), Some(listing_started)) => raw + margin >= listing_started,
     }
+}
+
+/// When each day's output was listed, from the records' keys (the latest record of a day).
+pub fn built_times(
+    keys: impl IntoIterator<Item = String>,
+) -> std::collections::BTreeMap<NaiveDate, DateTime<Utc>> {
+    let mut times = std::collections::BTreeMap::new();
+    for (day, at) in keys.into_iter().filter_map(|k| layout::built_of_key(&k)) {
+        let latest: &mut DateTime<Utc> = times.entry(day).or_insert(at);
+        *latest = (*latest).max(at);
+    }
+    times
 }
 
 /// The lease object's content.
@@ -354,9 +368,11 @@ async fn stale_among(
     config: &Config,
     days: impl IntoIterator<Item = NaiveDate>,
 ) -> Result<BTreeSet<NaiveDate>, EtlError> {
+    let built = &built_times(config.enriched.list_keys(layout::BUILT_PREFIX).await?);
     let checks = days.into_iter().map(|day| async move {
         let prefix = layout::day_prefix(day);
-        let (raw, built) = futures::try_join!(config.raw.list(&prefix), built(config, day))?;
+        let raw = config.raw.list(&prefix).await?;
+        let built = built.get(&day).copied();
         let newest_raw = raw
             .iter()
             .filter(|o| layout::is_raw_object(&o.key))
@@ -367,23 +383,26 @@ async fn stale_among(
         } else {
             S3_CLOCK_MARGIN
         };
-        Ok::<_, EtlError>(is_stale(newest_raw, built.as_ref(), margin).then_some(day))
+        Ok::<_, EtlError>(is_stale(newest_raw, built, margin).then_some(day))
     });
     let stale: Vec<Option<NaiveDate>> = futures::future::try_join_all(checks).await?;
     Ok(stale.into_iter().flatten().collect())
 }
 
-/// The record of a day's output; `None` when there is none (or it cannot be read, which only
-/// makes the day stale).
-pub async fn built(config: &Config, day: NaiveDate) -> Result<Option<Built>, StorageError> {
-    let bytes = config.enriched.get_opt(&layout::built_key(day)).await?;
-    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+/// When the listing of a day's current output started; `None` when it has no record.
+pub async fn built(config: &Config, day: NaiveDate) -> Result<Option<DateTime<Utc>>, StorageError> {
+    let keys = config
+        .enriched
+        .list_keys(&layout::built_prefix(day))
+        .await?;
+    Ok(built_times(keys).get(&day).copied())
 }
 
 /// Rebuilds one day of the enriched table from its raw objects.
 pub async fn rebuild_day(config: &Config, day: NaiveDate) -> Result<DayReport, EtlError> {
     let prefix = layout::day_prefix(day);
-    let listing_started = Utc::now();
+    // By the raw store's own clock, which stamps the objects this is compared with.
+    let listing_started = config.raw.now().await?;
     let mut keys = config.raw.list_keys(&prefix).await?;
     keys.retain(|k| layout::is_raw_object(k));
     let objects_read = keys.len();
@@ -421,16 +440,21 @@ pub async fn rebuild_day(config: &Config, day: NaiveDate) -> Result<DayReport, E
         config.enriched.delete(key).await?;
     }
     // Last: a run that dies before this leaves the day stale, and the next one rebuilds it.
+    let old_records = config
+        .enriched
+        .list_keys(&layout::built_prefix(day))
+        .await?;
     let record = Built {
         listing_started,
         objects_read,
         rows_written: rows.len(),
     };
-    let record = serde_json::to_vec(&record).unwrap_or_default();
-    config
-        .enriched
-        .put(&layout::built_key(day), record.into())
-        .await?;
+    let key = layout::built_key(day, listing_started);
+    let body = serde_json::to_vec(&record).unwrap_or_default();
+    config.enriched.put(&key, body.into()).await?;
+    for old in old_records.iter().filter(|k| **k != key) {
+        config.enriched.delete(old).await?;
+    }
     tracing::info!(%day, objects_read, rows = rows.len(), objects_skipped, "day rebuilt");
     Ok(DayReport {
         date: day,

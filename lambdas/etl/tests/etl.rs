@@ -304,6 +304,9 @@ async fn an_edit_arriving_after_the_day_was_processed_is_applied_by_the_next_sch
         .to_string(),
     );
     let scheduled = || Request::Scheduled(Some(at("2024-05-02T00:30:00Z")));
+    // Objects of the very clock tick a run starts in count as stale (a rebuild too many at
+    // worst): the run starts a tick later.
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let summary = etl::run(&lake.config, scheduled(), Utc::now())
         .await
         .unwrap();
@@ -380,11 +383,10 @@ async fn an_object_stored_while_a_run_listed_makes_the_day_stale_again() {
     etl::run(&lake.config, dates(&["2024-05-01"]), Utc::now())
         .await
         .unwrap();
-    let built = etl::built(&lake.config, day("2024-05-01"))
+    let listing_started = etl::built(&lake.config, day("2024-05-01"))
         .await
         .unwrap()
         .expect("the day's output is recorded");
-    assert_eq!((built.objects_read, built.rows_written), (1, 1));
     // An update stored while the run was listing: after the listing started, before the Parquet
     // was written, and not in the listing. Its time is older than the part's.
     lake.write_raw("2024-05-01", "2.json", &msg(2, "during the run"));
@@ -392,12 +394,12 @@ async fn an_object_stored_while_a_run_listed_makes_the_day_stale_again() {
         .write(true)
         .open(lake.raw_day("2024-05-01").join("2.json"))
         .unwrap();
-    file.set_modified(built.listing_started.into()).unwrap();
+    file.set_modified(listing_started.into()).unwrap();
     let part_time = std::fs::metadata(lake.part("2024-05-01"))
         .unwrap()
         .modified()
         .unwrap();
-    assert!(std::time::SystemTime::from(built.listing_started) <= part_time);
+    assert!(std::time::SystemTime::from(listing_started) <= part_time);
 
     let summary = etl::run(
         &lake.config,

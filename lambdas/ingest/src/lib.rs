@@ -57,6 +57,9 @@ pub struct Sink {
     pub tz: TimeZone,
     /// Chats kept because a kept chat migrated to them (read back from the raw bucket's notes).
     followed: Mutex<BTreeSet<i64>>,
+    /// Whether a day changed late is marked for the scheduled ETL (local mode's ETL looks at
+    /// every day, and needs no marks).
+    marks_late_days: bool,
 }
 
 impl Sink {
@@ -66,7 +69,14 @@ impl Sink {
             allowed_chats,
             tz,
             followed: Mutex::new(BTreeSet::new()),
+            marks_late_days: true,
         }
+    }
+
+    /// A sink that leaves no marks of late days (local mode, whose ETL looks at every day).
+    pub fn without_marks(mut self) -> Sink {
+        self.marks_late_days = false;
+        self
     }
 
     fn follows(&self, chat: i64) -> bool {
@@ -81,16 +91,16 @@ impl Sink {
 
     /// Whether updates of `chat` are kept: an allowed chat, or one a kept chat migrated to.
     /// Another instance may have seen the migration, so an unknown chat is looked up in the
-    /// notes (one small read, only for chats that are not kept).
+    /// notes (one small listing, only for chats that are not kept).
     async fn keeps(&self, chat: i64) -> Result<bool, lake::StorageError> {
         if self.allowed_chats.contains(&chat) || self.follows(chat) {
             return Ok(true);
         }
-        let Some(note) = self.raw.get_opt(&layout::migrated_key(chat)).await? else {
-            return Ok(false);
-        };
-        let from = serde_json::from_slice::<Migration>(&note).map(|m| m.from);
-        let kept = from.is_ok_and(|from| self.allowed_chats.contains(&from) || self.follows(from));
+        let notes = self.raw.list_keys(&layout::migrated_prefix(chat)).await?;
+        let kept = notes
+            .iter()
+            .filter_map(|k| layout::migration_of_key(k))
+            .any(|(from, _)| self.allowed_chats.contains(&from) || self.follows(from));
         if kept {
             self.follow(chat);
         }
@@ -104,27 +114,17 @@ impl Sink {
         to: i64,
         now: DateTime<Utc>,
     ) -> Result<(), lake::StorageError> {
-        let note = Migration {
-            from,
-            to,
-            seen: now.to_rfc3339(),
-        };
-        let bytes = serde_json::to_vec(&note).unwrap_or_default();
+        // The key says it all; the body is for people reading the bucket.
+        let body = format!(
+            "{{\"from\":{from},\"to\":{to},\"seen\":\"{}\"}}",
+            now.to_rfc3339()
+        );
         self.raw
-            .put(&layout::migrated_key(to), bytes.into())
+            .put(&layout::migrated_key(from, to), body.into())
             .await?;
         self.follow(to);
         Ok(())
     }
-}
-
-/// The note of a migration, `chats/migrated/{to}.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Migration {
-    pub from: i64,
-    pub to: i64,
-    /// When the ingest side learned of it (RFC 3339).
-    pub seen: String,
 }
 
 /// The handler's configuration, read once at cold start.
@@ -352,7 +352,7 @@ pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
     // migration arrives first tells every instance, through a note, to keep the new id.
     let kept = match sink.keeps(chat).await {
         Ok(kept) => kept,
-        Err(e) => return failed(layout::migrated_key(chat), e),
+        Err(e) => return failed(layout::migrated_prefix(chat), e),
     };
     let migration = match (
         kept,
@@ -368,7 +368,7 @@ pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
     if let Some((from, to)) = migration
         && let Err(e) = sink.note_migration(from, to, now).await
     {
-        return failed(layout::migrated_key(to), e);
+        return failed(layout::migrated_key(from, to), e);
     }
     if !kept && migration.is_none() {
         return Outcome::Ignored {
@@ -386,9 +386,10 @@ pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
         return failed(key, e);
     }
     // The mark comes after the update, so that a run that sees the mark sees the update too.
-    let late = today
-        .checked_sub_days(chrono::Days::new(UNMARKED_DAYS_BACK))
-        .is_some_and(|oldest_unmarked| day < oldest_unmarked);
+    let late = sink.marks_late_days
+        && today
+            .checked_sub_days(chrono::Days::new(UNMARKED_DAYS_BACK))
+            .is_some_and(|oldest_unmarked| day < oldest_unmarked);
     if late {
         let mark = layout::changed_key(day, routing.update_id);
         if let Err(e) = sink.raw.put(&mark, Bytes::new()).await {

@@ -313,7 +313,7 @@ async fn a_kept_group_that_becomes_a_supergroup_is_kept_under_its_new_id() {
         assert!(status(&o), "{first_from_new_side}: {o:?}");
         let keys: Vec<String> = files(dir.path()).into_iter().map(|(k, _)| k).collect();
         assert!(
-            keys.contains(&format!("chats/migrated/{NEW}.json")),
+            keys.contains(&format!("chats/migrated/{NEW}/from={OLD}")),
             "{keys:?}"
         );
         assert!(keys.contains(&"telegram/context_date=2024-05-02/2.json".to_owned()));

@@ -3,9 +3,12 @@
 //! raw:      `telegram/context_date=YYYY-MM-DD/{update_id}.json`      (the table's input)
 //!           `quarantine/received_date=YYYY-MM-DD/{sha256}`            (bodies that are not updates)
 //!           `changed/context_date=YYYY-MM-DD/{update_id}`             (a late change to an old day)
-//!           `chats/migrated/{new_chat_id}.json`                       (a kept group became a supergroup)
+//!           `chats/migrated/{new_chat_id}/from={old_chat_id}`          (a kept group became a supergroup)
 //! enriched: `telegram/context_date=YYYY-MM-DD/part-00000.parquet`     (the table)
-//!           `etl/built/context_date=YYYY-MM-DD.json`                  (when a day's output was listed)
+//!           `etl/built/context_date=YYYY-MM-DD/{unix_ms}.json`        (when a day's output was listed)
+//!
+//! The notes carry what they say in their keys, so that one listing reads them all (and no
+//! object has to be fetched).
 //!           `etl/lease.json`                                          (the run under way, if any)
 //!
 //! Only `telegram/` is the table: everything else lives beside it, where neither Athena nor the
@@ -70,28 +73,52 @@ pub fn changed_key(day: NaiveDate, update_id: i64) -> String {
 /// The prefix of the chat migrations the ingest side has seen.
 pub const MIGRATED_PREFIX: &str = "chats/migrated/";
 
-/// The note that a kept chat now goes on as `new_chat_id` (a group that became a supergroup).
-pub fn migrated_key(new_chat_id: i64) -> String {
-    format!("{MIGRATED_PREFIX}{new_chat_id}.json")
+/// Where the notes that some kept chat now goes on as `to` are.
+pub fn migrated_prefix(to: i64) -> String {
+    format!("{MIGRATED_PREFIX}{to}/")
 }
 
-/// The chat id a migration note is about, from its key.
-pub fn migrated_chat_of_key(key: &str) -> Option<i64> {
-    key.strip_prefix(MIGRATED_PREFIX)?
-        .strip_suffix(".json")?
-        .parse()
-        .ok()
+/// The note that kept chat `from` now goes on as `to` (a group that became a supergroup).
+pub fn migrated_key(from: i64, to: i64) -> String {
+    format!("{}from={from}", migrated_prefix(to))
 }
 
-/// The prefix of the ETL's own records in the enriched bucket.
+/// The (from, to) of a migration note, from its key.
+pub fn migration_of_key(key: &str) -> Option<(i64, i64)> {
+    let (to, from) = key.strip_prefix(MIGRATED_PREFIX)?.split_once('/')?;
+    Some((from.strip_prefix("from=")?.parse().ok()?, to.parse().ok()?))
+}
+
+/// The prefix of the ETL's records of each day's output, in the enriched bucket.
 pub const BUILT_PREFIX: &str = "etl/built/";
 
-/// The record of a day's output: when the listing it was built from started.
-pub fn built_key(day: NaiveDate) -> String {
+/// The records of one day's output.
+pub fn built_prefix(day: NaiveDate) -> String {
     format!(
-        "{BUILT_PREFIX}{PARTITION_COLUMN}={}.json",
+        "{BUILT_PREFIX}{PARTITION_COLUMN}={}/",
         day.format(DAY_FORMAT)
     )
+}
+
+/// The record of a day's output built from a listing that started at `listing_started`.
+pub fn built_key(day: NaiveDate, listing_started: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "{}{}.json",
+        built_prefix(day),
+        listing_started.timestamp_millis()
+    )
+}
+
+/// The day and listing time of a record, from its key.
+pub fn built_of_key(key: &str) -> Option<(NaiveDate, chrono::DateTime<chrono::Utc>)> {
+    let day = day_of_key(key)?;
+    let millis = key
+        .rsplit('/')
+        .next()?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()?;
+    Some((day, chrono::DateTime::from_timestamp_millis(millis)?))
 }
 
 /// The lease a run of the ETL holds, so that two runs never rebuild at once.
@@ -141,15 +168,21 @@ mod tests {
         ));
         assert!(is_raw_object(&raw_key(day, 1)));
         // Marks and records sit outside the table's prefix, and carry their day.
+        let at = chrono::DateTime::from_timestamp_millis(1_714_530_600_123).unwrap();
         for key in [
             changed_key(day, 9),
-            built_key(day),
+            built_key(day, at),
             quarantine_key(day, "ab"),
         ] {
             assert!(!key.starts_with(TABLE_PREFIX), "{key}");
         }
         assert_eq!(day_of_key(&changed_key(day, 9)), Some(day));
-        assert_eq!(migrated_chat_of_key(&migrated_key(-1009)), Some(-1009));
+        assert_eq!(built_of_key(&built_key(day, at)), Some((day, at)));
+        assert_eq!(
+            migration_of_key(&migrated_key(-4001, -1004001)),
+            Some((-4001, -1004001))
+        );
+        assert!(migrated_key(-4001, -1004001).starts_with(&migrated_prefix(-1004001)));
         assert_eq!(
             quarantine_key(day, "ab"),
             "quarantine/received_date=2024-05-01/ab"

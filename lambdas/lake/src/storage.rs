@@ -156,6 +156,31 @@ impl Storage {
         }
     }
 
+    /// Now, by the clock that stamps this store's objects: a local file carries the kernel's coarse
+    /// clock, which may lag the system time by a tick, so it is read off a file written now.
+    /// (S3's clock is not readable; its distance to ours is a margin the caller allows for.)
+    pub async fn now(&self) -> Result<DateTime<Utc>, StorageError> {
+        let Some(root) = &self.local_root else {
+            return Ok(Utc::now());
+        };
+        let root = root.clone();
+        let stamped = tokio::task::spawn_blocking(move || {
+            // `#` marks an in-flight file that listings skip.
+            let probe = root.join(format!(
+                ".clock#{}-{}",
+                std::process::id(),
+                TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            std::fs::write(&probe, b"")?;
+            let modified = std::fs::metadata(&probe).and_then(|m| m.modified());
+            let _ = std::fs::remove_file(&probe);
+            modified.map(DateTime::<Utc>::from)
+        })
+        .await
+        .unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        stamped.map_err(|e| local_error("stamp", &self.location, "", e))
+    }
+
     /// Whether this is a local directory (which shares this machine's clock).
     pub fn is_local(&self) -> bool {
         self.local_root.is_some()

@@ -92,6 +92,11 @@ pub struct Moto {
 impl Moto {
     /// Starts `moto_server` from the repository's `.venv` (or `TGPIPE_MOTO_SERVER`).
     pub fn start() -> Moto {
+        Self::start_with(&[])
+    }
+
+    /// [`Moto::start`] with settings of moto's own (`MOTO_LAMBDA_CONCURRENCY_QUOTA`, say).
+    pub fn start_with(settings: &[(&str, &str)]) -> Moto {
         let program = std::env::var_os("TGPIPE_MOTO_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"));
@@ -109,6 +114,7 @@ impl Moto {
                 "MOTO_RECORDER_FILEPATH",
                 std::env::temp_dir().join(format!("moto-recording-{port}")),
             )
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -394,6 +400,23 @@ pub struct TelegramStandIn {
     webhook: Arc<Mutex<Value>>,
     updates: Arc<Mutex<Vec<String>>>,
     failures: Arc<Mutex<u32>>,
+    world: Arc<Mutex<BotWorld>>,
+}
+
+/// What the bot is and sees: privacy mode, the chats it is in and its status there. By default
+/// every chat is a supergroup "Test group" where the bot is an admin.
+#[derive(Default)]
+struct BotWorld {
+    privacy_off: bool,
+    /// Chat id → (type, title, the bot's status); a chat with status "missing" is unknown.
+    chats: std::collections::HashMap<i64, (String, String, String)>,
+    /// `setWebhook` calls to fail (with a Bot API error) before one succeeds.
+    set_webhook_failures: u32,
+    /// The secret token of the last `setWebhook` that succeeded.
+    secret: Option<String>,
+    /// `getUpdates` calls to refuse with 429 (flood control), and the `retry_after` they give.
+    throttles: u32,
+    retry_after: u64,
 }
 
 /// What the stand-in shares between its connections.
@@ -403,6 +426,7 @@ struct BotState {
     webhook: Arc<Mutex<Value>>,
     updates: Arc<Mutex<Vec<String>>>,
     failures: Arc<Mutex<u32>>,
+    world: Arc<Mutex<BotWorld>>,
 }
 
 impl TelegramStandIn {
@@ -415,12 +439,14 @@ impl TelegramStandIn {
         ));
         let updates = Arc::new(Mutex::new(Vec::new()));
         let failures = Arc::new(Mutex::new(0));
+        let world = Arc::new(Mutex::new(BotWorld::default()));
         let state = Arc::new(BotState {
             token: valid_token.to_owned(),
             calls: calls.clone(),
             webhook: webhook.clone(),
             updates: updates.clone(),
             failures: failures.clone(),
+            world: world.clone(),
         });
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -434,7 +460,41 @@ impl TelegramStandIn {
             webhook,
             updates,
             failures,
+            world,
         }
+    }
+
+    /// Puts the bot in a chat: its `kind` (group, supergroup, channel), title, and the bot's
+    /// status there (member, administrator, left, kicked; "missing" for a chat it cannot see).
+    pub fn set_chat(&self, id: i64, kind: &str, title: &str, status: &str) {
+        self.world
+            .lock()
+            .expect("world")
+            .chats
+            .insert(id, (kind.to_owned(), title.to_owned(), status.to_owned()));
+    }
+
+    /// Privacy mode off (`can_read_all_group_messages`), as /setprivacy Disable makes it.
+    pub fn set_privacy_off(&self, off: bool) {
+        self.world.lock().expect("world").privacy_off = off;
+    }
+
+    /// Makes the next `n` `getUpdates` calls answer 429 with `retry_after` seconds, as Telegram's
+    /// flood control does.
+    pub fn throttle_get_updates(&self, n: u32, retry_after: u64) {
+        let mut world = self.world.lock().expect("world");
+        world.throttles = n;
+        world.retry_after = retry_after;
+    }
+
+    /// The secret Telegram sends with each delivery: the last one `setWebhook` set.
+    pub fn secret(&self) -> Option<String> {
+        self.world.lock().expect("world").secret.clone()
+    }
+
+    /// Makes the next `n` `setWebhook` calls fail as Telegram does when it cannot reach the URL.
+    pub fn fail_set_webhook(&self, n: u32) {
+        self.world.lock().expect("world").set_webhook_failures = n;
     }
 
     /// Makes the next `n` `getUpdates` calls fail as an overloaded Telegram does: 502 with a page
@@ -492,11 +552,43 @@ fn serve_bot_api(stream: TcpStream, state: &BotState) {
                 params: params.clone(),
             });
             let mut hook = state.webhook.lock().expect("webhook");
+            let mut world = state.world.lock().expect("world");
+            let chat_id = params["chat_id"].as_i64().unwrap_or_default();
+            let chat = world.chats.get(&chat_id).cloned().unwrap_or_else(|| {
+                (
+                    "supergroup".into(),
+                    "Test group".into(),
+                    "administrator".into(),
+                )
+            });
             let result = match method.as_str() {
                 "getMe" => {
-                    serde_json::json!({"id": 1, "is_bot": true, "first_name": "Test", "username": "test_bot"})
+                    serde_json::json!({"id": 1, "is_bot": true, "first_name": "Test", "username": "test_bot",
+                        "can_read_all_group_messages": world.privacy_off})
+                }
+                "getChat" | "getChatMember" if chat.2 == "missing" => {
+                    let text = serde_json::json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
+                    respond(&mut writer, 400, &text.to_string());
+                    continue;
+                }
+                "getChat" => serde_json::json!({"id": chat_id, "type": chat.0, "title": chat.1}),
+                "getChatMember" => {
+                    serde_json::json!({"status": chat.2, "user": {"id": params["user_id"], "is_bot": true, "first_name": "Test"}})
+                }
+                "setWebhook" if world.set_webhook_failures > 0 => {
+                    world.set_webhook_failures -= 1;
+                    let text = serde_json::json!({"ok": false, "error_code": 400, "description": "Bad Request: bad webhook: Failed to resolve host"});
+                    respond(&mut writer, 400, &text.to_string());
+                    continue;
                 }
                 "setWebhook" => {
+                    // A webhook that works takes the backlog: nothing waits, no error is news.
+                    hook["pending_update_count"] = Value::from(0);
+                    if let Some(h) = hook.as_object_mut() {
+                        h.remove("last_error_date");
+                        h.remove("last_error_message");
+                    }
+                    world.secret = params["secret_token"].as_str().map(str::to_owned);
                     hook["url"] = params["url"].clone();
                     hook["allowed_updates"] = params["allowed_updates"].clone();
                     Value::Bool(true)
@@ -512,12 +604,21 @@ fn serve_bot_api(stream: TcpStream, state: &BotState) {
                     respond(&mut writer, 409, &text.to_string());
                     continue;
                 }
+                "getUpdates" if world.throttles > 0 => {
+                    world.throttles -= 1;
+                    let text = serde_json::json!({"ok": false, "error_code": 429,
+                        "description": format!("Too Many Requests: retry after {}", world.retry_after),
+                        "parameters": {"retry_after": world.retry_after}});
+                    respond(&mut writer, 429, &text.to_string());
+                    continue;
+                }
                 "getUpdates" if take_failure(&state.failures) => {
                     respond(&mut writer, 502, "<html>502 Bad Gateway</html>");
                     continue;
                 }
                 "getUpdates" => {
                     drop(hook);
+                    drop(world);
                     let id = |u: &String| {
                         serde_json::from_str::<Value>(u).expect("queued update is JSON")
                             ["update_id"]

@@ -1,0 +1,161 @@
+//! What the data says about the stack, for `status` and `up`: bodies in quarantine, days whose
+//! raw updates are newer than their Parquet, and kept groups that became supergroups.
+
+use aws_sdk_s3::Client;
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use lake::layout;
+use serde::Serialize;
+
+use crate::aws::AwsResultExt;
+use crate::stack::Stack;
+
+/// Updates waiting at Telegram while nothing has been stored for this long: deliveries are stuck.
+pub const PENDING_GRACE: TimeDelta = TimeDelta::minutes(5);
+/// A delivery error Telegram reports is news for this long.
+pub const ERROR_NEWS: TimeDelta = TimeDelta::hours(24);
+
+/// One listed object.
+pub struct Listed {
+    pub key: String,
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// Every object under `prefix` (all pages); none when the bucket is missing.
+pub async fn list_all(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<Vec<Listed>> {
+    let mut out = Vec::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e).aws(format!("S3 ListObjectsV2 {bucket}/{prefix}")),
+        };
+        for o in page.contents() {
+            out.push(Listed {
+                key: o.key().unwrap_or_default().to_owned(),
+                last_modified: o
+                    .last_modified()
+                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A kept group that became a supergroup, as the ingest side noted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Migration {
+    pub from: i64,
+    pub to: i64,
+    /// When the ingest side noted it.
+    pub seen: Option<DateTime<Utc>>,
+}
+
+/// The migrations the ingest side has seen (`chats/migrated/…` in the raw bucket: the keys say
+/// it all, so one listing reads them).
+pub async fn migrations(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<Migration>> {
+    let listed = list_all(s3, &stack.raw_bucket(), layout::MIGRATED_PREFIX).await?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|o| {
+            let (from, to) = layout::migration_of_key(&o.key)?;
+            Some(Migration {
+                from,
+                to,
+                seen: o.last_modified,
+            })
+        })
+        .collect())
+}
+
+/// What `status` reports of the data.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataHealth {
+    /// Bodies Telegram sent that were not updates, kept under `quarantine/`.
+    pub quarantined: usize,
+    /// Days whose raw updates are newer than their Parquet: the last week's and every day
+    /// marked as changed late. The next ETL run rebuilds them.
+    pub stale_days: Vec<NaiveDate>,
+    pub migrations: Vec<Migration>,
+}
+
+pub async fn data_health(
+    s3: &Client,
+    stack: &Stack,
+    tz: lake::TimeZone,
+    now: DateTime<Utc>,
+) -> anyhow::Result<DataHealth> {
+    let raw = stack.raw_bucket();
+    let quarantined = list_all(s3, &raw, layout::QUARANTINE_PREFIX).await?.len();
+    let today = lake::day::today(now, tz);
+    let mut days: std::collections::BTreeSet<NaiveDate> = (0..etl::SCHEDULED_LOOKBACK_DAYS)
+        .filter_map(|back| today.checked_sub_days(Days::new(back)))
+        .collect();
+    for mark in list_all(s3, &raw, layout::CHANGED_PREFIX).await? {
+        days.extend(layout::day_of_key(&mark.key));
+    }
+    let built = etl::built_times(
+        list_all(s3, &stack.enriched_bucket(), layout::BUILT_PREFIX)
+            .await?
+            .into_iter()
+            .map(|o| o.key),
+    );
+    let mut stale_days = Vec::new();
+    for day in days {
+        let newest = list_all(s3, &raw, &layout::day_prefix(day))
+            .await?
+            .into_iter()
+            .filter(|o| layout::is_raw_object(&o.key))
+            .filter_map(|o| o.last_modified)
+            .max();
+        if newest.is_none() {
+            continue;
+        }
+        if etl::is_stale(newest, built.get(&day).copied(), etl::S3_CLOCK_MARGIN) {
+            stale_days.push(day);
+        }
+    }
+    Ok(DataHealth {
+        quarantined,
+        stale_days,
+        migrations: migrations(s3, stack).await?,
+    })
+}
+
+/// What is wrong with the webhook as Telegram reports it, beyond where it points: a delivery
+/// error in the last day, or updates waiting while nothing has been stored for a while.
+pub fn webhook_problems(
+    info: &crate::telegram::WebhookInfo,
+    newest_raw: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(when) = info
+        .last_error_date
+        .and_then(|d| DateTime::from_timestamp(d, 0))
+        && now - when < ERROR_NEWS
+    {
+        problems.push(format!(
+            "Telegram could not deliver at {}: {}",
+            when.to_rfc3339(),
+            info.last_error_message
+                .as_deref()
+                .unwrap_or("no reason given")
+        ));
+    }
+    if info.pending_update_count > 0 && newest_raw.is_none_or(|t| now - t > PENDING_GRACE) {
+        problems.push(format!(
+            "{} updates wait at Telegram and nothing was stored in the last {} minutes",
+            info.pending_update_count,
+            PENDING_GRACE.num_minutes()
+        ));
+    }
+    problems
+}
