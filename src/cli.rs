@@ -1063,17 +1063,25 @@ async fn function_status(ctx: &Ctx) -> anyhow::Result<Vec<Resource>> {
                     .filter(|k| !vars.contains_key(*k))
                     .collect();
                 let raw_ok = vars.get(lake::env::RAW_BUCKET) == Some(&ctx.stack.raw_bucket());
-                if missing.is_empty() && raw_ok {
-                    State::Present
-                } else {
-                    State::Drifted(vec![format!(
+                let mut drift = Vec::new();
+                if !missing.is_empty() || !raw_ok {
+                    drift.push(format!(
                         "environment differs ({})",
                         if missing.is_empty() {
                             lake::env::RAW_BUCKET.to_owned()
                         } else {
                             missing.join(", ")
                         }
-                    )])
+                    ));
+                }
+                if f == Function::Etl {
+                    // Overlapping runs could leave an update out: how runs are kept apart.
+                    drift.extend(lambda::run_drift(&ctx.lambda, &name).await?);
+                }
+                if drift.is_empty() {
+                    State::Present
+                } else {
+                    State::Drifted(drift)
                 }
             }
             Err(e)

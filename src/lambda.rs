@@ -225,6 +225,15 @@ async fn get(client: &Client, name: &str, runs_alone: bool) -> anyhow::Result<Op
     }))
 }
 
+/// What differs in how a deployed function that runs alone (the ETL) keeps its runs apart; none
+/// when the function is missing.
+pub async fn run_drift(client: &Client, name: &str) -> anyhow::Result<Vec<String>> {
+    Ok(get(client, name, true)
+        .await?
+        .map(|d| d.run_drift())
+        .unwrap_or_default())
+}
+
 /// Keeps the function's runs apart: reserved concurrency 1, or where the account has none to
 /// reserve (a new account's quota is 10), the lease alone, recorded in a tag and said.
 async fn apply_run_settings(

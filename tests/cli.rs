@@ -864,6 +864,25 @@ fn the_etl_runs_alone_reserved_concurrency_bounded_retries_and_a_lease_where_non
         )
         .unwrap();
     assert!(targets.targets()[0].retry_policy().is_some());
+    // Taken away by hand: status says so, up puts it back.
+    aws.rt
+        .block_on(
+            lambda
+                .delete_function_concurrency()
+                .function_name("tgpipe-etl")
+                .send(),
+        )
+        .unwrap();
+    let (code, report) = status_json(&env);
+    assert_eq!(code, 1);
+    assert!(
+        report["resources"]
+            .to_string()
+            .contains("reserved concurrency is not 1"),
+        "{report}"
+    );
+    ok(&env.up(&[]));
+    assert_eq!(status_json(&env).0, 0);
 
     // A new account's quota leaves nothing to reserve: up says so and relies on the lease, and
     // the next up does not ask again.
