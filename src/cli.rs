@@ -935,7 +935,7 @@ async fn status(global: &Global, output: Output) -> anyhow::Result<i32> {
         .filter(|r| !r.state.is_ok())
         .map(|r| format!("{} {} is not as deployed", r.kind, r.name))
         .collect();
-    let (newest_raw, newest_enriched_day) = freshness(&ctx).await?;
+    let (newest_raw, newest_enriched_day) = crate::health::freshness(&ctx.s3, stack).await?;
     let url = api_found.as_ref().and_then(apigw::webhook_url);
     let secrets = crate::webhook::secrets(&ctx.lambda, stack).await?;
     let chats: Vec<i64> = function_variable(&ctx, Function::Ingest, lake::env::ALLOWED_CHAT_IDS)
@@ -1099,58 +1099,6 @@ async fn function_status(ctx: &Ctx) -> anyhow::Result<Vec<Resource>> {
         });
     }
     Ok(out)
-}
-
-/// The newest raw object (key and time) and the newest enriched day, over every page of days.
-async fn freshness(
-    ctx: &Ctx,
-) -> anyhow::Result<(
-    Option<(String, chrono::DateTime<chrono::Utc>)>,
-    Option<chrono::NaiveDate>,
-)> {
-    let newest_day = |bucket: String| async move {
-        let mut newest = None;
-        let mut pages = ctx
-            .s3
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(format!("{}/", lake::layout::TABLE_PREFIX))
-            .delimiter("/")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(page) => page,
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => {
-                    return Ok(None);
-                }
-                Err(e) => return Err(e).aws(format!("S3 ListObjectsV2 {bucket}")),
-            };
-            let day = page
-                .common_prefixes()
-                .iter()
-                .filter_map(|p| p.prefix())
-                .filter_map(lake::layout::day_of_key)
-                .max();
-            newest = newest.max(day);
-        }
-        Ok::<_, anyhow::Error>(newest)
-    };
-    let raw_day = newest_day(ctx.stack.raw_bucket()).await?;
-    let enriched_day = newest_day(ctx.stack.enriched_bucket()).await?;
-    let newest_raw = match raw_day {
-        None => None,
-        Some(day) => crate::health::list_all(
-            &ctx.s3,
-            &ctx.stack.raw_bucket(),
-            &lake::layout::day_prefix(day),
-        )
-        .await?
-        .into_iter()
-        .filter_map(|o| o.last_modified.map(|t| (o.key, t)))
-        .max_by_key(|(_, t)| *t),
-    };
-    Ok((newest_raw, enriched_day))
 }
 
 fn print_status(r: &StatusReport) {

@@ -22,31 +22,74 @@ pub struct Listed {
 
 /// Every object under `prefix` (all pages); none when the bucket is missing.
 pub async fn list_all(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<Vec<Listed>> {
-    let mut out = Vec::new();
+    Ok(list_pages(s3, bucket, prefix, None).await?.0)
+}
+
+/// One listing, every page of it: the objects and, with a `delimiter`, the common prefixes;
+/// nothing when the bucket is missing.
+pub async fn list_pages(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+) -> anyhow::Result<(Vec<Listed>, Vec<String>)> {
+    let (mut objects, mut prefixes) = (Vec::new(), Vec::new());
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
         .prefix(prefix)
+        .set_delimiter(delimiter.map(str::to_owned))
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), Vec::new()));
             }
             Err(e) => return Err(e).aws(format!("S3 ListObjectsV2 {bucket}/{prefix}")),
         };
         for o in page.contents() {
-            out.push(Listed {
+            objects.push(Listed {
                 key: o.key().unwrap_or_default().to_owned(),
                 last_modified: o
                     .last_modified()
                     .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
             });
         }
+        prefixes.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_owned)),
+        );
     }
-    Ok(out)
+    Ok((objects, prefixes))
+}
+
+/// The newest raw object (key and time) and the newest enriched day, over every page of days.
+pub async fn freshness(
+    s3: &Client,
+    stack: &Stack,
+) -> anyhow::Result<(Option<(String, DateTime<Utc>)>, Option<NaiveDate>)> {
+    let table = format!("{}/", layout::TABLE_PREFIX);
+    let newest_day = |bucket: String| {
+        let table = table.clone();
+        async move {
+            let (_, days) = list_pages(s3, &bucket, &table, Some("/")).await?;
+            Ok::<_, anyhow::Error>(days.iter().filter_map(|p| layout::day_of_key(p)).max())
+        }
+    };
+    let raw_day = newest_day(stack.raw_bucket()).await?;
+    let enriched_day = newest_day(stack.enriched_bucket()).await?;
+    let newest_raw = match raw_day {
+        None => None,
+        Some(day) => list_all(s3, &stack.raw_bucket(), &layout::day_prefix(day))
+            .await?
+            .into_iter()
+            .filter_map(|o| o.last_modified.map(|t| (o.key, t)))
+            .max_by_key(|(_, t)| *t),
+    };
+    Ok((newest_raw, enriched_day))
 }
 
 /// A kept group that became a supergroup, as the ingest side noted it.

@@ -773,11 +773,31 @@ fn status_and_up_read_the_data_quarantine_stale_days_migrations_and_the_deployed
         "{\"update_id\":1}",
     );
     aws.put(RAW, &format!("chats/migrated/-1009999/from={GROUP}"), "{}");
+    // Over a thousand days of history: the newest day is on the second page of the listing.
+    let first = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    aws.rt.block_on(async {
+        let s3 = tgpipe::aws::s3_client(&aws.config);
+        let puts = first.iter_days().take(1001).map(|day| {
+            s3.put_object()
+                .bucket(RAW)
+                .key(format!("telegram/context_date={day}/1.json"))
+                .body(b"{}".to_vec().into())
+                .send()
+        });
+        for put in futures::future::join_all(puts).await {
+            put.unwrap();
+        }
+    });
     let (code, report) = status_json(&env);
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["quarantined"], 1);
     assert_eq!(report["stale_days"], serde_json::json!([today.to_string()]));
     assert_eq!(report["migrations"][0]["to"], -1009999);
+    let newest = report["newest_raw_object"].as_str().unwrap();
+    assert!(
+        newest.starts_with(&format!("telegram/context_date={today}/1.json")),
+        "{newest}"
+    );
     let text = env.run(&["status"], Some(TOKEN));
     assert!(
         text.1.contains("became the supergroup -1009999"),
