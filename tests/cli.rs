@@ -984,6 +984,14 @@ fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_del
             .send()
             .await
             .unwrap();
+        // An HTTP API of the same name: APIs are found by name and tag, so it is never ours.
+        aws_sdk_apigatewayv2::Client::new(c)
+            .create_api()
+            .name("other")
+            .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+            .send()
+            .await
+            .unwrap();
         glue.create_database()
             .database_input(
                 aws_sdk_glue::types::DatabaseInput::builder()
@@ -1068,6 +1076,12 @@ fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_del
             .await
             .unwrap();
         glue.get_database().name("other").send().await.unwrap();
+        let apis = aws_sdk_apigatewayv2::Client::new(c)
+            .get_apis()
+            .send()
+            .await
+            .unwrap();
+        assert!(apis.items().iter().any(|a| a.name() == Some("other")));
     });
 
     // Names of AWS's own resources are refused before any call.
