@@ -1,5 +1,5 @@
 //! The functions' IAM roles, whole lifecycle: trusted by Lambda only, with one inline policy each
-//! scoped to exactly what the function does (DESIGN.md, "The stack").
+//! scoped to exactly what the function does (see ARCHITECTURE.md).
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;

@@ -1,5 +1,5 @@
 //! The stack: the name of every resource, derived from the stack name, the account and the region,
-//! so that no state file is needed (DESIGN.md, "The stack").
+//! so that no state file is needed (see ARCHITECTURE.md).
 
 use std::fmt;
 

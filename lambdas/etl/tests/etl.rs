@@ -14,7 +14,8 @@ use lake::Storage;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 
-/// One expected row, computed from raw updates by this test's own reading of DESIGN.md.
+/// One expected row, computed from raw updates by this test's own reading of the README's
+/// "What the ETL Lambda does".
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Expected {
     chat_id: i64,

@@ -1,4 +1,4 @@
-//! The Lambdas' configuration variables ("Lambda configuration" in DESIGN.md): the names the
+//! The Lambdas' configuration variables (the README's "Lambda configuration"): the names the
 //! functions read and the CLI sets.
 
 pub const RAW_BUCKET: &str = "TGPIPE_RAW_BUCKET";
