@@ -4,8 +4,8 @@ against DuckDB on the same Parquet, in one run, as ratios.
 
     bench/query.py [--days 10] [--per-day 100000] [--runs 3] [--timezone UTC]
 
-Generates --days days of --per-day updates with ../shared/bench/gen_updates.py (once, kept in
-bench-out/), turns them into Parquet with the ETL binary, then times each analysis, the median of
+Generates --days days of --per-day updates with the project's generator (`gen-updates`, once,
+kept in bench-out/), turns them into Parquet with the ETL binary, then times each analysis, the median of
 --runs alternating runs each, engine against engine:
 
 - tgpipe: the time `tgpipe query NAME --local DIR` reports on stderr, from opening the lake
@@ -15,14 +15,14 @@ bench-out/), turns them into Parquet with the ETL binary, then times each analys
 
 Neither side counts starting a process or printing; the whole `tgpipe` process time is shown
 too. Target: no analysis above 1.5x DuckDB's time. Also prints the Parquet bytes against the raw
-JSON bytes. Needs `cargo build --release -p tgpipe -p etl` and `scripts/dev-env` (duckdb,
-sqlglot); run it with .venv/bin/python."""
+JSON bytes. Needs `cargo build --release -p tgpipe -p etl -p testkit` and `scripts/dev-env`
+(duckdb, sqlglot); run it with .venv/bin/python."""
 import argparse, datetime as dt, json, os, re, statistics, subprocess, sys, time
 
 import duckdb, sqlglot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("TGPIPE_SHARED", os.path.join(ROOT, "..", "shared"))
+GEN = os.path.join(ROOT, "target", "release", "gen-updates")
 TGPIPE = os.path.join(ROOT, "target", "release", "tgpipe")
 ETL = os.path.join(ROOT, "target", "release", "etl")
 START = "2024-05-01"
@@ -37,9 +37,8 @@ def lake(days, per_day):
     stamp = os.path.join(path, "done")
     if not os.path.exists(stamp):
         subprocess.run(["rm", "-rf", path], check=True)
-        subprocess.run([sys.executable, os.path.join(SHARED, "bench", "gen_updates.py"), path,
-                        "--updates", str(days * per_day), "--days", str(days), "--start", START,
-                        "--seed", "7"], check=True)
+        subprocess.run([GEN, path, "--updates", str(days * per_day), "--days", str(days),
+                        "--start", START, "--seed", "7"], check=True)
         first = dt.date.fromisoformat(START)
         dates = [str(first + dt.timedelta(days=d)) for d in range(days)]
         env = dict(os.environ, TGPIPE_RAW_BUCKET=f"file://{path}/raw",
@@ -57,9 +56,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--timezone", default="UTC")
     a = ap.parse_args()
-    for binary in (TGPIPE, ETL):
+    for binary in (TGPIPE, ETL, GEN):
         if not os.path.exists(binary):
-            sys.exit(f"{binary} is missing: cargo build --release -p tgpipe -p etl")
+            sys.exit(f"{binary} is missing: cargo build --release -p tgpipe -p etl -p testkit")
     path = lake(a.days, a.per_day)
     raw, parquet = size(os.path.join(path, "raw")), size(os.path.join(path, "enriched"))
 

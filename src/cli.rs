@@ -509,7 +509,7 @@ async fn local_demo(args: DemoArgs) -> anyhow::Result<i32> {
     let sink = crate::local::sink(raw, &[crate::demo::GROUP_ID], chrono_tz::UTC);
     let kept = crate::local::keep_all(&sink, &updates).await?;
     println!(
-        "2. Kept {} in {} as the ingest Lambda stores them; ignored {} of a chat not kept.",
+        "2. Kept {} in {} as the ingest Lambda stores them; ignored {} of chats not kept.",
         kept.kept,
         dir.join(lake::layout::RAW_STORE).display(),
         kept.ignored

@@ -61,25 +61,10 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     testkit::files(dir).into_iter().collect()
 }
 
-/// `gen_updates.py`'s updates in delivery order, and the raw lake it wrote of them, less the
-/// chat we do not keep: what the ingest Lambda would have stored.
+/// The sample updates in delivery order, and the raw lake of them, less the chat we do not
+/// keep: what the ingest Lambda would have stored.
 fn generated(dir: &Path, updates: usize) -> (Vec<String>, BTreeMap<String, Vec<u8>>) {
-    let jsonl = dir.join("updates.jsonl");
-    let status = Command::new("python3")
-        .arg(testkit::shared_dir().join("bench/gen_updates.py"))
-        .arg(dir)
-        .args(["--updates", &updates.to_string(), "--days", "2"])
-        .args(["--start", "2024-05-01", "--seed", "11"])
-        .arg("--jsonl")
-        .arg(&jsonl)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let lines: Vec<String> = std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let lines = testkit::gen_lake(dir, updates, 2, "2024-05-01", 11);
     let mut expected = files(&dir.join("raw"));
     expected.retain(|_, body| !String::from_utf8_lossy(body).contains(OTHER_CHAT));
     assert!(expected.len() < lines.len() && expected.len() > lines.len() / 2);

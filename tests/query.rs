@@ -6,7 +6,7 @@ use std::process::Command;
 
 use chrono::Utc;
 
-/// A lake of `gen_updates.py` turned into Parquet by the real ETL. Its days straddle a new
+/// A lake of the sample updates turned into Parquet by the real ETL. Its days straddle a new
 /// year, so ISO weeks of two years meet.
 fn lake(dir: &Path, updates: usize, days: usize, start: &str) {
     testkit::gen_lake(dir, updates, days, start, 5);

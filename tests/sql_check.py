@@ -60,16 +60,18 @@ def messages():
     return rows
 
 
+# An animation also carries a document and a venue a location: those come first.
 TYPES = ["text", "photo", "video", "animation", "audio", "voice", "video_note", "document",
-         "sticker", "location", "venue", "contact", "poll", "dice"]
+         "sticker", "venue", "location", "contact", "poll", "dice"]
+# The service messages the sample updates hold (Telegram has more).
+SERVICE = ["new_chat_members", "left_chat_member", "pinned_message", "new_chat_title"]
 
 
 def kind_of(m):
     for t in TYPES:
         if t in m:
             return t
-    # gen_updates.py's only service message; anything else would be "other".
-    return "service" if "new_chat_members" in m or "left_chat_member" in m else "other"
+    return "service" if any(f in m for f in SERVICE) else "other"
 
 
 def local(ts):

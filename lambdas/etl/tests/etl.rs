@@ -38,15 +38,35 @@ fn str_of(v: &Value, key: &str) -> Option<String> {
 
 fn expected_of(update_id: i64, m: &Value) -> Expected {
     let from = m.get("from");
+    // An animation also carries a document, a venue a location: they come first.
     let kinds = [
-        "text", "photo", "sticker", "voice", "document", "video", "location", "poll",
+        "text",
+        "animation",
+        "photo",
+        "video_note",
+        "video",
+        "voice",
+        "audio",
+        "document",
+        "sticker",
+        "venue",
+        "location",
+        "contact",
+        "poll",
+        "dice",
+    ];
+    let service = [
+        "new_chat_members",
+        "left_chat_member",
+        "pinned_message",
+        "new_chat_title",
     ];
     let message_type = kinds
         .iter()
         .find(|k| m.get(**k).is_some())
         .map(|k| k.to_string())
         .unwrap_or_else(|| {
-            if m.get("new_chat_members").is_some() {
+            if service.iter().any(|f| m.get(*f).is_some()) {
                 "service".into()
             } else {
                 "other".into()

@@ -10,6 +10,7 @@ pub mod env;
 pub mod layout;
 pub mod parquet_out;
 pub mod row;
+pub mod sample;
 pub mod schema;
 pub mod storage;
 pub mod update;

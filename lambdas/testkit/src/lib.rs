@@ -22,19 +22,6 @@ pub fn workspace_root() -> PathBuf {
         .expect("workspace root")
 }
 
-/// `shared/` beside the repository (`TGPIPE_SHARED` overrides).
-pub fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("TGPIPE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared"));
-    assert!(
-        dir.join("bench/gen_updates.py").is_file(),
-        "shared/bench/gen_updates.py not found under {} (set TGPIPE_SHARED)",
-        dir.display()
-    );
-    dir
-}
-
 /// Every file under `dir`, by its `/`-separated path relative to `dir`, with its bytes, sorted
 /// by path; none when `dir` does not exist (yet).
 pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -59,21 +46,40 @@ pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Writes a raw lake with `gen_updates.py` under `out` (`out/raw/telegram/...`).
-pub fn gen_lake(out: &Path, updates: usize, days: usize, start: &str, seed: u64) {
-    let status = Command::new("python3")
-        .arg(shared_dir().join("bench/gen_updates.py"))
-        .arg(out)
-        .args([
-            "--updates",
-            &updates.to_string(),
-            "--days",
-            &days.to_string(),
-        ])
-        .args(["--start", start, "--seed", &seed.to_string()])
-        .status()
-        .expect("run python3 gen_updates.py");
-    assert!(status.success(), "gen_updates.py failed");
+/// The project's sample updates (`lake::sample`), in delivery order, as Telegram sends them.
+pub fn sample_updates(updates: usize, days: usize, start: &str, seed: u64) -> Vec<String> {
+    lake::sample::updates(&lake::sample::Options {
+        updates,
+        days: days as u32,
+        start: lake::layout::parse_day(start).expect("a start day like 2024-05-01"),
+        seed,
+    })
+}
+
+/// Writes the sample updates as a raw lake under `out` (`out/raw/telegram/context_date=D/
+/// {update_id}.json`, every chat's, each under its day in UTC as the ingest Lambda files it) and
+/// returns them in delivery order.
+pub fn gen_lake(out: &Path, updates: usize, days: usize, start: &str, seed: u64) -> Vec<String> {
+    let updates = sample_updates(updates, days, start, seed);
+    write_lake(out, &updates);
+    updates
+}
+
+/// Writes updates (JSON texts) as a raw lake under `out`, each under its day in UTC.
+pub fn write_lake(out: &Path, updates: &[String]) {
+    for update in updates {
+        let value: Value = serde_json::from_str(update).expect("a sample update is JSON");
+        let routing = lake::update::route(&value).expect("a sample update has an update_id");
+        let day = routing
+            .date
+            .and_then(|d| lake::day_of(d, lake::day::parse_time_zone("UTC").expect("UTC")))
+            .expect("a sample update has a date");
+        let path = out
+            .join("raw")
+            .join(lake::layout::raw_key(day, routing.update_id));
+        std::fs::create_dir_all(path.parent().expect("a key has a folder")).expect("mkdir");
+        std::fs::write(&path, update).expect("write a raw object");
+    }
 }
 
 fn free_port() -> u16 {
