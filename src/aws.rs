@@ -111,13 +111,13 @@ where
     }
 }
 
-/// The outcome of a delete call: "deleted", or "already gone" when the service answers with
+/// The outcome of a delete call: deleted, or already gone when the service answers with
 /// `missing_code`; any other error names the call.
 pub fn removal<T, E>(
     result: Result<T, E>,
     missing_code: &str,
     what: impl std::fmt::Display,
-) -> anyhow::Result<&'static str>
+) -> anyhow::Result<crate::plan::Removal>
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata
         + std::error::Error
@@ -126,8 +126,8 @@ where
         + 'static,
 {
     match result {
-        Ok(_) => Ok("deleted"),
-        Err(e) if e.code() == Some(missing_code) => Ok("already gone"),
+        Ok(_) => Ok(crate::plan::Removal::Deleted),
+        Err(e) if e.code() == Some(missing_code) => Ok(crate::plan::Removal::AlreadyGone),
         Err(e) => Err(aws_error(what, e)),
     }
 }

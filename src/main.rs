@@ -5,12 +5,13 @@ use clap::Parser;
 #[tokio::main]
 async fn main() {
     let cli = tgpipe::cli::Cli::parse();
-    match tgpipe::cli::run(cli).await {
-        Ok(code) => std::process::exit(code),
+    let status = match tgpipe::commands::run(cli).await {
+        Ok(status) => status,
         Err(e) => {
             // One line: what went wrong and what to do; `{:#}` keeps the causes.
             eprintln!("error: {e:#}");
-            std::process::exit(2);
+            tgpipe::commands::ExitStatus::Failure
         }
-    }
+    };
+    std::process::exit(status.code());
 }

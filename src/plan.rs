@@ -45,3 +45,60 @@ pub struct Resource {
     #[serde(flatten)]
     pub state: State,
 }
+
+impl Resource {
+    /// A resource from a component's typed drift: `None` when missing, empty when as wanted.
+    /// The drift becomes words here, for display and JSON only.
+    pub fn with_drift<D: std::fmt::Display>(
+        kind: &'static str,
+        name: String,
+        drift: Option<Vec<D>>,
+    ) -> Resource {
+        let state = match drift {
+            None => State::Missing,
+            Some(d) if d.is_empty() => State::Present,
+            Some(d) => State::Drifted(d.iter().map(ToString::to_string).collect()),
+        };
+        Resource { kind, name, state }
+    }
+}
+
+/// What `down` did with a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Removal {
+    Deleted,
+    AlreadyGone,
+    /// Kept because it holds data and `--delete-data` was not given.
+    KeptWithData,
+    /// Kept because it bears one of the stack's names but not the stack's tag.
+    NotOurs,
+}
+
+impl Removal {
+    /// The word `down` prints.
+    pub fn word(self) -> &'static str {
+        match self {
+            Removal::Deleted => "deleted",
+            Removal::AlreadyGone => "already gone",
+            Removal::KeptWithData | Removal::NotOurs => "kept",
+        }
+    }
+
+    /// Why a resource was kept, for `down`'s line.
+    pub fn why(self) -> Option<&'static str> {
+        match self {
+            Removal::KeptWithData => Some("holds data"),
+            Removal::NotOurs => Some("not this stack's"),
+            Removal::Deleted | Removal::AlreadyGone => None,
+        }
+    }
+}
+
+/// One resource `down` dealt with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Removed {
+    pub kind: &'static str,
+    pub name: String,
+    pub removal: Removal,
+}

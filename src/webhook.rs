@@ -214,7 +214,7 @@ async fn set_secrets(
         .send()
         .await
         .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
-    crate::lambda::wait_ready(lambda, &name).await
+    crate::stack::lambda::wait_ready(lambda, &name).await
 }
 
 /// `setWebhook`, then `getWebhookInfo` to see that Telegram took it.

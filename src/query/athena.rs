@@ -46,7 +46,7 @@ pub async fn run(
     step: &dyn Fn(&str),
 ) -> anyhow::Result<Outcome> {
     let workgroup = stack.workgroup();
-    if crate::athena::workgroup_state(client, stack).await? == State::Missing {
+    if crate::stack::athena::workgroup_state(client, stack).await? == State::Missing {
         bail!(
             "there is no stack {} in account {} ({}): its Athena workgroup {workgroup} does not exist; run `tgpipe up` first (or pass the --name/--region it was deployed with)",
             stack.name,
@@ -73,13 +73,18 @@ pub async fn run(
         .query_execution_id()
         .context("Athena StartQueryExecution returned no query id")?
         .to_owned();
+    // The handler is installed on the first poll: before the line that invites Ctrl-C, or a
+    // Ctrl-C right after it would kill tgpipe and leave the query running (and billed).
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let early = futures::FutureExt::now_or_never(&mut interrupted).is_some();
     step(&format!(
         "query {id} is running on Athena (Ctrl-C stops it)"
     ));
 
     let scanned = tokio::select! {
-        done = wait(client, &id) => done?,
-        _ = tokio::signal::ctrl_c() => {
+        done = wait(client, &id), if !early => done?,
+        _ = async { if !early { (&mut interrupted).await.ok(); } } => {
             client
                 .stop_query_execution()
                 .query_execution_id(&id)

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_vars(|name| std::env::var(name).ok())?;
     match args.as_slice() {
         [] => {
-            lambda_runtime::tracing::init_default_subscriber();
+            lake::logging::init();
             let config = &config;
             // Errors reach Lambda under a name a person can search the logs for.
             run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    lake::logging::init();
     // A misconfigured function fails its init: API Gateway answers 5xx and Telegram keeps the
     // updates and retries, so nothing is lost while the configuration is fixed.
     let config = Config::from_vars(|name| std::env::var(name).ok())?;

@@ -3,11 +3,14 @@
 //! Each piece of knowledge about the lake lives in exactly one module here:
 //! [`layout`] (object keys), [`update`] (the Telegram Update model), [`day`] (which day an
 //! update belongs to), [`row`] (update → enriched row), [`schema`] (the `telegram` table),
-//! [`parquet_out`] (the Parquet writer) and [`storage`] (S3 or a local directory).
+//! [`parquet_out`] (the Parquet writer, feature `parquet`) and [`storage`] (S3 or a local directory).
 
 pub mod day;
 pub mod env;
 pub mod layout;
+#[cfg(feature = "logging")]
+pub mod logging;
+#[cfg(feature = "parquet")]
 pub mod parquet_out;
 pub mod row;
 pub mod sample;

@@ -1,10 +1,9 @@
 //! The real `tgpipe` binary against moto and a Telegram Bot API stand-in: up, a second up that
 //! changes nothing, status, drift repaired, dry-run, set-webhook, down; and the token never shows.
 
-mod common;
-use std::process::Command;
+use crate::common;
 
-use common::mutating;
+use crate::common::mutating;
 use tgpipe::stack::Function;
 
 const TOKEN: &str = "123456789:AAHtestTOKENvalue_0123456789abcdef";
@@ -26,7 +25,7 @@ impl Env {
         common::moto_lambda_without_docker(&moto);
         let artifacts = tempfile::tempdir().unwrap();
         for f in Function::ALL {
-            let path = tgpipe::lambda::artifact_path(artifacts.path(), f);
+            let path = tgpipe::stack::lambda::artifact_path(artifacts.path(), f);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, common::zip_with_comment(f.suffix())).unwrap();
         }
@@ -41,28 +40,17 @@ impl Env {
 
     /// Runs tgpipe; returns exit code, stdout, stderr (all of it is kept to check for the token).
     fn run(&self, args: &[&str], token: Option<&str>) -> (i32, String, String) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tgpipe"));
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", common::REGION)
+        let mut cmd = common::tgpipe_on_aws(&self.moto.endpoint, args);
+        cmd.env("HOME", self.home.path())
             .env("TGPIPE_TELEGRAM_API_URL", &self.bot.url);
         if let Some(t) = token {
             cmd.env("TGPIPE_BOT_TOKEN", t);
         }
-        let out = cmd.output().unwrap();
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
+        let (code, stdout, stderr) = common::run(cmd);
         self.printed
             .borrow_mut()
             .push_str(&format!("{stdout}\n{stderr}\n"));
-        (out.status.code().unwrap_or(-1), stdout, stderr)
+        (code, stdout, stderr)
     }
 
     fn up(&self, extra: &[&str]) -> (i32, String, String) {
@@ -391,7 +379,7 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
     let (code, _, stderr) = env.run(&["up", "--chat-id", "my-group"], Some(TOKEN));
     assert_ne!(code, 0);
     assert!(stderr.contains("--chat-id"), "{stderr}");
-    let unreachable = env.run(&["--endpoint-url", "http://127.0.0.1:9", "status"], None);
+    let unreachable = env.run(&["status", "--endpoint-url", "http://127.0.0.1:9"], None);
     assert_eq!(unreachable.0, 2);
     assert!(
         unreachable
@@ -436,36 +424,39 @@ fn an_interrupted_up_is_completed_by_the_next() {
     let cuts: [(&str, &dyn Fn()); 5] = [
         ("only the buckets exist", &|| {
             rt.block_on(async {
-                tgpipe::events::destroy(&events, &stack, &Default::default())
+                tgpipe::stack::events::destroy(&events, &stack, &Default::default())
                     .await
                     .unwrap();
-                tgpipe::apigw::destroy(&api, &stack).await.unwrap();
-                tgpipe::lambda::destroy(&lambda, &stack, &Default::default())
+                tgpipe::stack::apigw::destroy(&api, &stack).await.unwrap();
+                tgpipe::stack::lambda::destroy(&lambda, &stack, &Default::default())
                     .await
                     .unwrap();
-                tgpipe::lambda::logs::destroy(&logs, &stack, &Default::default())
+                tgpipe::stack::logs::destroy(&logs, &stack, &Default::default())
                     .await
                     .unwrap();
-                tgpipe::iam::destroy(&iam, &stack).await.unwrap();
-                tgpipe::athena::destroy(&athena, &glue, &stack, &Default::default())
+                tgpipe::stack::iam::destroy(&iam, &stack).await.unwrap();
+                tgpipe::stack::athena::destroy(&athena, &glue, &stack, &Default::default())
                     .await
                     .unwrap();
             })
         }),
         ("roles, no functions", &|| {
             rt.block_on(async {
-                tgpipe::events::destroy(&events, &stack, &Default::default())
+                tgpipe::stack::events::destroy(&events, &stack, &Default::default())
                     .await
                     .unwrap();
-                tgpipe::apigw::destroy(&api, &stack).await.unwrap();
-                tgpipe::lambda::destroy(&lambda, &stack, &Default::default())
+                tgpipe::stack::apigw::destroy(&api, &stack).await.unwrap();
+                tgpipe::stack::lambda::destroy(&lambda, &stack, &Default::default())
                     .await
                     .unwrap();
             })
         }),
         ("an API without its route and stage", &|| {
             rt.block_on(async {
-                let found = tgpipe::apigw::find(&api, &stack).await.unwrap().unwrap();
+                let found = tgpipe::stack::apigw::find(&api, &stack)
+                    .await
+                    .unwrap()
+                    .unwrap();
                 let id = found.api_id().unwrap();
                 let routes = api.get_routes().api_id(id).send().await.unwrap();
                 for r in routes.items() {
@@ -482,7 +473,7 @@ fn an_interrupted_up_is_completed_by_the_next() {
                     .send()
                     .await
                     .unwrap();
-                tgpipe::events::destroy(&events, &stack, &Default::default())
+                tgpipe::stack::events::destroy(&events, &stack, &Default::default())
                     .await
                     .unwrap();
             })
@@ -945,7 +936,7 @@ fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_del
             .send()
             .await
             .unwrap();
-        let trust = tgpipe::iam::trust_policy().to_string();
+        let trust = tgpipe::stack::iam::trust_policy().to_string();
         iam.create_role()
             .role_name("other-etl")
             .assume_role_policy_document(&trust)

@@ -3,7 +3,8 @@
 //! bytes scanned and failures): every page read, types kept, the stack's workgroup and database,
 //! a failed query's reason, a missing stack, and Ctrl-C stopping the query on Athena.
 
-mod common;
+use crate::common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -37,24 +38,11 @@ const SCANNED: i64 = 3_500_000_000;
 const FAILURE: &str = "COLUMN_NOT_FOUND: line 1:8: Column 'no_such_column' cannot be resolved";
 
 fn tgpipe(endpoint: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tgpipe"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", common::REGION);
-    cmd
+    common::tgpipe_on_aws(endpoint, args)
 }
 
 fn run(endpoint: &str, args: &[&str]) -> (i32, String, String) {
-    let out = tgpipe(endpoint, args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run(tgpipe(endpoint, args))
 }
 
 /// One seeded result: a header row (as Athena sends for a SELECT), then `ROWS` rows.
@@ -112,7 +100,7 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
     let config = common::sdk_config(&moto).await;
     let athena = aws_sdk_athena::Client::new(&config);
     let stack = common::stack("qa");
-    tgpipe::athena::ensure(&athena, &aws_sdk_glue::Client::new(&config), &stack, false)
+    tgpipe::stack::athena::ensure(&athena, &aws_sdk_glue::Client::new(&config), &stack)
         .await
         .unwrap();
     seed(&moto);
@@ -231,25 +219,25 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
 
     // Without --timezone, the zone is the stack's: the one its ETL function files days by.
     common::moto_lambda_without_docker(&moto);
-    tgpipe::iam::ensure(&aws_sdk_iam::Client::new(&config), &stack, false)
+    tgpipe::stack::iam::ensure(&aws_sdk_iam::Client::new(&config), &stack)
         .await
         .unwrap();
     let artifacts = tempfile::tempdir().unwrap();
     let specs: Vec<_> = Function::ALL
         .into_iter()
         .map(|f| {
-            let path = tgpipe::lambda::artifact_path(artifacts.path(), f);
+            let path = tgpipe::stack::lambda::artifact_path(artifacts.path(), f);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, common::zip_with_comment(f.suffix())).unwrap();
             let env = BTreeMap::from([(
                 lake::env::TIMEZONE.to_owned(),
                 "America/Sao_Paulo".to_owned(),
             )]);
-            tgpipe::lambda::FunctionSpec::load(&stack, f, artifacts.path(), env).unwrap()
+            tgpipe::stack::lambda::FunctionSpec::load(&stack, f, artifacts.path(), env).unwrap()
         })
         .collect();
     let lambda = aws_sdk_lambda::Client::new(&config);
-    tgpipe::lambda::ensure(&lambda, &stack, &specs, false, &|_| {})
+    tgpipe::stack::lambda::ensure(&lambda, &stack, &specs, &|_| {})
         .await
         .unwrap();
     let (code, _, err) = run(

@@ -1,12 +1,14 @@
 //! The functions and their log groups against moto: created as specified, untouched when right,
 //! code uploaded only when its SHA-256 changes, configuration only when it differs.
 
-mod common;
+use crate::common;
+
 use std::collections::BTreeMap;
 
-use common::{mutating, stack};
-use tgpipe::lambda::{self, FunctionSpec, logs};
-use tgpipe::plan::State;
+use crate::common::{mutating, stack};
+use tgpipe::plan::{Removal, State};
+use tgpipe::stack::lambda::{self, FunctionSpec};
+use tgpipe::stack::logs;
 use tgpipe::stack::{Function, STACK_TAG};
 
 fn artifacts(dir: &std::path::Path, version: &str) {
@@ -45,7 +47,7 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
         aws_sdk_cloudwatchlogs::Client::new(&config),
     );
     let a = stack("team-a");
-    tgpipe::iam::ensure(&iam, &a, false).await.unwrap();
+    tgpipe::stack::iam::ensure(&iam, &a).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     let missing = FunctionSpec::load(&a, Function::Etl, dir.path(), BTreeMap::new()).unwrap_err();
@@ -57,11 +59,9 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
     artifacts(dir.path(), "v1");
     let v1 = specs(&a, dir.path(), "-100");
     let quiet = |_: String| {};
-    let before = lambda::ensure(&client, &a, &v1, false, &quiet)
-        .await
-        .unwrap();
+    let before = lambda::ensure(&client, &a, &v1, &quiet).await.unwrap();
     assert!(before.iter().all(|r| r.state == State::Missing));
-    logs::ensure(&logs_client, &a, false).await.unwrap();
+    logs::ensure(&logs_client, &a).await.unwrap();
 
     let f = client
         .get_function()
@@ -99,10 +99,8 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
 
     // Nothing changed: no write at all.
     moto.start_recording();
-    let before = lambda::ensure(&client, &a, &v1, false, &quiet)
-        .await
-        .unwrap();
-    logs::ensure(&logs_client, &a, false).await.unwrap();
+    let before = lambda::ensure(&client, &a, &v1, &quiet).await.unwrap();
+    logs::ensure(&logs_client, &a).await.unwrap();
     let calls = moto.recorded();
     assert!(
         before.iter().all(|r| r.state == State::Present),
@@ -114,9 +112,7 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
     artifacts(dir.path(), "v2");
     let v2 = specs(&a, dir.path(), "-100");
     moto.start_recording();
-    lambda::ensure(&client, &a, &v2, false, &quiet)
-        .await
-        .unwrap();
+    lambda::ensure(&client, &a, &v2, &quiet).await.unwrap();
     let calls = moto.recorded();
     let writes = mutating(&calls);
     assert_eq!(writes.len(), 2, "{writes:?}");
@@ -133,9 +129,7 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
         State::Drifted(vec!["environment differs (TGPIPE_ALLOWED_CHAT_IDS)".into()])
     );
     moto.start_recording();
-    lambda::ensure(&client, &a, &v3, false, &quiet)
-        .await
-        .unwrap();
+    lambda::ensure(&client, &a, &v3, &quiet).await.unwrap();
     let calls = moto.recorded();
     let writes = mutating(&calls);
     assert_eq!(writes.len(), 2, "{writes:?}");
@@ -157,7 +151,7 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
         .await
         .unwrap();
     assert!(
-        removed.iter().all(|(_, what)| *what == "deleted"),
+        removed.iter().all(|(_, what)| *what == Removal::Deleted),
         "{removed:?}"
     );
     assert!(
@@ -165,7 +159,7 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
             .await
             .unwrap()
             .iter()
-            .all(|(_, what)| *what == "already gone")
+            .all(|(_, what)| *what == Removal::AlreadyGone)
     );
     logs::destroy(&logs_client, &a, &Default::default())
         .await

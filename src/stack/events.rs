@@ -5,8 +5,9 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{RetryPolicy, RuleState, Tag, Target};
 
 use crate::aws::AwsResultExt;
-use crate::lambda::Permission;
-use crate::plan::{Resource, State};
+use crate::stack::ownership::Claim;
+use crate::plan::{Removal, Resource, State};
+use crate::stack::permission::Permission;
 use crate::stack::{Function, STACK_TAG, Stack};
 
 /// 00:30 UTC every day: yesterday is complete (in UTC and zones east of it).
@@ -148,10 +149,9 @@ pub async fn ensure(
     lambda: &aws_sdk_lambda::Client,
     stack: &Stack,
     schedule: &str,
-    dry_run: bool,
 ) -> anyhow::Result<Resource> {
     let before = inspect(client, lambda, stack, Some(schedule)).await?;
-    if dry_run || before.state == State::Present {
+    if before.state == State::Present {
         return Ok(before);
     }
     let name = stack.etl_rule();
@@ -215,11 +215,11 @@ pub async fn ensure(
 pub async fn destroy(
     client: &Client,
     stack: &Stack,
-    foreign: &crate::ownership::Foreign,
-) -> anyhow::Result<(String, &'static str)> {
+    foreign: &crate::stack::ownership::Foreign,
+) -> anyhow::Result<(String, Removal)> {
     let name = stack.etl_rule();
     if foreign.contains(&name) {
-        return Ok((name, crate::ownership::KEPT));
+        return Ok((name, Removal::NotOurs));
     }
     match client
         .remove_targets()
@@ -233,18 +233,38 @@ pub async fn destroy(
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            return Ok((name, "already gone"));
+            return Ok((name, Removal::AlreadyGone));
         }
         Err(e) => return Err(e).aws(format!("EventBridge RemoveTargets {name}")),
     }
     match client.delete_rule().name(&name).send().await {
-        Ok(_) => Ok((name, "deleted")),
+        Ok(_) => Ok((name, Removal::Deleted)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            Ok((name, "already gone"))
+            Ok((name, Removal::AlreadyGone))
         }
         Err(e) => Err(e).aws(format!("EventBridge DeleteRule {name}")),
     }
+}
+
+/// Who holds the stack's rule name (see [`crate::stack::ownership`]).
+pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
+    let rule = stack.etl_rule();
+    let owned = match client.describe_rule().name(&rule).send().await {
+        Ok(r) => {
+            let arn = r.arn().unwrap_or_default();
+            let tags = client
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .aws(format!("EventBridge ListTagsForResource {rule}"))?;
+            Some(stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))))
+        }
+        Err(e) if aws_sdk_eventbridge::error::ProvideErrorMetadata::code(&e) == Some("ResourceNotFoundException") => None,
+        Err(e) => return Err(e).aws(format!("EventBridge DescribeRule {rule}")),
+    };
+    Ok(vec![Claim::new("eventbridge rule", rule, owned)])
 }

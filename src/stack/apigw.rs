@@ -6,8 +6,8 @@ use aws_sdk_apigatewayv2::Client;
 use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType, RouteSettings};
 
 use crate::aws::AwsResultExt;
-use crate::lambda::Permission;
-use crate::plan::{Resource, State};
+use crate::plan::{Removal, Resource, State};
+use crate::stack::permission::Permission;
 use crate::stack::{Function, STACK_TAG, Stack};
 
 pub const ROUTE_KEY: &str = "POST /webhook";
@@ -28,11 +28,11 @@ pub async fn find(client: &Client, stack: &Stack) -> anyhow::Result<Option<Api>>
             .send()
             .await
             .aws("API Gateway GetApis")?;
-        if let Some(api) = page.items().iter().find(|a| {
-            a.name() == Some(stack.http_api().as_str())
-                && a.tags().and_then(|t| t.get(STACK_TAG)).map(String::as_str)
-                    == Some(stack.name.as_str())
-        }) {
+        if let Some(api) = page
+            .items()
+            .iter()
+            .find(|a| a.name() == Some(stack.http_api().as_str()) && stack.owns_map(a.tags()))
+        {
             return Ok(Some(api.clone()));
         }
         match page.next_token() {
@@ -209,10 +209,9 @@ pub async fn ensure(
     client: &Client,
     lambda: &aws_sdk_lambda::Client,
     stack: &Stack,
-    dry_run: bool,
 ) -> anyhow::Result<(Resource, Option<Api>)> {
     let (before, api) = inspect(client, lambda, stack).await?;
-    if dry_run || before.state == State::Present {
+    if before.state == State::Present {
         return Ok((before, api));
     }
     let api = match api {
@@ -317,18 +316,18 @@ pub async fn ensure(
 }
 
 /// Deletes the stack's API (with its routes, integrations and stages).
-pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<(String, &'static str)> {
+pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<(String, Removal)> {
     let Some(api) = find(client, stack).await? else {
-        return Ok((stack.http_api(), "already gone"));
+        return Ok((stack.http_api(), Removal::AlreadyGone));
     };
     let id = api.api_id().unwrap_or_default();
     match client.delete_api().api_id(id).send().await {
-        Ok(_) => Ok((stack.http_api(), "deleted")),
+        Ok(_) => Ok((stack.http_api(), Removal::Deleted)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_not_found_exception()) =>
         {
-            Ok((stack.http_api(), "already gone"))
+            Ok((stack.http_api(), Removal::AlreadyGone))
         }
         Err(e) => Err(e).aws(format!("API Gateway DeleteApi {id}")),
     }

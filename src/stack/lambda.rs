@@ -21,7 +21,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{AwsResultExt, removal};
-use crate::plan::{Resource, State};
+use crate::stack::ownership::Claim;
+use crate::plan::{Removal, Resource, State};
 use crate::stack::{Function, STACK_TAG, Stack};
 
 /// Days the functions' logs are kept.
@@ -179,7 +180,7 @@ fn differences(deployed: &Deployed, spec: &FunctionSpec, stack: &Stack) -> (bool
         drift.push("code differs".to_owned());
     }
     drift.extend(config);
-    if tags.is_none_or(|t| t.get(STACK_TAG).map(String::as_str) != Some(stack.name.as_str())) {
+    if !stack.owns_map(tags) {
         drift.push("stack tag missing".to_owned());
     }
     if spec.runs_alone {
@@ -358,13 +359,9 @@ pub async fn ensure(
     client: &Client,
     stack: &Stack,
     specs: &[FunctionSpec],
-    dry_run: bool,
     progress: &(dyn Fn(String) + Sync),
 ) -> anyhow::Result<Vec<Resource>> {
     let before = inspect(client, stack, specs).await?;
-    if dry_run {
-        return Ok(before);
-    }
     for (spec, resource) in specs.iter().zip(&before) {
         let name = &resource.name;
         match &resource.state {
@@ -495,13 +492,13 @@ async fn create(
 pub async fn destroy(
     client: &Client,
     stack: &Stack,
-    foreign: &crate::ownership::Foreign,
-) -> anyhow::Result<Vec<(String, &'static str)>> {
+    foreign: &crate::stack::ownership::Foreign,
+) -> anyhow::Result<Vec<(String, Removal)>> {
     let mut out = Vec::new();
     for f in Function::ALL {
         let name = stack.function(f);
         if foreign.contains(&name) {
-            out.push((name, crate::ownership::KEPT));
+            out.push((name, Removal::NotOurs));
             continue;
         }
         let result = client.delete_function().function_name(&name).send().await;
@@ -515,178 +512,118 @@ pub async fn destroy(
     Ok(out)
 }
 
-/// The functions' log groups, with a finite retention.
-pub mod logs {
-    use aws_sdk_cloudwatchlogs::Client;
-    use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
-
-    use super::LOG_RETENTION_DAYS;
-    use crate::aws::{AwsResultExt, removal};
-    use crate::plan::{Resource, State};
-    use crate::stack::{Function, STACK_TAG, Stack};
-
-    async fn retention(client: &Client, name: &str) -> anyhow::Result<Option<Option<i32>>> {
-        let out = client
-            .describe_log_groups()
-            .log_group_name_prefix(name)
-            .send()
-            .await
-            .aws(format!("CloudWatch Logs DescribeLogGroups {name}"))?;
-        Ok(out
-            .log_groups()
-            .iter()
-            .find(|g| g.log_group_name() == Some(name))
-            .map(|g| g.retention_in_days()))
-    }
-
-    pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-        let mut out = Vec::new();
-        for f in Function::ALL {
-            let name = stack.log_group(f);
-            let state = match retention(client, &name).await? {
-                None => State::Missing,
-                Some(Some(LOG_RETENTION_DAYS)) => State::Present,
-                Some(_) => State::Drifted(vec!["retention differs".into()]),
-            };
-            out.push(Resource {
-                kind: "log group",
-                name,
-                state,
-            });
+/// Whether both functions exist (the API and the schedule have something to invoke).
+pub async fn all_exist(client: &Client, stack: &Stack) -> anyhow::Result<bool> {
+    for f in Function::ALL {
+        if configuration(client, &stack.function(f)).await?.is_none() {
+            return Ok(false);
         }
-        Ok(out)
     }
+    Ok(true)
+}
 
-    pub async fn ensure(
-        client: &Client,
-        stack: &Stack,
-        dry_run: bool,
-    ) -> anyhow::Result<Vec<Resource>> {
-        let before = inspect(client, stack).await?;
-        if dry_run {
-            return Ok(before);
-        }
-        for resource in &before {
-            let name = &resource.name;
-            if resource.state == State::Missing {
-                match client
-                    .create_log_group()
-                    .log_group_name(name)
-                    .tags(STACK_TAG, stack.name.as_str())
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if e.code() == Some("ResourceAlreadyExistsException") => {}
-                    Err(e) => return Err(e).aws(format!("CloudWatch Logs CreateLogGroup {name}")),
+/// A function's configuration; `None` when there is no such function.
+async fn configuration(
+    client: &Client,
+    name: &str,
+) -> anyhow::Result<
+    Option<aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput>,
+> {
+    match client
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
+    }
+}
+
+/// A variable of a deployed function's environment; `None` when it or the function is missing.
+pub async fn variable(
+    client: &Client,
+    stack: &Stack,
+    f: Function,
+    variable: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(configuration(client, &stack.function(f))
+        .await?
+        .and_then(|c| c.environment()?.variables()?.get(variable).cloned()))
+}
+
+/// The variables each function must have.
+fn required_variables(f: Function) -> &'static [&'static str] {
+    match f {
+        Function::Ingest => &[
+            lake::env::RAW_BUCKET,
+            lake::env::TIMEZONE,
+            lake::env::ALLOWED_CHAT_IDS,
+            lake::env::WEBHOOK_SECRET,
+        ],
+        Function::Etl => &[
+            lake::env::RAW_BUCKET,
+            lake::env::TIMEZONE,
+            lake::env::ENRICHED_BUCKET,
+        ],
+    }
+}
+
+/// The functions as deployed, for `status`: present or missing, with drift in what can be known
+/// without the artifacts (the code is not compared here).
+pub async fn status(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let name = stack.function(f);
+        let drift = match configuration(client, &name).await? {
+            None => None,
+            Some(c) => {
+                let vars = c
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .cloned()
+                    .unwrap_or_default();
+                let missing: Vec<&str> = required_variables(f)
+                    .iter()
+                    .copied()
+                    .filter(|k| !vars.contains_key(*k))
+                    .collect();
+                let raw_ok = vars.get(lake::env::RAW_BUCKET) == Some(&stack.raw_bucket());
+                let mut drift = Vec::new();
+                if !missing.is_empty() || !raw_ok {
+                    drift.push(format!(
+                        "environment differs ({})",
+                        if missing.is_empty() {
+                            lake::env::RAW_BUCKET.to_owned()
+                        } else {
+                            missing.join(", ")
+                        }
+                    ));
                 }
+                if f == Function::Etl {
+                    // Overlapping runs could leave an update out: how runs are kept apart.
+                    drift.extend(run_drift(client, &name).await?);
+                }
+                Some(drift)
             }
-            if resource.state != State::Present {
-                client
-                    .put_retention_policy()
-                    .log_group_name(name)
-                    .retention_in_days(LOG_RETENTION_DAYS)
-                    .send()
-                    .await
-                    .aws(format!("CloudWatch Logs PutRetentionPolicy {name}"))?;
-            }
-        }
-        Ok(before)
-    }
-
-    pub async fn destroy(
-        client: &Client,
-        stack: &Stack,
-        foreign: &crate::ownership::Foreign,
-    ) -> anyhow::Result<Vec<(String, &'static str)>> {
-        let mut out = Vec::new();
-        for f in Function::ALL {
-            let name = stack.log_group(f);
-            if foreign.contains(&name) {
-                out.push((name, crate::ownership::KEPT));
-                continue;
-            }
-            let result = client.delete_log_group().log_group_name(&name).send().await;
-            let what = removal(
-                result,
-                "ResourceNotFoundException",
-                format!("CloudWatch Logs DeleteLogGroup {name}"),
-            )?;
-            out.push((name, what));
-        }
-        Ok(out)
-    }
-}
-
-/// A resource-based permission on a function: `principal` may invoke it from `source_arn` only.
-pub struct Permission<'a> {
-    pub function: &'a str,
-    pub statement_id: &'a str,
-    pub principal: &'a str,
-    pub source_arn: &'a str,
-}
-
-impl Permission<'_> {
-    /// Present, missing, or drifted (another source ARN).
-    pub async fn state(&self, client: &Client) -> anyhow::Result<State> {
-        let policy = match client
-            .get_policy()
-            .function_name(self.function)
-            .send()
-            .await
-        {
-            Ok(out) => out.policy().map(str::to_owned).unwrap_or_default(),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(State::Missing),
-            Err(e) => return Err(e).aws(format!("Lambda GetPolicy {}", self.function)),
         };
-        let policy: serde_json::Value = serde_json::from_str(&policy).unwrap_or_default();
-        let statement = policy["Statement"]
-            .as_array()
-            .and_then(|s| s.iter().find(|s| s["Sid"] == self.statement_id));
-        Ok(match statement {
-            None => State::Missing,
-            Some(s) if s.to_string().contains(self.source_arn) => State::Present,
-            Some(_) => State::Drifted(vec![format!(
-                "{} may invoke from another source",
-                self.principal
-            )]),
-        })
+        out.push(Resource::with_drift("lambda function", name, drift));
     }
+    Ok(out)
+}
 
-    /// Adds the permission, replacing a statement of the same id that names another source.
-    pub async fn ensure(&self, client: &Client, before: &State) -> anyhow::Result<()> {
-        match before {
-            State::Present => return Ok(()),
-            State::Drifted(_) => {
-                client
-                    .remove_permission()
-                    .function_name(self.function)
-                    .statement_id(self.statement_id)
-                    .send()
-                    .await
-                    .aws(format!(
-                        "Lambda RemovePermission {} {}",
-                        self.function, self.statement_id
-                    ))?;
-            }
-            State::Missing => {}
-        }
-        match client
-            .add_permission()
-            .function_name(self.function)
-            .statement_id(self.statement_id)
-            .action("lambda:InvokeFunction")
-            .principal(self.principal)
-            .source_arn(self.source_arn)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ResourceConflictException") => Ok(()),
-            Err(e) => Err(e).aws(format!(
-                "Lambda AddPermission {} {}",
-                self.function, self.statement_id
-            )),
-        }
+/// Who holds the stack's function names (see [`crate::stack::ownership`]).
+pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let function = stack.function(f);
+        let owned = match client.get_function().function_name(&function).send().await {
+            Ok(out) => Some(stack.owns_map(out.tags())),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
+            Err(e) => return Err(e).aws(format!("Lambda GetFunction {function}")),
+        };
+        out.push(Claim::new("lambda function", function, owned));
     }
+    Ok(out)
 }

@@ -14,7 +14,7 @@ import collections, datetime as dt, glob, json, os, subprocess, sys, unicodedata
 import duckdb, sqlglot
 
 TGPIPE, LAKE, ZONE = sys.argv[1], sys.argv[2], sys.argv[3]
-SQL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql")
+SQL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sql")
 TZ = zoneinfo.ZoneInfo(ZONE)
 
 

@@ -7,7 +7,8 @@ use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
 use crate::aws::AwsResultExt;
-use crate::plan::{Resource, State};
+use crate::stack::ownership::Claim;
+use crate::plan::{Removal, Resource};
 use crate::stack::{Function, STACK_TAG, Stack};
 
 /// The name of the inline policy on each role.
@@ -95,7 +96,11 @@ fn is_missing<E: ProvideErrorMetadata>(e: &E) -> bool {
 }
 
 /// What differs on an existing role; `None` when the role does not exist.
-async fn drift(client: &Client, stack: &Stack, f: Function) -> anyhow::Result<Option<Vec<String>>> {
+async fn drift(
+    client: &Client,
+    stack: &Stack,
+    f: Function,
+) -> anyhow::Result<Option<Vec<RoleDrift>>> {
     let name = stack.role(f);
     let role = match client.get_role().role_name(&name).send().await {
         Ok(out) => out.role().cloned(),
@@ -105,7 +110,7 @@ async fn drift(client: &Client, stack: &Stack, f: Function) -> anyhow::Result<Op
     let Some(role) = role else { return Ok(None) };
     let mut drift = Vec::new();
     if role.assume_role_policy_document().and_then(parse_document) != Some(trust_policy()) {
-        drift.push("trust policy differs".to_owned());
+        drift.push(RoleDrift::Trust);
     }
     match client
         .get_role_policy()
@@ -115,9 +120,9 @@ async fn drift(client: &Client, stack: &Stack, f: Function) -> anyhow::Result<Op
         .await
     {
         Ok(out) if parse_document(out.policy_document()) == Some(permissions(stack, f)) => {}
-        Ok(_) => drift.push("permissions differ".to_owned()),
+        Ok(_) => drift.push(RoleDrift::Permissions),
         Err(e) if e.as_service_error().is_some_and(is_missing) => {
-            drift.push("permissions missing".to_owned())
+            drift.push(RoleDrift::PermissionsMissing)
         }
         Err(e) => return Err(e).aws(format!("IAM GetRolePolicy {name}")),
     }
@@ -127,29 +132,40 @@ async fn drift(client: &Client, stack: &Stack, f: Function) -> anyhow::Result<Op
         .send()
         .await
         .aws(format!("IAM ListRoleTags {name}"))?;
-    if !tags
-        .tags()
-        .iter()
-        .any(|t| t.key() == STACK_TAG && t.value() == stack.name.as_str())
-    {
-        drift.push("stack tag missing".to_owned());
+    if !stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
+        drift.push(RoleDrift::StackTag);
     }
     Ok(Some(drift))
+}
+
+/// How a role differs from what the stack wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleDrift {
+    Trust,
+    Permissions,
+    PermissionsMissing,
+    StackTag,
+}
+
+impl std::fmt::Display for RoleDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RoleDrift::Trust => "trust policy differs",
+            RoleDrift::Permissions => "permissions differ",
+            RoleDrift::PermissionsMissing => "permissions missing",
+            RoleDrift::StackTag => "stack tag missing",
+        })
+    }
 }
 
 pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
     let mut out = Vec::new();
     for f in Function::ALL {
-        let state = match drift(client, stack, f).await? {
-            None => State::Missing,
-            Some(d) if d.is_empty() => State::Present,
-            Some(d) => State::Drifted(d),
-        };
-        out.push(Resource {
-            kind: "iam role",
-            name: stack.role(f),
-            state,
-        });
+        out.push(Resource::with_drift(
+            "iam role",
+            stack.role(f),
+            drift(client, stack, f).await?,
+        ));
     }
     Ok(out)
 }
@@ -163,21 +179,20 @@ fn stack_tag(stack: &Stack) -> anyhow::Result<Tag> {
 
 /// Creates missing roles and repairs drifted ones. Returns each role's state before the run, and
 /// whether any role was created (a new role needs a while before Lambda can assume it).
-pub async fn ensure(
-    client: &Client,
-    stack: &Stack,
-    dry_run: bool,
-) -> anyhow::Result<(Vec<Resource>, bool)> {
-    let before = inspect(client, stack).await?;
-    if dry_run {
-        return Ok((before, false));
-    }
+pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<(Vec<Resource>, bool)> {
+    let mut before = Vec::new();
     let mut created = false;
-    for (f, resource) in Function::ALL.into_iter().zip(&before) {
-        let name = &resource.name;
-        let (trust, perms, tag) = match &resource.state {
-            State::Present => continue,
-            State::Missing => {
+    for f in Function::ALL {
+        let name = &stack.role(f);
+        let drift = drift(client, stack, f).await?;
+        before.push(Resource::with_drift(
+            "iam role",
+            name.clone(),
+            drift.clone(),
+        ));
+        let (trust, perms, tag) = match drift {
+            Some(d) if d.is_empty() => continue,
+            None => {
                 match client
                     .create_role()
                     .role_name(name)
@@ -197,10 +212,10 @@ pub async fn ensure(
                 }
                 (false, true, false)
             }
-            State::Drifted(d) => (
-                d.iter().any(|x| x.starts_with("trust")),
-                d.iter().any(|x| x.starts_with("permissions")),
-                d.iter().any(|x| x.starts_with("stack tag")),
+            Some(d) => (
+                d.contains(&RoleDrift::Trust),
+                d.contains(&RoleDrift::Permissions) || d.contains(&RoleDrift::PermissionsMissing),
+                d.contains(&RoleDrift::StackTag),
             ),
         };
         if trust {
@@ -237,27 +252,20 @@ pub async fn ensure(
 
 /// Deletes the stack's roles (their inline and attached policies first). A role of that name
 /// that does not carry this stack's tag is not ours: it is left alone and named.
-pub async fn destroy(
-    client: &Client,
-    stack: &Stack,
-) -> anyhow::Result<Vec<(String, &'static str)>> {
+pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Vec<(String, Removal)>> {
     let mut out = Vec::new();
     for f in Function::ALL {
         let name = stack.role(f);
         let tags = match client.list_role_tags().role_name(&name).send().await {
             Ok(t) => t,
             Err(e) if e.as_service_error().is_some_and(is_missing) => {
-                out.push((name, "already gone"));
+                out.push((name, Removal::AlreadyGone));
                 continue;
             }
             Err(e) => return Err(e).aws(format!("IAM ListRoleTags {name}")),
         };
-        if !tags
-            .tags()
-            .iter()
-            .any(|t| t.key() == STACK_TAG && t.value() == stack.name.as_str())
-        {
-            out.push((name, "kept: not tagged as this stack's"));
+        if !stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
+            out.push((name, Removal::NotOurs));
             continue;
         }
         let inline = client
@@ -293,12 +301,27 @@ pub async fn destroy(
             }
         }
         match client.delete_role().role_name(&name).send().await {
-            Ok(_) => out.push((name, "deleted")),
+            Ok(_) => out.push((name, Removal::Deleted)),
             Err(e) if e.as_service_error().is_some_and(is_missing) => {
-                out.push((name, "already gone"))
+                out.push((name, Removal::AlreadyGone))
             }
             Err(e) => return Err(e).aws(format!("IAM DeleteRole {name}")),
         }
+    }
+    Ok(out)
+}
+
+/// Who holds the stack's role names (see [`crate::stack::ownership`]).
+pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let role = stack.role(f);
+        let owned = match client.list_role_tags().role_name(&role).send().await {
+            Ok(t) => Some(stack.owns(t.tags().iter().map(|t| (t.key(), t.value())))),
+            Err(e) if e.code() == Some("NoSuchEntity") => None,
+            Err(e) => return Err(e).aws(format!("IAM ListRoleTags {role}")),
+        };
+        out.push(Claim::new("iam role", role, owned));
     }
     Ok(out)
 }

@@ -17,7 +17,8 @@ use aws_sdk_s3::types::{
 use serde_json::{Value, json};
 
 use crate::aws::AwsResultExt;
-use crate::plan::{Resource, State};
+use crate::stack::ownership::Claim;
+use crate::plan::{Removal, Resource, State};
 use crate::stack::{STACK_TAG, Stack};
 
 /// Days after which Athena query results are deleted.
@@ -189,10 +190,7 @@ async fn drift(client: &Client, stack: &Stack, role: BucketRole) -> anyhow::Resu
                 Err(e) => return Err(e).aws(format!("S3 GetBucketPolicy {bucket}")),
             },
             Aspect::Tags => match client.get_bucket_tagging().bucket(&bucket).send().await {
-                Ok(out) => out
-                    .tag_set()
-                    .iter()
-                    .any(|t| t.key() == STACK_TAG && t.value() == stack.name.as_str()),
+                Ok(out) => stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value()))),
                 Err(e) if not_configured(e.code()) => false,
                 Err(e) => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
             },
@@ -263,15 +261,8 @@ pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resou
 
 /// Creates what is missing and repairs what differs; touches nothing that is right.
 /// Returns each bucket's state before the run.
-pub async fn ensure(
-    client: &Client,
-    stack: &Stack,
-    dry_run: bool,
-) -> anyhow::Result<Vec<Resource>> {
+pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
     let before = inspect(client, stack).await?;
-    if dry_run {
-        return Ok(before);
-    }
     let jobs = BucketRole::ALL
         .iter()
         .zip(&before)
@@ -409,25 +400,13 @@ async fn apply(
     }
 }
 
-/// What `down` did with a bucket.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Removal {
-    Deleted,
-    AlreadyGone,
-    /// Kept because it holds data and `--delete-data` was not given.
-    KeptWithData,
-    /// Kept because it has the stack's name but not its tag.
-    NotOurs,
-}
-
 /// Removes the stack's buckets. Data buckets that hold objects are kept unless `delete_data`;
 /// then every object version and delete marker goes first.
 pub async fn destroy(
     client: &Client,
     stack: &Stack,
     delete_data: bool,
-    foreign: &crate::ownership::Foreign,
+    foreign: &crate::stack::ownership::Foreign,
 ) -> anyhow::Result<Vec<(String, Removal)>> {
     let mut out = Vec::new();
     for role in BucketRole::ALL {
@@ -517,4 +496,22 @@ async fn empty(client: &Client, bucket: &str) -> anyhow::Result<()> {
             );
         }
     }
+}
+
+/// Who holds the stack's bucket names (see [`crate::stack::ownership`]).
+pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
+    let mut out = Vec::new();
+    for role in BucketRole::ALL {
+        let bucket = role.bucket(stack);
+        let owned = match client.get_bucket_tagging().bucket(&bucket).send().await {
+            Ok(out) => Some(stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
+            Err(e) => match e.code() {
+                Some("NoSuchBucket") => None,
+                Some("NoSuchTagSet") => Some(false),
+                _ => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
+            },
+        };
+        out.push(Claim::new("s3 bucket", bucket, owned));
+    }
+    Ok(out)
 }

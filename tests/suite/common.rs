@@ -3,10 +3,8 @@
 use tgpipe::stack::{Stack, StackName};
 
 pub const REGION: &str = "eu-west-1";
-#[allow(dead_code)]
 pub const ACCOUNT: &str = "123456789012";
 
-#[allow(dead_code)]
 pub fn stack(name: &str) -> Stack {
     Stack::new(StackName::parse(name).unwrap(), ACCOUNT, REGION)
 }
@@ -28,7 +26,6 @@ pub async fn sdk_config(moto: &testkit::Moto) -> aws_config::SdkConfig {
         .build()
 }
 
-#[allow(dead_code)]
 /// The requests that change something: anything but GET and HEAD, except the POSTs of query and
 /// JSON protocols (IAM, STS, CloudWatch Logs, Glue, …) whose action only reads.
 pub fn mutating(calls: &[(String, String)]) -> Vec<&(String, String)> {
@@ -53,7 +50,6 @@ pub fn mutating(calls: &[(String, String)]) -> Vec<&(String, String)> {
 
 /// Tells moto not to run Lambda code in Docker (there is none here); needed before creating
 /// functions.
-#[allow(dead_code)]
 pub fn moto_lambda_without_docker(moto: &testkit::Moto) {
     let config = r#"{"lambda": {"use_docker": false}}"#;
     let (status, body) = testkit::http(&moto.endpoint, "POST", "/moto-api/config", config).unwrap();
@@ -61,11 +57,46 @@ pub fn moto_lambda_without_docker(moto: &testkit::Moto) {
 }
 
 /// A valid, empty zip archive whose comment makes each version's bytes (and SHA-256) distinct.
-#[allow(dead_code)]
 pub fn zip_with_comment(comment: &str) -> Vec<u8> {
     let mut zip = b"PK\x05\x06".to_vec();
     zip.extend([0u8; 16]);
     zip.extend((comment.len() as u16).to_le_bytes());
     zip.extend(comment.as_bytes());
     zip
+}
+
+/// The `tgpipe` binary under test, with no AWS emulator inherited from the caller's environment;
+/// each area adds the variables it needs.
+pub fn tgpipe(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgpipe"));
+    cmd.args(args).env_remove("AWS_ENDPOINT_URL");
+    cmd
+}
+
+/// Runs a prepared `tgpipe`: exit code (-1 when killed by a signal), stdout, stderr.
+pub fn run(mut cmd: std::process::Command) -> (i32, String, String) {
+    let out = cmd.output().expect("cannot run the tgpipe binary");
+    outcome(out)
+}
+
+/// Exit code, stdout and stderr of a finished `tgpipe`.
+pub fn outcome(out: std::process::Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `tgpipe` with a clean environment that reaches only the emulator at `endpoint`, with moto's
+/// credentials: nothing of the caller's AWS set-up leaks in.
+pub fn tgpipe_on_aws(endpoint: &str, args: &[&str]) -> std::process::Command {
+    let mut cmd = tgpipe(args);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION);
+    cmd
 }

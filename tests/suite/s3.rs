@@ -1,13 +1,15 @@
 //! The stack's buckets against moto: created with their whole configuration, left alone when
 //! right, repaired when drifted, removed by `destroy` without touching data or other stacks.
 
-use aws_sdk_s3::Client;
-use tgpipe::plan::State;
-use tgpipe::s3::{self, BucketRole, Removal};
-use tgpipe::stack::STACK_TAG;
+use crate::common;
 
-mod common;
-use common::{REGION, mutating, stack};
+use aws_sdk_s3::Client;
+use tgpipe::plan::Removal;
+use tgpipe::plan::State;
+use tgpipe::stack::STACK_TAG;
+use tgpipe::stack::s3::{self, BucketRole};
+
+use crate::common::{REGION, mutating, stack};
 
 async fn client(moto: &testkit::Moto) -> Client {
     tgpipe::aws::s3_client(&common::sdk_config(moto).await)
@@ -20,12 +22,12 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
     let a = stack("team-a");
     let b = stack("team-b");
 
-    let before = s3::ensure(&client, &a, false).await.unwrap();
+    let before = s3::ensure(&client, &a).await.unwrap();
     assert!(
         before.iter().all(|r| r.state == State::Missing),
         "{before:?}"
     );
-    s3::ensure(&client, &b, false).await.unwrap();
+    s3::ensure(&client, &b).await.unwrap();
 
     // Every bucket, checked through the SDK, aspect by aspect.
     for role in BucketRole::ALL {
@@ -110,7 +112,7 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
 
     // Nothing changed: a second run reads and writes nothing.
     moto.start_recording();
-    let before = s3::ensure(&client, &a, false).await.unwrap();
+    let before = s3::ensure(&client, &a).await.unwrap();
     let calls = moto.recorded();
     assert!(
         before.iter().all(|r| r.state == State::Present),
@@ -133,7 +135,7 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
     );
     assert!(status[1..].iter().all(|r| r.state == State::Present));
     moto.start_recording();
-    s3::ensure(&client, &a, false).await.unwrap();
+    s3::ensure(&client, &a).await.unwrap();
     let calls = moto.recorded();
     let writes = mutating(&calls);
     assert_eq!(writes.len(), 1, "{writes:?}");
@@ -154,13 +156,13 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         .await
         .unwrap();
     moto.start_recording();
-    let plan = s3::ensure(&client, &a, true).await.unwrap();
+    let plan = s3::inspect(&client, &a).await.unwrap();
     assert!(mutating(&moto.recorded()).is_empty());
     assert_eq!(
         plan[2].state,
         State::Drifted(vec!["stack tag differs".into()])
     );
-    s3::ensure(&client, &a, false).await.unwrap();
+    s3::ensure(&client, &a).await.unwrap();
 
     // down: data kept unless asked, the other stack untouched. moto does not evaluate
     // aws:SecureTransport (to it every request is plain HTTP), so the set-up lifts the TLS-only
@@ -180,7 +182,7 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         .await
         .unwrap();
     assert_eq!(
-        s3::ensure(&client, &a, false).await.unwrap()[0].state,
+        s3::ensure(&client, &a).await.unwrap()[0].state,
         State::Drifted(vec!["TLS-only bucket policy differs".into()])
     );
     let removed = s3::destroy(&client, &a, false, &Default::default())

@@ -1,10 +1,11 @@
 //! The functions' roles against moto: trust and least-privilege permissions as specified, nothing
 //! rewritten when right, drift repaired, other stacks and untagged roles left alone.
 
-mod common;
-use common::{mutating, stack};
-use tgpipe::iam;
-use tgpipe::plan::State;
+use crate::common;
+
+use crate::common::{mutating, stack};
+use tgpipe::plan::{Removal, State};
+use tgpipe::stack::iam;
 
 fn decode(doc: &str) -> serde_json::Value {
     serde_json::from_str(doc).unwrap_or_else(|_| {
@@ -23,9 +24,9 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
     let client = aws_sdk_iam::Client::new(&common::sdk_config(&moto).await);
     let (a, b) = (stack("team-a"), stack("team-b"));
 
-    let (before, created) = iam::ensure(&client, &a, false).await.unwrap();
+    let (before, created) = iam::ensure(&client, &a).await.unwrap();
     assert!(created && before.iter().all(|r| r.state == State::Missing));
-    iam::ensure(&client, &b, false).await.unwrap();
+    iam::ensure(&client, &b).await.unwrap();
 
     let role = client
         .get_role()
@@ -93,7 +94,7 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
     }
 
     moto.start_recording();
-    let (before, created) = iam::ensure(&client, &a, false).await.unwrap();
+    let (before, created) = iam::ensure(&client, &a).await.unwrap();
     let calls = moto.recorded();
     assert!(
         !created && before.iter().all(|r| r.state == State::Present),
@@ -113,7 +114,7 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
         status[1].state,
         State::Drifted(vec!["permissions missing".into()])
     );
-    iam::ensure(&client, &a, false).await.unwrap();
+    iam::ensure(&client, &a).await.unwrap();
     assert!(
         iam::inspect(&client, &a)
             .await
@@ -131,8 +132,8 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
         .await
         .unwrap();
     let removed = iam::destroy(&client, &a).await.unwrap();
-    assert_eq!(removed[0], ("team-a-ingest".to_owned(), "deleted"));
-    assert_eq!(removed[1].1, "kept: not tagged as this stack's");
+    assert_eq!(removed[0], ("team-a-ingest".to_owned(), Removal::Deleted));
+    assert_eq!(removed[1].1, Removal::NotOurs);
     assert!(
         iam::inspect(&client, &b)
             .await
@@ -141,5 +142,5 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
             .all(|r| r.state.is_ok())
     );
     let again = iam::destroy(&client, &a).await.unwrap();
-    assert_eq!(again[0].1, "already gone");
+    assert_eq!(again[0].1, Removal::AlreadyGone);
 }

@@ -11,10 +11,11 @@ use aws_sdk_athena::types::{
 };
 use aws_sdk_glue::types::{Column, DatabaseInput, SerDeInfo, StorageDescriptor, TableInput};
 use lake::layout::{PARTITION_COLUMN, TABLE_PREFIX};
-use lake::schema::{COLUMNS, TABLE_NAME, athena_type};
+use lake::schema::{COLUMNS, TABLE_NAME};
 
 use crate::aws::AwsResultExt;
-use crate::plan::{Resource, State};
+use crate::stack::ownership::Claim;
+use crate::plan::{Removal, Resource, State};
 use crate::stack::{STACK_TAG, Stack};
 
 /// The most a query may scan: 10 GB (about $0.05 at Athena's price).
@@ -58,12 +59,7 @@ pub fn table_parameters(stack: &Stack) -> HashMap<String, String> {
 fn columns() -> anyhow::Result<Vec<Column>> {
     COLUMNS
         .iter()
-        .map(|(name, ty)| {
-            Ok(Column::builder()
-                .name(*name)
-                .r#type(athena_type(ty))
-                .build()?)
-        })
+        .map(|(name, ty)| Ok(Column::builder().name(*name).r#type(ty.athena()).build()?))
         .collect()
 }
 
@@ -265,12 +261,8 @@ pub async fn ensure(
     athena: &aws_sdk_athena::Client,
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
-    dry_run: bool,
 ) -> anyhow::Result<Vec<Resource>> {
     let before = inspect(athena, glue, stack).await?;
-    if dry_run {
-        return Ok(before);
-    }
     let name = stack.workgroup();
     match &before[0].state {
         State::Present => {}
@@ -349,22 +341,22 @@ pub async fn destroy(
     athena: &aws_sdk_athena::Client,
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
-    foreign: &crate::ownership::Foreign,
-) -> anyhow::Result<Vec<(String, &'static str)>> {
+    foreign: &crate::stack::ownership::Foreign,
+) -> anyhow::Result<Vec<(String, Removal)>> {
     let db = stack.glue_database();
     let mut out = Vec::new();
     let table = format!("{db}.{TABLE_NAME}");
     if foreign.contains(&db) {
-        out.push((table, crate::ownership::KEPT));
-        out.push((db, crate::ownership::KEPT));
+        out.push((table, Removal::NotOurs));
+        out.push((db, Removal::NotOurs));
     } else {
         destroy_database(glue, &db, &table, &mut out).await?;
     }
     let name = stack.workgroup();
     if foreign.contains(&name) {
-        out.push((name, crate::ownership::KEPT));
+        out.push((name, Removal::NotOurs));
     } else if workgroup_state(athena, stack).await? == State::Missing {
-        out.push((name, "already gone"));
+        out.push((name, Removal::AlreadyGone));
     } else {
         athena
             .delete_work_group()
@@ -373,7 +365,7 @@ pub async fn destroy(
             .send()
             .await
             .aws(format!("Athena DeleteWorkGroup {name}"))?;
-        out.push((name, "deleted"));
+        out.push((name, Removal::Deleted));
     }
     Ok(out)
 }
@@ -382,7 +374,7 @@ async fn destroy_database(
     glue: &aws_sdk_glue::Client,
     db: &str,
     table: &str,
-    out: &mut Vec<(String, &'static str)>,
+    out: &mut Vec<(String, Removal)>,
 ) -> anyhow::Result<()> {
     match glue
         .delete_table()
@@ -391,24 +383,95 @@ async fn destroy_database(
         .send()
         .await
     {
-        Ok(_) => out.push((table.to_owned(), "deleted")),
+        Ok(_) => out.push((table.to_owned(), Removal::Deleted)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_entity_not_found_exception()) =>
         {
-            out.push((table.to_owned(), "already gone"))
+            out.push((table.to_owned(), Removal::AlreadyGone))
         }
         Err(e) => return Err(e).aws(format!("Glue DeleteTable {table}")),
     }
     match glue.delete_database().name(db).send().await {
-        Ok(_) => out.push((db.to_owned(), "deleted")),
+        Ok(_) => out.push((db.to_owned(), Removal::Deleted)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_entity_not_found_exception()) =>
         {
-            out.push((db.to_owned(), "already gone"))
+            out.push((db.to_owned(), Removal::AlreadyGone))
         }
         Err(e) => return Err(e).aws(format!("Glue DeleteDatabase {db}")),
     }
     Ok(())
+}
+
+/// Who holds the stack's workgroup and database names (see [`crate::stack::ownership`]); the
+/// table lives in the database.
+pub async fn claims(
+    athena: &aws_sdk_athena::Client,
+    glue: &aws_sdk_glue::Client,
+    stack: &Stack,
+) -> anyhow::Result<Vec<Claim>> {
+    Ok(vec![
+        Claim::new(
+            "athena workgroup",
+            stack.workgroup(),
+            workgroup_owned(athena, stack).await?,
+        ),
+        Claim::new(
+            "glue database",
+            stack.glue_database(),
+            database_owned(glue, stack).await?,
+        ),
+    ])
+}
+
+async fn workgroup_owned(
+    athena: &aws_sdk_athena::Client,
+    stack: &Stack,
+) -> anyhow::Result<Option<bool>> {
+    use aws_sdk_athena::error::ProvideErrorMetadata;
+    let workgroup = stack.workgroup();
+    let exists = match athena.get_work_group().work_group(&workgroup).send().await {
+        Ok(out) => out.work_group().is_some(),
+        Err(e) if e.code() == Some("InvalidRequestException") => false,
+        Err(e) => return Err(e).aws(format!("Athena GetWorkGroup {workgroup}")),
+    };
+    if !exists {
+        return Ok(None);
+    }
+    let arn = format!(
+        "arn:aws:athena:{}:{}:workgroup/{workgroup}",
+        stack.region, stack.account
+    );
+    match athena.list_tags_for_resource().resource_arn(arn).send().await {
+        Ok(tags) => Ok(Some(stack.owns(tags.tags().iter().map(|t| {
+            (t.key().unwrap_or_default(), t.value().unwrap_or_default())
+        })))),
+        // An emulator answers this for a workgroup without tags: not the stack's either way.
+        Err(e) if e.code() == Some("InvalidRequestException") => Ok(Some(false)),
+        Err(e) => Err(e).aws(format!("Athena ListTagsForResource {workgroup}")),
+    }
+}
+
+async fn database_owned(glue: &aws_sdk_glue::Client, stack: &Stack) -> anyhow::Result<Option<bool>> {
+    use aws_sdk_glue::error::ProvideErrorMetadata;
+    let database = stack.glue_database();
+    match glue.get_database().name(&database).send().await {
+        Ok(_) => {
+            let arn = format!(
+                "arn:aws:glue:{}:{}:database/{database}",
+                stack.region, stack.account
+            );
+            let tags = glue
+                .get_tags()
+                .resource_arn(arn)
+                .send()
+                .await
+                .aws(format!("Glue GetTags {database}"))?;
+            Ok(Some(stack.owns_map(tags.tags())))
+        }
+        Err(e) if e.code() == Some("EntityNotFoundException") => Ok(None),
+        Err(e) => Err(e).aws(format!("Glue GetDatabase {database}")),
+    }
 }

@@ -1,10 +1,11 @@
 //! Athena's workgroup and the Glue table against moto: configured as the contract says, columns
 //! from the one schema, partition projection, idempotent, repaired, removed.
 
-mod common;
-use common::{mutating, stack};
-use tgpipe::athena;
-use tgpipe::plan::State;
+use crate::common;
+
+use crate::common::{mutating, stack};
+use tgpipe::plan::{Removal, State};
+use tgpipe::stack::athena;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn workgroup_database_and_table_follow_the_contract() {
@@ -16,7 +17,7 @@ async fn workgroup_database_and_table_follow_the_contract() {
     );
     let a = stack("team-a");
 
-    let before = athena::ensure(&ath, &glue, &a, false).await.unwrap();
+    let before = athena::ensure(&ath, &glue, &a).await.unwrap();
     assert!(
         before.iter().all(|r| r.state == State::Missing),
         "{before:?}"
@@ -87,7 +88,7 @@ async fn workgroup_database_and_table_follow_the_contract() {
     assert!(params["projection.context_date.range"].ends_with(",NOW"));
 
     moto.start_recording();
-    let again = athena::ensure(&ath, &glue, &a, false).await.unwrap();
+    let again = athena::ensure(&ath, &glue, &a).await.unwrap();
     let calls = moto.recorded();
     assert!(again.iter().all(|r| r.state == State::Present), "{again:?}");
     assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
@@ -111,7 +112,7 @@ async fn workgroup_database_and_table_follow_the_contract() {
         status[2].state,
         State::Drifted(vec!["partition projection differs".into()])
     );
-    athena::ensure(&ath, &glue, &a, false).await.unwrap();
+    athena::ensure(&ath, &glue, &a).await.unwrap();
     assert!(
         athena::inspect(&ath, &glue, &a)
             .await
@@ -123,9 +124,15 @@ async fn workgroup_database_and_table_follow_the_contract() {
     let removed = athena::destroy(&ath, &glue, &a, &Default::default())
         .await
         .unwrap();
-    assert!(removed.iter().all(|(_, w)| *w == "deleted"), "{removed:?}");
+    assert!(
+        removed.iter().all(|(_, w)| *w == Removal::Deleted),
+        "{removed:?}"
+    );
     let again = athena::destroy(&ath, &glue, &a, &Default::default())
         .await
         .unwrap();
-    assert!(again.iter().all(|(_, w)| *w == "already gone"), "{again:?}");
+    assert!(
+        again.iter().all(|(_, w)| *w == Removal::AlreadyGone),
+        "{again:?}"
+    );
 }

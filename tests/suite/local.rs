@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use testkit::TelegramStandIn;
+
+use crate::common;
 
 const TOKEN: &str = "123456789:AAlocal-mode-token_0123456789abcdefghij";
 const GROUP: &str = "-1001234567890";
@@ -16,29 +18,19 @@ const CHANNEL: &str = "-1005555555555";
 const OTHER_CHAT: &str = "\"chat\":{\"id\":-1009999999999";
 
 fn tgpipe(bot: &TelegramStandIn, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tgpipe"));
+    let mut command = common::tgpipe(args);
     command
-        .args(args)
         .env("TGPIPE_BOT_TOKEN", TOKEN)
-        .env("TGPIPE_TELEGRAM_API_URL", &bot.url)
-        .env_remove("AWS_ENDPOINT_URL");
+        .env("TGPIPE_TELEGRAM_API_URL", &bot.url);
     command
 }
 
 fn run(bot: &TelegramStandIn, args: &[&str]) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = tgpipe(bot, args).output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    );
+    let (code, stdout, stderr) = common::run(tgpipe(bot, args));
     // The token is a secret: never in any output.
     assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
     assert!(!stdout.contains("AAlocal-mode") && !stderr.contains("AAlocal-mode"));
-    (status.code().unwrap_or(-1), stdout, stderr)
+    (code, stdout, stderr)
 }
 
 /// `tgpipe query messages_per_day` on the lake at `dir`, as CSV.

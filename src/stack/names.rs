@@ -1,4 +1,4 @@
-//! The stack: the name of every resource, derived from the stack name, the account and the region,
+//! The names of every resource, derived from the stack name, the account and the region,
 //! so that no state file is needed (see ARCHITECTURE.md).
 
 use std::fmt;
@@ -92,6 +92,18 @@ impl Stack {
             account: account.into(),
             region: region.into(),
         }
+    }
+
+    /// Whether a resource's tags mark it as this stack's: the one ownership test, for `up`
+    /// (which adopts nothing it did not create), `status` and `down` (which leaves it alone).
+    pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        tags.into_iter()
+            .any(|(k, v)| k == STACK_TAG && v == self.name.as_str())
+    }
+
+    /// [`Stack::owns`] for services that answer tags as a map.
+    pub fn owns_map(&self, tags: Option<&std::collections::HashMap<String, String>>) -> bool {
+        tags.is_some_and(|t| self.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
     }
 
     fn bucket(&self, role: &str) -> String {

@@ -1,13 +1,14 @@
 //! The HTTP API and the daily rule against moto: wired to the right functions, with permissions
 //! scoped to their source, idempotent, and removed by `destroy`.
 
-mod common;
+use crate::common;
+
 use std::collections::BTreeMap;
 
-use common::{mutating, stack};
-use tgpipe::plan::State;
+use crate::common::{mutating, stack};
+use tgpipe::plan::{Removal, State};
 use tgpipe::stack::Function;
-use tgpipe::{apigw, events, lambda};
+use tgpipe::stack::{apigw, events, lambda};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
@@ -19,7 +20,7 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
     let api = aws_sdk_apigatewayv2::Client::new(&config);
     let rules = aws_sdk_eventbridge::Client::new(&config);
     let a = stack("team-a");
-    tgpipe::iam::ensure(&iam, &a, false).await.unwrap();
+    tgpipe::stack::iam::ensure(&iam, &a).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let specs: Vec<_> = Function::ALL
         .into_iter()
@@ -30,11 +31,9 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
             lambda::FunctionSpec::load(&a, f, dir.path(), BTreeMap::new()).unwrap()
         })
         .collect();
-    lambda::ensure(&fns, &a, &specs, false, &|_| {})
-        .await
-        .unwrap();
+    lambda::ensure(&fns, &a, &specs, &|_| {}).await.unwrap();
 
-    let (before, created) = apigw::ensure(&api, &fns, &a, false).await.unwrap();
+    let (before, created) = apigw::ensure(&api, &fns, &a).await.unwrap();
     assert_eq!(before.state, State::Missing);
     let created = created.unwrap();
     let url = apigw::webhook_url(&created).unwrap();
@@ -88,7 +87,7 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
     assert!(policy.contains(&format!("{id}/*/POST/webhook")), "{policy}");
 
     assert_eq!(
-        events::ensure(&rules, &fns, &a, events::DEFAULT_SCHEDULE, false)
+        events::ensure(&rules, &fns, &a, events::DEFAULT_SCHEDULE)
             .await
             .unwrap()
             .state,
@@ -117,8 +116,8 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
     assert!(policy.policy().unwrap().contains("rule/team-a-etl-daily"));
 
     moto.start_recording();
-    let (again, _) = apigw::ensure(&api, &fns, &a, false).await.unwrap();
-    let rule_again = events::ensure(&rules, &fns, &a, events::DEFAULT_SCHEDULE, false)
+    let (again, _) = apigw::ensure(&api, &fns, &a).await.unwrap();
+    let rule_again = events::ensure(&rules, &fns, &a, events::DEFAULT_SCHEDULE)
         .await
         .unwrap();
     let calls = moto.recorded();
@@ -137,9 +136,7 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
         drifted.state,
         State::Drifted(vec!["schedule differs".into()])
     );
-    events::ensure(&rules, &fns, &a, hourly, false)
-        .await
-        .unwrap();
+    events::ensure(&rules, &fns, &a, hourly).await.unwrap();
     assert_eq!(
         events::inspect(&rules, &fns, &a, Some(hourly))
             .await
@@ -148,20 +145,23 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
         State::Present
     );
 
-    assert_eq!(apigw::destroy(&api, &a).await.unwrap().1, "deleted");
-    assert_eq!(apigw::destroy(&api, &a).await.unwrap().1, "already gone");
+    assert_eq!(apigw::destroy(&api, &a).await.unwrap().1, Removal::Deleted);
     assert_eq!(
-        events::destroy(&rules, &a, &Default::default())
-            .await
-            .unwrap()
-            .1,
-        "deleted"
+        apigw::destroy(&api, &a).await.unwrap().1,
+        Removal::AlreadyGone
     );
     assert_eq!(
         events::destroy(&rules, &a, &Default::default())
             .await
             .unwrap()
             .1,
-        "already gone"
+        Removal::Deleted
+    );
+    assert_eq!(
+        events::destroy(&rules, &a, &Default::default())
+            .await
+            .unwrap()
+            .1,
+        Removal::AlreadyGone
     );
 }

@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::common;
+
 use chrono::Utc;
 
 /// A lake of the sample updates turned into Parquet by the real ETL. Its days straddle a new
@@ -29,17 +31,9 @@ fn lake(dir: &Path, updates: usize, days: usize, start: &str) {
 }
 
 fn tgpipe(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tgpipe"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut cmd = common::tgpipe(args);
+    cmd.current_dir(cwd);
+    common::run(cmd)
 }
 
 #[test]
@@ -53,7 +47,7 @@ fn every_analysis_matches_the_raw_updates_and_duckdb() {
     );
     // A zone west of UTC moves hours, weekdays and even weeks: the zone must be honoured.
     let out = Command::new(python)
-        .arg(testkit::workspace_root().join("tests/sql_check.py"))
+        .arg(testkit::workspace_root().join("tests/suite/sql_check.py"))
         .arg(env!("CARGO_BIN_EXE_tgpipe"))
         .arg(dir.path())
         .arg("America/Sao_Paulo")

@@ -1,0 +1,49 @@
+//! One module per command, its flags beside it (as cargo's `commands/` and uv's `commands/`).
+//! Each command returns an [`ExitStatus`]; an error is [`ExitStatus::Failure`].
+
+pub mod context;
+pub mod down;
+pub mod local;
+pub mod query;
+pub mod set_webhook;
+pub mod status;
+pub mod ui;
+pub mod up;
+
+use crate::cli::{Cli, Command};
+
+/// How `tgpipe` exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Done; for `status`, everything is well.
+    Success,
+    /// `status` found something wrong (it says what).
+    Unhealthy,
+    /// An error stopped the command (printed as `error: …`).
+    Failure,
+    /// The user stopped it (Ctrl-C during an Athena query, which is then cancelled).
+    Interrupted,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Unhealthy => 1,
+            ExitStatus::Failure => 2,
+            ExitStatus::Interrupted => 130,
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Up(args) => up::run(g, args).await,
+        Command::Down(args) => down::run(g, args).await,
+        Command::Status(args) => status::run(g, args).await,
+        Command::SetWebhook(args) => set_webhook::run(g, args).await,
+        Command::Query(args) => query::run(g, args).await,
+        Command::Local(command) => local::run(g, command).await,
+    }
+}

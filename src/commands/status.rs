@@ -1,0 +1,259 @@
+//! `tgpipe status`: every resource, the webhook as Telegram sees it, the chats as the bot sees
+//! them, and the data's freshness; exits 1 when anything is wrong (and says what).
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use super::ExitStatus;
+use super::context::{AwsArgs, BotArgs, Ctx, connect};
+use crate::cli::Global;
+use crate::plan::{Resource, State};
+use crate::stack::apigw;
+use crate::telegram::{Telegram, WebhookInfo};
+
+#[derive(Args)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub bot: BotArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Serialize)]
+pub struct StatusReport {
+    stack: String,
+    account: String,
+    region: String,
+    resources: Vec<Resource>,
+    webhook: Option<WebhookStatus>,
+    webhook_skipped: Option<String>,
+    /// The kept chats as the bot sees them (with a token).
+    chats: Vec<crate::webhook::ChatCheck>,
+    newest_raw_object: Option<String>,
+    newest_enriched_day: Option<String>,
+    #[serde(flatten)]
+    data: Option<crate::health::DataHealth>,
+    /// Everything found wrong, one sentence each.
+    problems: Vec<String>,
+    healthy: bool,
+}
+
+#[derive(Serialize)]
+pub struct WebhookStatus {
+    #[serde(flatten)]
+    info: WebhookInfo,
+    points_at_api: bool,
+    /// Delivery errors of the last day, updates piling up, secrets out of step.
+    problems: Vec<String>,
+}
+
+pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus> {
+    let bot = args.bot.telegram(global.verbose)?;
+    let ctx = connect(global, &args.aws).await?;
+    let stack = &ctx.stack;
+    let now = chrono::Utc::now();
+    let resources = crate::stack::inspect_all(&ctx.aws, stack, None).await?;
+    let mut problems: Vec<String> = resources
+        .iter()
+        .filter(|r| !r.state.is_ok())
+        .map(|r| format!("{} {} is not as deployed", r.kind, r.name))
+        .collect();
+    let (newest_raw, newest_enriched_day) = crate::health::freshness(&ctx.aws.s3, stack).await?;
+    let (webhook, webhook_skipped, chats) = match &bot {
+        Some(bot) => {
+            let newest = newest_raw.as_ref().map(|n| n.1);
+            let (webhook, chats) = telegram_side(&ctx, bot, newest, now, &mut problems).await?;
+            (Some(webhook), None, chats)
+        }
+        None => (
+            None,
+            Some(
+                "no bot token (--bot-token or TGPIPE_BOT_TOKEN): the webhook and the chats were not checked"
+                    .to_owned(),
+            ),
+            Vec::new(),
+        ),
+    };
+    let data = if resources
+        .iter()
+        .any(|r| r.name == stack.raw_bucket() && r.state != State::Missing)
+    {
+        let data =
+            crate::health::data_health(&ctx.aws.s3, stack, ctx.time_zone().await?, now).await?;
+        if data.quarantined > 0 {
+            problems.push(format!(
+                "{} bodies Telegram sent were not updates and are kept under quarantine/ in the raw bucket",
+                data.quarantined
+            ));
+        }
+        Some(data)
+    } else {
+        None
+    };
+    let report = StatusReport {
+        stack: stack.name.to_string(),
+        account: stack.account.clone(),
+        region: stack.region.clone(),
+        resources,
+        webhook,
+        webhook_skipped,
+        chats,
+        newest_raw_object: newest_raw.map(|(k, t)| format!("{k} at {}", t.to_rfc3339())),
+        newest_enriched_day: newest_enriched_day.map(|d| d.to_string()),
+        data,
+        healthy: problems.is_empty(),
+        problems,
+    };
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => print_status(&report),
+    }
+    Ok(if report.healthy {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Unhealthy
+    })
+}
+
+/// The webhook as Telegram sees it and the chats as the bot sees them; adds what is wrong to
+/// `problems`.
+async fn telegram_side(
+    ctx: &Ctx,
+    bot: &Telegram,
+    newest_raw: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+    problems: &mut Vec<String>,
+) -> anyhow::Result<(WebhookStatus, Vec<crate::webhook::ChatCheck>)> {
+    let url = apigw::find(&ctx.aws.api, &ctx.stack)
+        .await?
+        .as_ref()
+        .and_then(apigw::webhook_url);
+    let info = bot.get_webhook_info().await?;
+    let points_at_api = url.as_deref() == Some(info.url.as_str());
+    let mut wrong = crate::health::webhook_problems(&info, newest_raw, now);
+    if let Some(secrets) = crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack).await? {
+        if secrets.rotating() {
+            wrong.push("a secret rotation was not finished: run `tgpipe set-webhook`".to_owned());
+        } else if !secrets.telegram_has_current() {
+            wrong.push("Telegram may hold another secret than the ingest function, which would refuse every delivery: run `tgpipe set-webhook`".to_owned());
+        }
+    }
+    if !crate::webhook::allowed_updates_agree(&info) && points_at_api {
+        wrong.push(
+            "Telegram sends other update kinds than the stack keeps: run `tgpipe up`".to_owned(),
+        );
+    }
+    if !points_at_api {
+        problems.push("the webhook does not point at this stack's API".to_owned());
+    }
+    problems.extend(wrong.iter().cloned());
+    let me = bot.me().await?;
+    let chats = ctx.deployed_chats().await?.unwrap_or_default();
+    let checks = crate::webhook::check_chats(bot, &me, &chats).await?;
+    problems.extend(checks.iter().filter_map(|c| {
+        c.problem
+            .as_ref()
+            .map(|p| format!("chat {}: {p}", c.label()))
+    }));
+    let webhook = WebhookStatus {
+        info,
+        points_at_api,
+        problems: wrong,
+    };
+    Ok((webhook, checks))
+}
+
+fn print_status(r: &StatusReport) {
+    println!("Stack {} in account {} ({})", r.stack, r.account, r.region);
+    for res in &r.resources {
+        let (word, details) = match &res.state {
+            State::Present => ("ok", String::new()),
+            State::Missing => ("MISSING", String::new()),
+            State::Drifted(d) => ("DRIFTED", format!(" ({})", d.join("; "))),
+        };
+        println!("  {word:<8} {:<17} {}{details}", res.kind, res.name);
+    }
+    match (&r.webhook, &r.webhook_skipped) {
+        (Some(w), _) => {
+            println!(
+                "  {:<8} {:<17} {}",
+                if w.points_at_api { "ok" } else { "WRONG" },
+                "telegram webhook",
+                if w.info.url.is_empty() {
+                    "(none set)"
+                } else {
+                    w.info.url.as_str()
+                }
+            );
+            println!(
+                "           pending updates: {}",
+                w.info.pending_update_count
+            );
+            if let Some(msg) = &w.info.last_error_message {
+                let when = w
+                    .info
+                    .last_error_date
+                    .and_then(|d| chrono::DateTime::from_timestamp(d, 0))
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
+                println!("           last error: {msg} ({when})");
+            }
+            for p in &w.problems {
+                println!("           PROBLEM: {p}");
+            }
+        }
+        (None, Some(why)) => println!("  skipped  telegram webhook: {why}"),
+        (None, None) => {}
+    }
+    for c in &r.chats {
+        let word = if c.problem.is_some() { "WARNING" } else { "ok" };
+        println!("  {word:<8} {:<17} {}", "telegram chat", c.label());
+        if let Some(p) = &c.problem {
+            println!("           {p}");
+        }
+    }
+    println!(
+        "  newest raw object:   {}",
+        r.newest_raw_object.as_deref().unwrap_or("none yet")
+    );
+    println!(
+        "  newest enriched day: {}",
+        r.newest_enriched_day.as_deref().unwrap_or("none yet")
+    );
+    if let Some(d) = &r.data {
+        if !d.stale_days.is_empty() {
+            let days: Vec<String> = d.stale_days.iter().map(|d| d.to_string()).collect();
+            println!(
+                "  raw newer than Parquet (the next ETL run rebuilds them): {}",
+                days.join(", ")
+            );
+        }
+        println!("  quarantined bodies:  {}", d.quarantined);
+        for m in &d.migrations {
+            println!(
+                "  chat {} became the supergroup {}{}; its updates are kept",
+                m.from,
+                m.to,
+                m.seen
+                    .map(|t| format!(" (seen {})", t.to_rfc3339()))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if r.healthy {
+        println!("All is well.");
+    } else {
+        for p in &r.problems {
+            println!("PROBLEM: {p}");
+        }
+        println!("Something is wrong: `tgpipe up` repairs the stack.");
+    }
+}

@@ -1,0 +1,284 @@
+//! `tgpipe up`: create what is missing, update what differs, then point the bot's webhook at the
+//! API. With `--dry-run`, the same plan is inspected and shown, and nothing changes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::ExitStatus;
+use super::context::{AwsArgs, BotArgs, Ctx, connect};
+use super::ui::{Progress, confirm, print_chat_checks, print_plan};
+use crate::cli::Global;
+use crate::plan::State;
+use crate::stack::lambda::FunctionSpec;
+use crate::stack::{Desired, Function, Stack, StackName, apigw, events};
+use crate::telegram::Telegram;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// A chat whose updates are kept (repeatable), e.g. -1001234567890; default: the deployed
+    /// chats (required the first time).
+    #[arg(long = "chat-id", allow_hyphen_values = true)]
+    pub chat_ids: Vec<i64>,
+    /// IANA time zone of the daily partitions; default: the deployed one, UTC the first time.
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Directory holding ingest/bootstrap.zip and etl/bootstrap.zip.
+    #[arg(long, default_value = "target/lambda")]
+    pub artifacts: PathBuf,
+    /// When the ETL runs (an EventBridge schedule expression); default: the deployed one,
+    /// `cron(30 0 * * ? *)` the first time.
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Show what would be created or updated, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Confirm a change that re-files data (a new --timezone on a stack that holds updates).
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub bot: BotArgs,
+}
+
+/// The values `up` deploys: a flag given wins, then what is deployed, then the default, so that
+/// a flag left out never reverts the stack.
+struct Wanted {
+    chats: Vec<i64>,
+    timezone: String,
+    schedule: String,
+    /// Chats added because a kept group became a supergroup: (from, to).
+    migrated: Vec<(i64, i64)>,
+}
+
+async fn wanted(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<Wanted> {
+    let deployed_zone = ctx.variable(Function::Etl, lake::env::TIMEZONE).await?;
+    let deployed_schedule = events::deployed_schedule(&ctx.aws.events, &ctx.stack).await?;
+    let mut chats: Vec<i64> = if args.chat_ids.is_empty() {
+        ctx.deployed_chats()
+            .await?
+            .context("--chat-id is required the first time: the id of the group to keep, such as -1001234567890")?
+    } else {
+        args.chat_ids.clone()
+    };
+    // A kept group that became a supergroup: its new id joins the stack's chats.
+    let mut migrated = Vec::new();
+    for m in crate::health::migrations(&ctx.aws.s3, &ctx.stack).await? {
+        if chats.contains(&m.from) && !chats.contains(&m.to) {
+            chats.push(m.to);
+            migrated.push((m.from, m.to));
+        }
+    }
+    let timezone = args
+        .timezone
+        .clone()
+        .or(deployed_zone.clone())
+        .unwrap_or_else(|| "UTC".to_owned());
+    lake::day::parse_time_zone(&timezone)?;
+    if let Some(old) = deployed_zone.filter(|old| *old != timezone) {
+        let holds_data = !crate::health::list_all(
+            &ctx.aws.s3,
+            &ctx.stack.raw_bucket(),
+            &format!("{}/", lake::layout::TABLE_PREFIX),
+        )
+        .await?
+        .is_empty();
+        if holds_data
+            && !args.yes
+            && !args.dry_run
+            && !confirm(&format!(
+                "The stack files days in {old}; from now on they would be filed in {timezone}, and updates near midnight would land on other days than before. Change it?"
+            ))?
+        {
+            bail!(
+                "the time zone stays {old}: changing it to {timezone} re-files new updates by another day; pass --yes to change it anyway"
+            );
+        }
+    }
+    let schedule = args
+        .schedule
+        .clone()
+        .or(deployed_schedule)
+        .unwrap_or_else(|| events::DEFAULT_SCHEDULE.to_owned());
+    Ok(Wanted {
+        chats,
+        timezone,
+        schedule,
+        migrated,
+    })
+}
+
+/// The functions' code and environment, and the schedule: what the components compare with.
+async fn desired(ctx: &Ctx, args: &UpArgs, wanted: &Wanted) -> anyhow::Result<Desired> {
+    // The deployed value as it is (both secrets during a rotation): `up` never drops one.
+    let secret = match ctx
+        .variable(Function::Ingest, lake::env::WEBHOOK_SECRET)
+        .await?
+    {
+        Some(s) => s,
+        None => crate::webhook::new_secret()?,
+    };
+    let envs = environments(&ctx.stack, &wanted.chats, &wanted.timezone, &secret);
+    let specs = Function::ALL
+        .iter()
+        .zip(envs)
+        .map(|(f, env)| FunctionSpec::load(&ctx.stack, *f, &args.artifacts, env))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Desired {
+        specs,
+        schedule: wanted.schedule.clone(),
+    })
+}
+
+fn environments(
+    stack: &Stack,
+    chats: &[i64],
+    timezone: &str,
+    secret: &str,
+) -> [BTreeMap<String, String>; 2] {
+    let s = stack;
+    let chats = chats
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    [
+        BTreeMap::from([
+            (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
+            (lake::env::ALLOWED_CHAT_IDS.to_owned(), chats),
+            (lake::env::WEBHOOK_SECRET.to_owned(), secret.to_owned()),
+            (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
+        ]),
+        BTreeMap::from([
+            (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
+            (lake::env::ENRICHED_BUCKET.to_owned(), s.enriched_bucket()),
+            (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
+        ]),
+    ]
+}
+
+pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
+    // Everything that can be checked before touching AWS is checked first.
+    StackName::parse(&global.name)?;
+    if let Some(zone) = &args.timezone {
+        lake::day::parse_time_zone(zone)?;
+    }
+    let bot = args.bot.required(global.verbose)?;
+    let bot_name = bot.get_me().await?;
+    let ctx = connect(global, &args.aws).await?;
+    let stack = &ctx.stack;
+    // Nothing that bears the stack's names without its tag is touched, let alone adopted.
+    let foreign = ctx.foreign().await?;
+    if !foreign.is_empty() {
+        bail!("{}", foreign.refusal(stack));
+    }
+    let wanted = wanted(&ctx, &args).await?;
+    let desired = desired(&ctx, &args, &wanted).await?;
+    eprintln!(
+        "{} stack {} in account {} ({}) for @{bot_name}",
+        if args.dry_run {
+            "Planning"
+        } else {
+            "Deploying"
+        },
+        stack.name,
+        stack.account,
+        stack.region
+    );
+    for (from, to) in &wanted.migrated {
+        println!("  chat {from} became the supergroup {to}: keeping {to} too");
+    }
+    let resources = if args.dry_run {
+        crate::stack::inspect_all(&ctx.aws, stack, Some(&desired)).await?
+    } else {
+        let progress = Progress::start();
+        let before =
+            crate::stack::apply_all(&ctx.aws, stack, &desired, &|s| progress.step(s), &|l| {
+                progress.note(l)
+            })
+            .await?;
+        progress.done();
+        before
+    };
+    print_plan(&resources, args.dry_run);
+    let checks = print_chat_checks(&bot, &wanted.chats).await?;
+    let url = apigw::find(&ctx.aws.api, stack)
+        .await?
+        .as_ref()
+        .and_then(apigw::webhook_url);
+    if args.dry_run {
+        print_webhook_plan(&ctx, &bot, url.as_deref()).await?;
+        println!("Dry run: nothing was changed.");
+        return Ok(ExitStatus::Success);
+    }
+    let url = url.context("the HTTP API has no endpoint URL")?;
+    let converged = crate::webhook::converge(&bot, &ctx.aws.lambda, stack, &url, false).await?;
+    let word = if converged.set { "set" } else { "unchanged" };
+    println!("  {word:<9} telegram webhook  {url}");
+    if converged.rotation_finished {
+        println!("  finished  secret rotation   (the old secret is no longer accepted)");
+    }
+    if resources.iter().all(|r| r.state == State::Present)
+        && !converged.set
+        && !converged.rotation_finished
+        && wanted.migrated.is_empty()
+    {
+        println!("Everything is up to date: no changes made.");
+    }
+    if checks.iter().any(|c| c.problem.is_some()) {
+        println!(
+            "\nWARNING: the bot cannot read every message of the chats marked above; their messages are not kept until that is fixed."
+        );
+    }
+    print_deployed(stack, &url);
+    Ok(ExitStatus::Success)
+}
+
+/// `--dry-run`: whether `up` would call `setWebhook`.
+async fn print_webhook_plan(ctx: &Ctx, bot: &Telegram, url: Option<&str>) -> anyhow::Result<()> {
+    let agrees = match (
+        url,
+        crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack).await?,
+    ) {
+        (Some(url), Some(secrets)) => {
+            let info = bot.get_webhook_info().await?;
+            info.url == url
+                && secrets.telegram_has_current()
+                && !secrets.rotating()
+                && crate::webhook::allowed_updates_agree(&info)
+        }
+        _ => false,
+    };
+    println!(
+        "  {:<9} {:<17} {}",
+        if agrees { "unchanged" } else { "set" },
+        "telegram webhook",
+        url.unwrap_or("(the new API)")
+    );
+    Ok(())
+}
+
+/// Where everything is, once deployed.
+fn print_deployed(stack: &Stack, url: &str) {
+    println!("\nAPI URL:    {url}");
+    println!(
+        "Buckets:    {} (raw), {} (enriched), {} (athena)",
+        stack.raw_bucket(),
+        stack.enriched_bucket(),
+        stack.athena_bucket()
+    );
+    println!(
+        "Functions:  {}, {}",
+        stack.function(Function::Ingest),
+        stack.function(Function::Etl)
+    );
+    println!(
+        "Workgroup:  {} (database {}, table {})",
+        stack.workgroup(),
+        stack.glue_database(),
+        stack.table()
+    );
+}

@@ -1,0 +1,273 @@
+//! The stack's components, listed once. `up` applies them stage by stage (a component depends
+//! only on those of earlier stages), `up --dry-run` and `status` inspect them in this order,
+//! `down` removes them in reverse. Each component has the same shape: inspect → typed drift
+//! (in its own module, words only for display) → apply; removal answers one [`Removal`] per
+//! resource. Adding a kind of resource touches its module and this list.
+
+use crate::plan::{Removal, Removed, Resource, State};
+use crate::stack::lambda::FunctionSpec;
+use crate::stack::ownership::{Claim, Foreign};
+use crate::stack::{Stack, apigw, athena, events, iam, lambda, logs, s3};
+
+/// Every AWS client the stack is read and changed with.
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub api: aws_sdk_apigatewayv2::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub athena: aws_sdk_athena::Client,
+    pub glue: aws_sdk_glue::Client,
+}
+
+/// What `up` deploys beyond the names: each function's code and environment, the schedule.
+pub struct Desired {
+    pub specs: Vec<FunctionSpec>,
+    pub schedule: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Buckets,
+    Roles,
+    LogGroups,
+    Functions,
+    HttpApi,
+    Schedule,
+    Analytics,
+}
+
+/// Hears about waits and retries while a component is applied.
+pub type Note<'a> = &'a (dyn Fn(String) + Sync);
+
+impl Component {
+    /// The stack, in the order `up` and `status` show it.
+    pub const ALL: [Component; 7] = [
+        Component::Buckets,
+        Component::Roles,
+        Component::LogGroups,
+        Component::Functions,
+        Component::HttpApi,
+        Component::Schedule,
+        Component::Analytics,
+    ];
+
+    /// `up`'s stages: the functions need their roles and log groups; the API and the schedule
+    /// invoke the functions. Components of one stage are applied concurrently.
+    pub const STAGES: [&'static [Component]; 3] = [
+        &[
+            Component::Buckets,
+            Component::Roles,
+            Component::LogGroups,
+            Component::Analytics,
+        ],
+        &[Component::Functions],
+        &[Component::HttpApi, Component::Schedule],
+    ];
+
+    /// What `up`'s progress says while the stage runs.
+    pub fn stage_label(stage: usize) -> &'static str {
+        match stage {
+            0 => "buckets, roles, log groups, Athena and Glue",
+            1 => "functions",
+            _ => "HTTP API and daily schedule",
+        }
+    }
+
+    /// Its resources as they are. With `desired` (`up --dry-run`), compared with what `up`
+    /// would deploy; without (`status`), with what the stack itself deployed.
+    pub async fn inspect(
+        self,
+        c: &Clients,
+        stack: &Stack,
+        desired: Option<&Desired>,
+    ) -> anyhow::Result<Vec<Resource>> {
+        Ok(match self {
+            Component::Buckets => s3::inspect(&c.s3, stack).await?,
+            Component::Roles => iam::inspect(&c.iam, stack).await?,
+            Component::LogGroups => logs::inspect(&c.logs, stack).await?,
+            Component::Functions => match desired {
+                Some(d) => lambda::inspect(&c.lambda, stack, &d.specs).await?,
+                None => lambda::status(&c.lambda, stack).await?,
+            },
+            Component::HttpApi => {
+                if desired.is_some() && !lambda::all_exist(&c.lambda, stack).await? {
+                    // Without the functions there is nothing to wire yet.
+                    vec![Resource {
+                        kind: "http api",
+                        name: stack.http_api(),
+                        state: apigw::find(&c.api, stack)
+                            .await?
+                            .map_or(State::Missing, |_| {
+                                State::Drifted(vec!["functions to wire".into()])
+                            }),
+                    }]
+                } else {
+                    vec![apigw::inspect(&c.api, &c.lambda, stack).await?.0]
+                }
+            }
+            // Without `desired` the schedule is what was deployed (`up --schedule`), never
+            // compared with the default.
+            Component::Schedule => vec![
+                events::inspect(
+                    &c.events,
+                    &c.lambda,
+                    stack,
+                    desired.map(|d| d.schedule.as_str()),
+                )
+                .await?,
+            ],
+            Component::Analytics => athena::inspect(&c.athena, &c.glue, stack).await?,
+        })
+    }
+
+    /// Who holds each of its names: the stack, someone else, or nobody. The HTTP API is found
+    /// by name and tag together, so another API of the same name is never the stack's.
+    pub async fn claims(self, c: &Clients, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
+        Ok(match self {
+            Component::Buckets => s3::claims(&c.s3, stack).await?,
+            Component::Roles => iam::claims(&c.iam, stack).await?,
+            Component::LogGroups => logs::claims(&c.logs, stack).await?,
+            Component::Functions => lambda::claims(&c.lambda, stack).await?,
+            Component::HttpApi => Vec::new(),
+            Component::Schedule => events::claims(&c.events, stack).await?,
+            Component::Analytics => athena::claims(&c.athena, &c.glue, stack).await?,
+        })
+    }
+
+    /// Creates what is missing and repairs what differs; returns the states found before.
+    pub async fn apply(
+        self,
+        c: &Clients,
+        stack: &Stack,
+        desired: &Desired,
+        note: Note<'_>,
+    ) -> anyhow::Result<Vec<Resource>> {
+        Ok(match self {
+            Component::Buckets => s3::ensure(&c.s3, stack).await?,
+            Component::Roles => iam::ensure(&c.iam, stack).await?.0,
+            Component::LogGroups => logs::ensure(&c.logs, stack).await?,
+            Component::Functions => lambda::ensure(&c.lambda, stack, &desired.specs, note).await?,
+            Component::HttpApi => vec![apigw::ensure(&c.api, &c.lambda, stack).await?.0],
+            Component::Schedule => {
+                vec![events::ensure(&c.events, &c.lambda, stack, &desired.schedule).await?]
+            }
+            Component::Analytics => athena::ensure(&c.athena, &c.glue, stack).await?,
+        })
+    }
+
+    /// Removes its resources, leaving alone what is not the stack's; data buckets that hold
+    /// objects stay unless `delete_data`.
+    pub async fn remove(
+        self,
+        c: &Clients,
+        stack: &Stack,
+        foreign: &Foreign,
+        delete_data: bool,
+    ) -> anyhow::Result<Vec<Removed>> {
+        let (kind, removed): (&'static str, Vec<(String, Removal)>) = match self {
+            Component::Buckets => (
+                "s3 bucket",
+                s3::destroy(&c.s3, stack, delete_data, foreign).await?,
+            ),
+            Component::Roles => ("iam role", iam::destroy(&c.iam, stack).await?),
+            Component::LogGroups => ("log group", logs::destroy(&c.logs, stack, foreign).await?),
+            Component::Functions => (
+                "lambda function",
+                lambda::destroy(&c.lambda, stack, foreign).await?,
+            ),
+            Component::HttpApi => ("http api", vec![apigw::destroy(&c.api, stack).await?]),
+            Component::Schedule => (
+                "eventbridge rule",
+                vec![events::destroy(&c.events, stack, foreign).await?],
+            ),
+            Component::Analytics => (
+                "athena/glue",
+                athena::destroy(&c.athena, &c.glue, stack, foreign).await?,
+            ),
+        };
+        Ok(removed
+            .into_iter()
+            .map(|(name, removal)| Removed {
+                kind,
+                name,
+                removal,
+            })
+            .collect())
+    }
+}
+
+/// Every resource of the stack, in [`Component::ALL`]'s order.
+pub async fn inspect_all(
+    c: &Clients,
+    stack: &Stack,
+    desired: Option<&Desired>,
+) -> anyhow::Result<Vec<Resource>> {
+    let mut all = Vec::new();
+    for component in Component::ALL {
+        all.extend(component.inspect(c, stack, desired).await?);
+    }
+    Ok(all)
+}
+
+/// `up`: each stage's components concurrently, the stages in order. Returns every resource's
+/// state before the run, in [`Component::ALL`]'s order.
+pub async fn apply_all(
+    c: &Clients,
+    stack: &Stack,
+    desired: &Desired,
+    step: &(dyn Fn(&str) + Sync),
+    note: Note<'_>,
+) -> anyhow::Result<Vec<Resource>> {
+    let mut found: Vec<(Component, Vec<Resource>)> = Vec::new();
+    for (i, stage) in Component::STAGES.iter().enumerate() {
+        step(Component::stage_label(i));
+        let applied = futures::future::try_join_all(
+            stage.iter().map(|comp| comp.apply(c, stack, desired, note)),
+        )
+        .await?;
+        found.extend(stage.iter().copied().zip(applied));
+    }
+    Ok(Component::ALL
+        .iter()
+        .flat_map(|comp| {
+            found
+                .iter()
+                .filter(move |(f, _)| f == comp)
+                .flat_map(|(_, r)| r.clone())
+        })
+        .collect())
+}
+
+/// `down`: every component in reverse order.
+pub async fn remove_all(
+    c: &Clients,
+    stack: &Stack,
+    foreign: &Foreign,
+    delete_data: bool,
+) -> anyhow::Result<Vec<Removed>> {
+    let mut all = Vec::new();
+    for component in Component::ALL.iter().rev() {
+        all.extend(component.remove(c, stack, foreign, delete_data).await?);
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_component_is_in_exactly_one_stage() {
+        for comp in Component::ALL {
+            let stages = Component::STAGES
+                .iter()
+                .filter(|s| s.contains(&comp))
+                .count();
+            assert_eq!(stages, 1, "{comp:?}");
+        }
+        let staged: usize = Component::STAGES.iter().map(|s| s.len()).sum();
+        assert_eq!(staged, Component::ALL.len());
+    }
+}

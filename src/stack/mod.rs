@@ -1,0 +1,19 @@
+//! The stack: its names (derived from the stack name, the account and the region, so that no
+//! state file is needed) and one module per kind of resource, each with the whole lifecycle of
+//! its resources: inspect, apply, remove.
+
+mod components;
+mod names;
+
+pub mod apigw;
+pub mod athena;
+pub mod events;
+pub mod iam;
+pub mod lambda;
+pub mod logs;
+pub mod ownership;
+pub mod permission;
+pub mod s3;
+
+pub use components::{Clients, Component, Desired, Note, apply_all, inspect_all, remove_all};
+pub use names::*;

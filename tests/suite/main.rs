@@ -1,0 +1,14 @@
+//! The CLI's integration tests: one binary (each area is a module), so that DataFusion and the
+//! AWS SDKs are linked once. Run one area with `cargo test --test suite cli::`.
+
+mod common;
+
+mod athena;
+mod cli;
+mod iam;
+mod lambda;
+mod local;
+mod query;
+mod query_athena;
+mod s3;
+mod wiring;
