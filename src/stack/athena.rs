@@ -14,8 +14,8 @@ use lake::layout::{PARTITION_COLUMN, TABLE_PREFIX};
 use lake::schema::{COLUMNS, TABLE_NAME};
 
 use crate::aws::AwsResultExt;
-use crate::stack::ownership::Claim;
 use crate::plan::{Removal, Resource, State};
+use crate::stack::ownership::Claim;
 use crate::stack::{STACK_TAG, Stack};
 
 /// The most a query may scan: 10 GB (about $0.05 at Athena's price).
@@ -444,7 +444,12 @@ async fn workgroup_owned(
         "arn:aws:athena:{}:{}:workgroup/{workgroup}",
         stack.region, stack.account
     );
-    match athena.list_tags_for_resource().resource_arn(arn).send().await {
+    match athena
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+    {
         Ok(tags) => Ok(Some(stack.owns(tags.tags().iter().map(|t| {
             (t.key().unwrap_or_default(), t.value().unwrap_or_default())
         })))),
@@ -454,7 +459,10 @@ async fn workgroup_owned(
     }
 }
 
-async fn database_owned(glue: &aws_sdk_glue::Client, stack: &Stack) -> anyhow::Result<Option<bool>> {
+async fn database_owned(
+    glue: &aws_sdk_glue::Client,
+    stack: &Stack,
+) -> anyhow::Result<Option<bool>> {
     use aws_sdk_glue::error::ProvideErrorMetadata;
     let database = stack.glue_database();
     match glue.get_database().name(&database).send().await {

@@ -5,8 +5,8 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{RetryPolicy, RuleState, Tag, Target};
 
 use crate::aws::AwsResultExt;
-use crate::stack::ownership::Claim;
 use crate::plan::{Removal, Resource, State};
+use crate::stack::ownership::Claim;
 use crate::stack::permission::Permission;
 use crate::stack::{Function, STACK_TAG, Stack};
 
@@ -263,7 +263,12 @@ pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>
                 .aws(format!("EventBridge ListTagsForResource {rule}"))?;
             Some(stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))))
         }
-        Err(e) if aws_sdk_eventbridge::error::ProvideErrorMetadata::code(&e) == Some("ResourceNotFoundException") => None,
+        Err(e)
+            if aws_sdk_eventbridge::error::ProvideErrorMetadata::code(&e)
+                == Some("ResourceNotFoundException") =>
+        {
+            None
+        }
         Err(e) => return Err(e).aws(format!("EventBridge DescribeRule {rule}")),
     };
     Ok(vec![Claim::new("eventbridge rule", rule, owned)])

@@ -7,8 +7,8 @@ use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
 use crate::aws::AwsResultExt;
-use crate::stack::ownership::Claim;
 use crate::plan::{Removal, Resource};
+use crate::stack::ownership::Claim;
 use crate::stack::{Function, STACK_TAG, Stack};
 
 /// The name of the inline policy on each role.

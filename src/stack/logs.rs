@@ -4,9 +4,9 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 
 use crate::aws::{AwsResultExt, removal};
-use crate::stack::ownership::Claim;
 use crate::plan::{Removal, Resource, State};
 use crate::stack::lambda::LOG_RETENTION_DAYS;
+use crate::stack::ownership::Claim;
 use crate::stack::{Function, STACK_TAG, Stack};
 
 async fn retention(client: &Client, name: &str) -> anyhow::Result<Option<Option<i32>>> {
@@ -100,7 +100,12 @@ pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>
     for f in Function::ALL {
         let group = stack.log_group(f);
         #[allow(deprecated)] // ListTagsForResource needs the ARN; this takes the name.
-        let owned = match client.list_tags_log_group().log_group_name(&group).send().await {
+        let owned = match client
+            .list_tags_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+        {
             Ok(out) => Some(stack.owns_map(out.tags())),
             Err(e) if e.code() == Some("ResourceNotFoundException") => None,
             Err(e) => return Err(e).aws(format!("CloudWatch Logs ListTagsLogGroup {group}")),

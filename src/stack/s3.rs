@@ -17,8 +17,8 @@ use aws_sdk_s3::types::{
 use serde_json::{Value, json};
 
 use crate::aws::AwsResultExt;
-use crate::stack::ownership::Claim;
 use crate::plan::{Removal, Resource, State};
+use crate::stack::ownership::Claim;
 use crate::stack::{STACK_TAG, Stack};
 
 /// Days after which Athena query results are deleted.

@@ -52,7 +52,7 @@ pub const COLUMNS: [(&str, ColumnType); 16] = [
 ];
 
 /// Columns that are never null.
-const REQUIRED: [&str; 5] = ["message_id", "chat_id", "date", "update_id", "message_type"];
+pub const REQUIRED: [&str; 5] = ["message_id", "chat_id", "date", "update_id", "message_type"];
 
 #[cfg(feature = "parquet")]
 mod arrow {

@@ -1,0 +1,111 @@
+//! The functions as deployed: their variables, whether they exist, what `status` says of them.
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+
+use crate::aws::AwsResultExt;
+use crate::plan::Resource;
+use crate::stack::{Function, Stack};
+
+use super::run_drift;
+
+/// Whether both functions exist (the API and the schedule have something to invoke).
+pub async fn all_exist(client: &Client, stack: &Stack) -> anyhow::Result<bool> {
+    for f in Function::ALL {
+        if configuration(client, &stack.function(f)).await?.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A function's configuration; `None` when there is no such function.
+async fn configuration(
+    client: &Client,
+    name: &str,
+) -> anyhow::Result<
+    Option<aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput>,
+> {
+    match client
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
+    }
+}
+
+/// A variable of a deployed function's environment; `None` when it or the function is missing.
+pub async fn variable(
+    client: &Client,
+    stack: &Stack,
+    f: Function,
+    variable: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(configuration(client, &stack.function(f))
+        .await?
+        .and_then(|c| c.environment()?.variables()?.get(variable).cloned()))
+}
+
+/// The variables each function must have.
+fn required_variables(f: Function) -> &'static [&'static str] {
+    match f {
+        Function::Ingest => &[
+            lake::env::RAW_BUCKET,
+            lake::env::TIMEZONE,
+            lake::env::ALLOWED_CHAT_IDS,
+            lake::env::WEBHOOK_SECRET,
+        ],
+        Function::Etl => &[
+            lake::env::RAW_BUCKET,
+            lake::env::TIMEZONE,
+            lake::env::ENRICHED_BUCKET,
+        ],
+    }
+}
+
+/// The functions as deployed, for `status`: present or missing, with drift in what can be known
+/// without the artifacts (the code is not compared here).
+pub async fn status(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let name = stack.function(f);
+        let drift = match configuration(client, &name).await? {
+            None => None,
+            Some(c) => {
+                let vars = c
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .cloned()
+                    .unwrap_or_default();
+                let missing: Vec<&str> = required_variables(f)
+                    .iter()
+                    .copied()
+                    .filter(|k| !vars.contains_key(*k))
+                    .collect();
+                let raw_ok = vars.get(lake::env::RAW_BUCKET) == Some(&stack.raw_bucket());
+                let mut drift = Vec::new();
+                if !missing.is_empty() || !raw_ok {
+                    drift.push(format!(
+                        "environment differs ({})",
+                        if missing.is_empty() {
+                            lake::env::RAW_BUCKET.to_owned()
+                        } else {
+                            missing.join(", ")
+                        }
+                    ));
+                }
+                if f == Function::Etl {
+                    // Overlapping runs could leave an update out: how runs are kept apart.
+                    drift.extend(run_drift(client, &name).await?);
+                }
+                Some(drift)
+            }
+        };
+        out.push(Resource::with_drift("lambda function", name, drift));
+    }
+    Ok(out)
+}

@@ -1,0 +1,280 @@
+//! The two Lambda functions and their log groups, whole lifecycle.
+//!
+//! Code is uploaded only when its SHA-256 differs, configuration only when it differs, and every
+//! change waits for the function to be ready before the next (Lambda refuses a second update
+//! while one is in progress). A role created moments ago cannot be assumed yet: creation retries
+//! with backoff and says so.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State as FnState,
+};
+
+use crate::aws::{AwsResultExt, removal};
+use crate::plan::{Removal, Resource, State};
+use crate::stack::ownership::Claim;
+use crate::stack::{Function, STACK_TAG, Stack};
+
+/// Days the functions' logs are kept.
+pub const LOG_RETENTION_DAYS: i32 = 30;
+/// How long a freshly created role may take before Lambda can assume it.
+const ROLE_PROPAGATION: Duration = Duration::from_secs(90);
+/// How long a function may take to become ready after a change.
+const READY_TIMEOUT: Duration = Duration::from_secs(300);
+/// The tag that records that the account could not reserve the ETL's concurrency, so that its
+/// runs are kept apart by the lease alone (and `up` does not ask again on every run).
+pub const LEASE_ONLY_TAG: &str = "tgpipe:etl-concurrency";
+/// How often Lambda retries a failed asynchronous invocation of the ETL (the schedule's), and
+/// how old such an event may get: a run that failed is tried again, but never piles up.
+pub const ASYNC_RETRIES: i32 = 2;
+pub const ASYNC_MAX_AGE_S: i32 = 6 * 3600;
+
+mod deployed;
+mod spec;
+
+pub use deployed::{all_exist, status, variable};
+use spec::{ASYNC_DRIFT, CONCURRENCY_DRIFT, apply_run_settings, differences, get};
+pub use spec::{FunctionSpec, artifact_path, run_drift};
+
+/// The state of each function against its spec.
+pub async fn inspect(
+    client: &Client,
+    stack: &Stack,
+    specs: &[FunctionSpec],
+) -> anyhow::Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let name = stack.function(spec.function);
+        let state = match get(client, &name, spec.runs_alone).await? {
+            None => State::Missing,
+            Some(deployed) => {
+                let (_, drift) = differences(&deployed, spec, stack);
+                if drift.is_empty() {
+                    State::Present
+                } else {
+                    State::Drifted(drift)
+                }
+            }
+        };
+        out.push(Resource {
+            kind: "lambda function",
+            name,
+            state,
+        });
+    }
+    Ok(out)
+}
+
+/// Waits until the function can take the next change (or invocations).
+pub async fn wait_ready(client: &Client, name: &str) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        let c = client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .aws(format!("Lambda GetFunctionConfiguration {name}"))?;
+        match (c.state(), c.last_update_status()) {
+            (Some(FnState::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => anyhow::bail!(
+                "Lambda function {name} failed to become ready: {}",
+                c.state_reason()
+                    .or(c.last_update_status_reason())
+                    .unwrap_or("no reason given")
+            ),
+            (Some(FnState::Pending), _) | (_, Some(LastUpdateStatus::InProgress)) => {}
+            _ => return Ok(()),
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "Lambda function {name} was not ready after {}s; run `tgpipe up` again",
+                READY_TIMEOUT.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn environment(spec: &FunctionSpec) -> Environment {
+    Environment::builder()
+        .set_variables(Some(spec.environment.clone().into_iter().collect()))
+        .build()
+}
+
+/// Creates missing functions and updates what differs. `progress` hears about waits.
+pub async fn ensure(
+    client: &Client,
+    stack: &Stack,
+    specs: &[FunctionSpec],
+    progress: &(dyn Fn(String) + Sync),
+) -> anyhow::Result<Vec<Resource>> {
+    let before = inspect(client, stack, specs).await?;
+    for (spec, resource) in specs.iter().zip(&before) {
+        let name = &resource.name;
+        match &resource.state {
+            State::Present => {}
+            State::Missing => {
+                create(client, stack, spec, progress).await?;
+                if spec.runs_alone
+                    && let Some(deployed) = get(client, name, true).await?
+                {
+                    apply_run_settings(client, name, &deployed, progress).await?;
+                }
+            }
+            State::Drifted(_) => {
+                let Some(deployed) = get(client, name, spec.runs_alone).await? else {
+                    create(client, stack, spec, progress).await?;
+                    continue;
+                };
+                let current = &deployed.config;
+                let (code, drift) = differences(&deployed, spec, stack);
+                if code {
+                    client
+                        .update_function_code()
+                        .function_name(name)
+                        .zip_file(Blob::new(spec.zip.clone()))
+                        .send()
+                        .await
+                        .aws(format!("Lambda UpdateFunctionCode {name}"))?;
+                    wait_ready(client, name).await?;
+                }
+                let others = [
+                    "code differs",
+                    "stack tag missing",
+                    CONCURRENCY_DRIFT,
+                    ASYNC_DRIFT,
+                ];
+                if drift.iter().any(|d| !others.contains(&d.as_str())) {
+                    client
+                        .update_function_configuration()
+                        .function_name(name)
+                        .runtime(Runtime::Providedal2023)
+                        .handler("bootstrap")
+                        .role(&spec.role_arn)
+                        .memory_size(spec.memory_mb)
+                        .timeout(spec.timeout_s)
+                        .environment(environment(spec))
+                        .send()
+                        .await
+                        .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
+                    wait_ready(client, name).await?;
+                }
+                if drift.iter().any(|d| d == "stack tag missing") {
+                    let arn = current
+                        .function_arn()
+                        .context("Lambda GetFunction returned no ARN")?;
+                    client
+                        .tag_resource()
+                        .resource(arn)
+                        .tags(STACK_TAG, stack.name.as_str())
+                        .send()
+                        .await
+                        .aws(format!("Lambda TagResource {name}"))?;
+                }
+                if spec.runs_alone {
+                    apply_run_settings(client, name, &deployed, progress).await?;
+                }
+            }
+        }
+    }
+    Ok(before)
+}
+
+async fn create(
+    client: &Client,
+    stack: &Stack,
+    spec: &FunctionSpec,
+    progress: &(dyn Fn(String) + Sync),
+) -> anyhow::Result<()> {
+    let name = stack.function(spec.function);
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let result = client
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2023)
+            .architectures(Architecture::X8664)
+            .handler("bootstrap")
+            .role(&spec.role_arn)
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(spec.zip.clone()))
+                    .build(),
+            )
+            .memory_size(spec.memory_mb)
+            .timeout(spec.timeout_s)
+            .environment(environment(spec))
+            .description(format!(
+                "tgpipe stack {}: {}",
+                stack.name,
+                spec.function.suffix()
+            ))
+            .tags(STACK_TAG, stack.name.as_str())
+            .send()
+            .await;
+        match result {
+            Ok(_) => break,
+            // An interrupted run created it already: the next `ensure` step updates it.
+            Err(e) if e.code() == Some("ResourceConflictException") => break,
+            Err(e)
+                if e.code() == Some("InvalidParameterValueException")
+                    && e.message().is_some_and(|m| m.contains("cannot be assumed"))
+                    && started.elapsed() < ROLE_PROPAGATION =>
+            {
+                progress(format!(
+                    "{name}: the new IAM role is not assumable yet (IAM propagation); retrying in {}s",
+                    delay.as_secs()
+                ));
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e).aws(format!("Lambda CreateFunction {name}")),
+        }
+    }
+    wait_ready(client, &name).await
+}
+
+/// Deletes the stack's functions; already gone is fine; one that is not the stack's is kept.
+pub async fn destroy(
+    client: &Client,
+    stack: &Stack,
+    foreign: &crate::stack::ownership::Foreign,
+) -> anyhow::Result<Vec<(String, Removal)>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let name = stack.function(f);
+        if foreign.contains(&name) {
+            out.push((name, Removal::NotOurs));
+            continue;
+        }
+        let result = client.delete_function().function_name(&name).send().await;
+        let what = removal(
+            result,
+            "ResourceNotFoundException",
+            format!("Lambda DeleteFunction {name}"),
+        )?;
+        out.push((name, what));
+    }
+    Ok(out)
+}
+
+/// Who holds the stack's function names (see [`crate::stack::ownership`]).
+pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
+    let mut out = Vec::new();
+    for f in Function::ALL {
+        let function = stack.function(f);
+        let owned = match client.get_function().function_name(&function).send().await {
+            Ok(out) => Some(stack.owns_map(out.tags())),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
+            Err(e) => return Err(e).aws(format!("Lambda GetFunction {function}")),
+        };
+        out.push(Claim::new("lambda function", function, owned));
+    }
+    Ok(out)
+}

@@ -1,0 +1,275 @@
+//! What a function should be (its spec, from the artifact and the stack), and how a deployed
+//! function differs from it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::types::{FunctionConfiguration, Runtime};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::aws::AwsResultExt;
+use crate::stack::{Function, Stack};
+
+use super::{ASYNC_MAX_AGE_S, ASYNC_RETRIES, LEASE_ONLY_TAG};
+
+/// Where the built artifacts are: `{dir}/{ingest,etl}/bootstrap.zip`.
+pub fn artifact_path(dir: &Path, f: Function) -> PathBuf {
+    dir.join(f.suffix()).join("bootstrap.zip")
+}
+
+/// Everything a function should be.
+#[derive(Clone)]
+pub struct FunctionSpec {
+    pub function: Function,
+    pub zip: Vec<u8>,
+    /// Base64 of the zip's SHA-256, as Lambda reports `CodeSha256`.
+    pub code_sha256: String,
+    pub role_arn: String,
+    pub environment: BTreeMap<String, String>,
+    pub memory_mb: i32,
+    pub timeout_s: i32,
+    /// Whether runs must never overlap (the ETL): reserved concurrency 1, bounded async retries.
+    pub runs_alone: bool,
+}
+
+impl std::fmt::Debug for FunctionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment holds the webhook secret: never printed.
+        f.debug_struct("FunctionSpec")
+            .field("function", &self.function)
+            .field("code_sha256", &self.code_sha256)
+            .field("role_arn", &self.role_arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FunctionSpec {
+    /// Reads the artifact of `f` under `artifacts`; a clear message says how to build it.
+    pub fn load(
+        stack: &Stack,
+        f: Function,
+        artifacts: &Path,
+        environment: BTreeMap<String, String>,
+    ) -> anyhow::Result<FunctionSpec> {
+        let path = artifact_path(artifacts, f);
+        let zip = std::fs::read(&path).with_context(|| {
+            format!(
+                "cannot read the {} Lambda artifact {}: build it with `cargo lambda build --release --output-format zip -p ingest -p etl` (see README), or point --artifacts at the directory holding ingest/ and etl/",
+                f.suffix(),
+                path.display()
+            )
+        })?;
+        let code_sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
+        let (memory_mb, timeout_s) = match f {
+            // One small write per call; Telegram waits for the answer.
+            Function::Ingest => (256, 15),
+            // A whole day in memory, up to a week of days per run.
+            Function::Etl => (1024, 900),
+        };
+        Ok(FunctionSpec {
+            function: f,
+            zip,
+            code_sha256,
+            role_arn: format!("arn:aws:iam::{}:role/{}", stack.account, stack.role(f)),
+            environment,
+            memory_mb,
+            timeout_s,
+            runs_alone: f == Function::Etl,
+        })
+    }
+}
+
+/// A deployed function as `up` compares it: configuration, tags, and for a function that runs
+/// alone its reserved concurrency and asynchronous retries.
+pub(super) struct Deployed {
+    pub(super) config: FunctionConfiguration,
+    tags: Option<HashMap<String, String>>,
+    reserved: Option<i32>,
+    async_retries: Option<(i32, i32)>,
+}
+
+impl Deployed {
+    fn lease_only(&self) -> bool {
+        self.tags
+            .as_ref()
+            .is_some_and(|t| t.get(LEASE_ONLY_TAG).map(String::as_str) == Some("lease"))
+    }
+
+    /// What differs in how the function's runs are kept apart.
+    fn run_drift(&self) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.reserved != Some(1) && !self.lease_only() {
+            d.push(CONCURRENCY_DRIFT.to_owned());
+        }
+        if self.async_retries != Some((ASYNC_RETRIES, ASYNC_MAX_AGE_S)) {
+            d.push(ASYNC_DRIFT.to_owned());
+        }
+        d
+    }
+}
+
+pub(super) const CONCURRENCY_DRIFT: &str = "reserved concurrency is not 1";
+pub(super) const ASYNC_DRIFT: &str = "asynchronous retries differ";
+
+/// What differs between a deployed function and its spec; never the values of the environment.
+pub(super) fn differences(
+    deployed: &Deployed,
+    spec: &FunctionSpec,
+    stack: &Stack,
+) -> (bool, Vec<String>) {
+    let current = &deployed.config;
+    let tags = deployed.tags.as_ref();
+    let code = current.code_sha256() != Some(spec.code_sha256.as_str());
+    let mut config = Vec::new();
+    if current.runtime() != Some(&Runtime::Providedal2023) {
+        config.push("runtime differs".to_owned());
+    }
+    if current.handler() != Some("bootstrap") {
+        config.push("handler differs".to_owned());
+    }
+    if current.role() != Some(spec.role_arn.as_str()) {
+        config.push("role differs".to_owned());
+    }
+    if current.memory_size() != Some(spec.memory_mb) {
+        config.push("memory differs".to_owned());
+    }
+    if current.timeout() != Some(spec.timeout_s) {
+        config.push("timeout differs".to_owned());
+    }
+    let env: BTreeMap<String, String> = current
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    if env != spec.environment {
+        let mut keys: Vec<&String> = env.keys().chain(spec.environment.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let changed: Vec<&str> = keys
+            .into_iter()
+            .filter(|k| env.get(*k) != spec.environment.get(*k))
+            .map(String::as_str)
+            .collect();
+        config.push(format!("environment differs ({})", changed.join(", ")));
+    }
+    let mut drift = Vec::new();
+    if code {
+        drift.push("code differs".to_owned());
+    }
+    drift.extend(config);
+    if !stack.owns_map(tags) {
+        drift.push("stack tag missing".to_owned());
+    }
+    if spec.runs_alone {
+        drift.extend(deployed.run_drift());
+    }
+    (code, drift)
+}
+
+pub(super) async fn get(
+    client: &Client,
+    name: &str,
+    runs_alone: bool,
+) -> anyhow::Result<Option<Deployed>> {
+    let out = match client.get_function().function_name(name).send().await {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(e).aws(format!("Lambda GetFunction {name}")),
+    };
+    let Some(config) = out.configuration().cloned() else {
+        return Ok(None);
+    };
+    let reserved = out
+        .concurrency()
+        .and_then(|c| c.reserved_concurrent_executions());
+    let async_retries = if runs_alone {
+        match client
+            .get_function_event_invoke_config()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(c) => Some((
+                c.maximum_retry_attempts().unwrap_or(-1),
+                c.maximum_event_age_in_seconds().unwrap_or(-1),
+            )),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
+            Err(e) => return Err(e).aws(format!("Lambda GetFunctionEventInvokeConfig {name}")),
+        }
+    } else {
+        None
+    };
+    Ok(Some(Deployed {
+        config,
+        tags: out.tags().cloned(),
+        reserved,
+        async_retries,
+    }))
+}
+
+/// What differs in how a deployed function that runs alone (the ETL) keeps its runs apart; none
+/// when the function is missing.
+pub async fn run_drift(client: &Client, name: &str) -> anyhow::Result<Vec<String>> {
+    Ok(get(client, name, true)
+        .await?
+        .map(|d| d.run_drift())
+        .unwrap_or_default())
+}
+
+/// Keeps the function's runs apart: reserved concurrency 1, or where the account has none to
+/// reserve (a new account's quota is 10), the lease alone, recorded in a tag and said.
+pub(super) async fn apply_run_settings(
+    client: &Client,
+    name: &str,
+    deployed: &Deployed,
+    progress: &(dyn Fn(String) + Sync),
+) -> anyhow::Result<()> {
+    let drift = deployed.run_drift();
+    if drift.iter().any(|d| d == CONCURRENCY_DRIFT) {
+        match client
+            .put_function_concurrency()
+            .function_name(name)
+            .reserved_concurrent_executions(1)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.code() == Some("InvalidParameterValueException")
+                    && e.message()
+                        .is_some_and(|m| m.contains("UnreservedConcurrentExecution")) =>
+            {
+                progress(format!(
+                    "{name}: this account has no concurrency to reserve (its quota is too low); the ETL's runs are kept apart by a lease object instead"
+                ));
+                let arn = deployed
+                    .config
+                    .function_arn()
+                    .context("Lambda GetFunction returned no ARN")?;
+                client
+                    .tag_resource()
+                    .resource(arn)
+                    .tags(LEASE_ONLY_TAG, "lease")
+                    .send()
+                    .await
+                    .aws(format!("Lambda TagResource {name}"))?;
+            }
+            Err(e) => return Err(e).aws(format!("Lambda PutFunctionConcurrency {name}")),
+        }
+    }
+    if drift.iter().any(|d| d == ASYNC_DRIFT) {
+        client
+            .put_function_event_invoke_config()
+            .function_name(name)
+            .maximum_retry_attempts(ASYNC_RETRIES)
+            .maximum_event_age_in_seconds(ASYNC_MAX_AGE_S)
+            .send()
+            .await
+            .aws(format!("Lambda PutFunctionEventInvokeConfig {name}"))?;
+    }
+    Ok(())
+}
