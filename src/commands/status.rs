@@ -181,38 +181,7 @@ fn print_status(r: &StatusReport) {
         };
         println!("  {word:<8} {:<17} {}{details}", res.kind, res.name);
     }
-    match (&r.webhook, &r.webhook_skipped) {
-        (Some(w), _) => {
-            println!(
-                "  {:<8} {:<17} {}",
-                if w.points_at_api { "ok" } else { "WRONG" },
-                "telegram webhook",
-                if w.info.url.is_empty() {
-                    "(none set)"
-                } else {
-                    w.info.url.as_str()
-                }
-            );
-            println!(
-                "           pending updates: {}",
-                w.info.pending_update_count
-            );
-            if let Some(msg) = &w.info.last_error_message {
-                let when = w
-                    .info
-                    .last_error_date
-                    .and_then(|d| chrono::DateTime::from_timestamp(d, 0))
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default();
-                println!("           last error: {msg} ({when})");
-            }
-            for p in &w.problems {
-                println!("           PROBLEM: {p}");
-            }
-        }
-        (None, Some(why)) => println!("  skipped  telegram webhook: {why}"),
-        (None, None) => {}
-    }
+    print_webhook(r);
     for c in &r.chats {
         let word = if c.problem.is_some() { "WARNING" } else { "ok" };
         println!("  {word:<8} {:<17} {}", "telegram chat", c.label());
@@ -255,5 +224,41 @@ fn print_status(r: &StatusReport) {
             println!("PROBLEM: {p}");
         }
         println!("Something is wrong: `tgpipe up` repairs the stack.");
+    }
+}
+
+/// The webhook as Telegram sees it, or why it was not checked.
+fn print_webhook(r: &StatusReport) {
+    match (&r.webhook, &r.webhook_skipped) {
+        (Some(w), _) => {
+            println!(
+                "  {:<8} {:<17} {}",
+                if w.points_at_api { "ok" } else { "WRONG" },
+                "telegram webhook",
+                if w.info.url.is_empty() {
+                    "(none set)"
+                } else {
+                    w.info.url.as_str()
+                }
+            );
+            println!(
+                "           pending updates: {}",
+                w.info.pending_update_count
+            );
+            if let Some(msg) = &w.info.last_error_message {
+                let when = w
+                    .info
+                    .last_error_date
+                    .and_then(|d| chrono::DateTime::from_timestamp(d, 0))
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
+                println!("           last error: {msg} ({when})");
+            }
+            for p in &w.problems {
+                println!("           PROBLEM: {p}");
+            }
+        }
+        (None, Some(why)) => println!("  skipped  telegram webhook: {why}"),
+        (None, None) => {}
     }
 }

@@ -143,26 +143,52 @@ struct Parts {
     permission: State,
 }
 
+/// How the API differs from what the stack wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiDrift {
+    IntegrationMissing,
+    RouteMissing,
+    RouteTarget,
+    StageMissing,
+    StageSettings,
+    Permission,
+}
+
+impl std::fmt::Display for ApiDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiDrift::IntegrationMissing => f.write_str("Lambda integration missing"),
+            ApiDrift::RouteMissing => write!(f, "route {ROUTE_KEY} missing"),
+            ApiDrift::RouteTarget => write!(f, "route {ROUTE_KEY} targets something else"),
+            ApiDrift::StageMissing => f.write_str("stage $default missing"),
+            ApiDrift::StageSettings => f.write_str("stage $default settings differ"),
+            ApiDrift::Permission => {
+                f.write_str("invoke permission for API Gateway missing or too broad")
+            }
+        }
+    }
+}
+
 impl Parts {
-    fn drift(&self) -> Vec<String> {
+    fn drift(&self) -> Vec<ApiDrift> {
         let mut d = Vec::new();
         if self.integration.is_none() {
-            d.push("Lambda integration missing".to_owned());
+            d.push(ApiDrift::IntegrationMissing);
         }
         match (&self.route, &self.integration) {
-            (None, _) => d.push(format!("route {ROUTE_KEY} missing")),
+            (None, _) => d.push(ApiDrift::RouteMissing),
             (Some((_, target)), Some(id)) if *target != format!("integrations/{id}") => {
-                d.push(format!("route {ROUTE_KEY} targets something else"))
+                d.push(ApiDrift::RouteTarget)
             }
             _ => {}
         }
         match self.stage {
-            None => d.push("stage $default missing".to_owned()),
-            Some(false) => d.push("stage $default settings differ".to_owned()),
+            None => d.push(ApiDrift::StageMissing),
+            Some(false) => d.push(ApiDrift::StageSettings),
             Some(true) => {}
         }
         if !self.permission.is_ok() {
-            d.push("invoke permission for API Gateway missing or too broad".to_owned());
+            d.push(ApiDrift::Permission);
         }
         d
     }
@@ -174,25 +200,16 @@ pub async fn inspect(
     stack: &Stack,
 ) -> anyhow::Result<(Resource, Option<Api>)> {
     let api = find(client, stack).await?;
-    let state = match &api {
-        None => State::Missing,
-        Some(api) => {
-            let drift = parts(client, lambda, stack, api.api_id().unwrap_or_default())
+    let drift = match &api {
+        None => None,
+        Some(api) => Some(
+            parts(client, lambda, stack, api.api_id().unwrap_or_default())
                 .await?
-                .drift();
-            if drift.is_empty() {
-                State::Present
-            } else {
-                State::Drifted(drift)
-            }
-        }
+                .drift(),
+        ),
     };
     Ok((
-        Resource {
-            kind: "http api",
-            name: stack.http_api(),
-            state,
-        },
+        Resource::with_drift("http api", stack.http_api(), drift),
         api,
     ))
 }
@@ -216,28 +233,11 @@ pub async fn ensure(
     }
     let api = match api {
         Some(api) => api,
-        None => {
-            let created = client
-                .create_api()
-                .name(stack.http_api())
-                .protocol_type(ProtocolType::Http)
-                .description(format!("tgpipe stack {}: Telegram webhook", stack.name))
-                .tags(STACK_TAG, stack.name.as_str())
-                .send()
-                .await
-                .aws(format!("API Gateway CreateApi {}", stack.http_api()))?;
-            Api::builder()
-                .set_api_id(created.api_id().map(str::to_owned))
-                .set_api_endpoint(created.api_endpoint().map(str::to_owned))
-                .set_name(created.name().map(str::to_owned))
-                .set_tags(created.tags().cloned())
-                .set_protocol_type(created.protocol_type().cloned())
-                .build()
-        }
+        None => create(client, stack).await?,
     };
     let api_id = api.api_id().unwrap_or_default().to_owned();
     let p = parts(client, lambda, stack, &api_id).await?;
-    let integration = match p.integration {
+    let integration = match p.integration.clone() {
         Some(id) => id,
         None => client
             .create_integration()
@@ -252,22 +252,63 @@ pub async fn ensure(
             .unwrap_or_default()
             .to_owned(),
     };
+    route_and_stage(client, &api_id, &p, &integration, stack).await?;
+    let function = stack.function(Function::Ingest);
+    let source = source_arn(stack, &api_id);
+    Permission {
+        function: &function,
+        statement_id: PERMISSION_ID,
+        principal: "apigateway.amazonaws.com",
+        source_arn: &source,
+    }
+    .ensure(lambda, &p.permission)
+    .await?;
+    Ok((before, Some(api)))
+}
+
+async fn create(client: &Client, stack: &Stack) -> anyhow::Result<Api> {
+    let created = client
+        .create_api()
+        .name(stack.http_api())
+        .protocol_type(ProtocolType::Http)
+        .description(format!("tgpipe stack {}: Telegram webhook", stack.name))
+        .tags(STACK_TAG, stack.name.as_str())
+        .send()
+        .await
+        .aws(format!("API Gateway CreateApi {}", stack.http_api()))?;
+    Ok(Api::builder()
+        .set_api_id(created.api_id().map(str::to_owned))
+        .set_api_endpoint(created.api_endpoint().map(str::to_owned))
+        .set_name(created.name().map(str::to_owned))
+        .set_tags(created.tags().cloned())
+        .set_protocol_type(created.protocol_type().cloned())
+        .build())
+}
+
+/// The `POST /webhook` route to the integration, and the throttled, auto-deployed stage.
+async fn route_and_stage(
+    client: &Client,
+    api_id: &str,
+    p: &Parts,
+    integration: &str,
+    stack: &Stack,
+) -> anyhow::Result<()> {
     let target = format!("integrations/{integration}");
-    match p.route {
+    match &p.route {
         None => {
             client
                 .create_route()
-                .api_id(&api_id)
+                .api_id(api_id)
                 .route_key(ROUTE_KEY)
                 .target(&target)
                 .send()
                 .await
                 .aws(format!("API Gateway CreateRoute {api_id}"))?;
         }
-        Some((route_id, current)) if current != target => {
+        Some((route_id, current)) if *current != target => {
             client
                 .update_route()
-                .api_id(&api_id)
+                .api_id(api_id)
                 .route_id(route_id)
                 .target(&target)
                 .send()
@@ -280,7 +321,7 @@ pub async fn ensure(
         None => {
             client
                 .create_stage()
-                .api_id(&api_id)
+                .api_id(api_id)
                 .stage_name(STAGE)
                 .auto_deploy(true)
                 .default_route_settings(throttling())
@@ -292,7 +333,7 @@ pub async fn ensure(
         Some(false) => {
             client
                 .update_stage()
-                .api_id(&api_id)
+                .api_id(api_id)
                 .stage_name(STAGE)
                 .auto_deploy(true)
                 .default_route_settings(throttling())
@@ -302,17 +343,7 @@ pub async fn ensure(
         }
         Some(true) => {}
     }
-    let function = stack.function(Function::Ingest);
-    let source = source_arn(stack, &api_id);
-    Permission {
-        function: &function,
-        statement_id: PERMISSION_ID,
-        principal: "apigateway.amazonaws.com",
-        source_arn: &source,
-    }
-    .ensure(lambda, &p.permission)
-    .await?;
-    Ok((before, Some(api)))
+    Ok(())
 }
 
 /// Deletes the stack's API (with its routes, integrations and stages).

@@ -103,21 +103,36 @@ async fn find(
     }))
 }
 
-fn drift(found: &Found) -> Vec<String> {
-    let mut d = Vec::new();
-    if !found.schedule_ok {
-        d.push("schedule differs".to_owned());
+/// How the rule differs from what the stack wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleDrift {
+    Schedule,
+    Disabled,
+    Target,
+    Permission,
+}
+
+impl std::fmt::Display for RuleDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RuleDrift::Schedule => "schedule differs",
+            RuleDrift::Disabled => "rule disabled",
+            RuleDrift::Target => "ETL target missing or its retry policy differs",
+            RuleDrift::Permission => "invoke permission for EventBridge missing or too broad",
+        })
     }
-    if !found.enabled {
-        d.push("rule disabled".to_owned());
-    }
-    if !found.target_ok {
-        d.push("ETL target missing or its retry policy differs".to_owned());
-    }
-    if !found.permission.is_ok() {
-        d.push("invoke permission for EventBridge missing or too broad".to_owned());
-    }
-    d
+}
+
+fn drift(found: &Found) -> Vec<RuleDrift> {
+    [
+        (!found.schedule_ok, RuleDrift::Schedule),
+        (!found.enabled, RuleDrift::Disabled),
+        (!found.target_ok, RuleDrift::Target),
+        (!found.permission.is_ok(), RuleDrift::Permission),
+    ]
+    .into_iter()
+    .filter_map(|(differs, what)| differs.then_some(what))
+    .collect()
 }
 
 pub async fn inspect(
@@ -126,22 +141,14 @@ pub async fn inspect(
     stack: &Stack,
     schedule: Option<&str>,
 ) -> anyhow::Result<Resource> {
-    let state = match find(client, lambda, stack, schedule).await? {
-        None => State::Missing,
-        Some(found) => {
-            let d = drift(&found);
-            if d.is_empty() {
-                State::Present
-            } else {
-                State::Drifted(d)
-            }
-        }
-    };
-    Ok(Resource {
-        kind: "eventbridge rule",
-        name: stack.etl_rule(),
-        state,
-    })
+    let drift = find(client, lambda, stack, schedule)
+        .await?
+        .map(|found| drift(&found));
+    Ok(Resource::with_drift(
+        "eventbridge rule",
+        stack.etl_rule(),
+        drift,
+    ))
 }
 
 pub async fn ensure(

@@ -1,0 +1,253 @@
+//! The stack's buckets, whole lifecycle: inspect, ensure (create or repair), destroy.
+//!
+//! Every bucket: public access blocked, default encryption (SSE-S3), a policy denying non-TLS
+//! access, the stack tag, and a lifecycle rule aborting incomplete multipart uploads; the Athena
+//! bucket also expires query results.
+
+use anyhow::Context;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
+};
+
+use crate::aws::AwsResultExt;
+use crate::plan::{Removal, Resource, State};
+use crate::stack::Stack;
+use crate::stack::ownership::Claim;
+
+/// Days after which Athena query results are deleted.
+mod aspects;
+
+pub use aspects::tls_only_policy;
+use aspects::{Aspect, apply, drift};
+
+pub const ATHENA_RESULTS_DAYS: i32 = 30;
+/// Days after which an unfinished multipart upload is aborted.
+pub(super) const ABORT_UPLOADS_DAYS: i32 = 7;
+
+/// What a bucket holds, which decides its lifecycle and whether `down` keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketRole {
+    Raw,
+    Enriched,
+    Athena,
+}
+
+impl BucketRole {
+    pub const ALL: [BucketRole; 3] = [BucketRole::Raw, BucketRole::Enriched, BucketRole::Athena];
+
+    /// Raw and enriched hold the user's data; Athena's results can be made again.
+    pub fn holds_data(self) -> bool {
+        !matches!(self, BucketRole::Athena)
+    }
+
+    pub fn bucket(self, stack: &Stack) -> String {
+        match self {
+            BucketRole::Raw => stack.raw_bucket(),
+            BucketRole::Enriched => stack.enriched_bucket(),
+            BucketRole::Athena => stack.athena_bucket(),
+        }
+    }
+}
+
+/// Whether a bucket exists (and is ours to use).
+async fn exists(client: &Client, bucket: &str) -> anyhow::Result<bool> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+        Err(e) => Err(e).aws(format!("S3 HeadBucket {bucket}")),
+    }
+}
+
+/// The state of each bucket of the stack.
+pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for role in BucketRole::ALL {
+        let name = role.bucket(stack);
+        let state = if !exists(client, &name).await? {
+            State::Missing
+        } else {
+            let drifted = drift(client, stack, role).await?;
+            if drifted.is_empty() {
+                State::Present
+            } else {
+                State::Drifted(
+                    drifted
+                        .iter()
+                        .map(|a| format!("{} differs", a.describe()))
+                        .collect(),
+                )
+            }
+        };
+        out.push(Resource {
+            kind: "s3 bucket",
+            name,
+            state,
+        });
+    }
+    Ok(out)
+}
+
+/// Creates what is missing and repairs what differs; touches nothing that is right.
+/// Returns each bucket's state before the run.
+pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
+    let before = inspect(client, stack).await?;
+    let jobs = BucketRole::ALL
+        .iter()
+        .zip(&before)
+        .map(|(role, resource)| async move {
+            let bucket = &resource.name;
+            let aspects = match &resource.state {
+                State::Present => return Ok(()),
+                State::Missing => {
+                    create(client, stack, bucket).await?;
+                    Aspect::ALL.to_vec()
+                }
+                State::Drifted(_) => drift(client, stack, *role).await?,
+            };
+            for aspect in aspects {
+                apply(client, stack, *role, aspect).await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    futures::future::try_join_all(jobs).await?;
+    Ok(before)
+}
+
+async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<()> {
+    let mut request = client.create_bucket().bucket(bucket);
+    // us-east-1 is the one region that takes no location constraint.
+    if stack.region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(stack.region.as_str()))
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        // Ours already (an interrupted run): carry on.
+        Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
+        Err(e) if e.code() == Some("BucketAlreadyExists") => Err(anyhow::anyhow!(
+            "bucket {bucket} belongs to another AWS account: choose another --name"
+        )),
+        Err(e) => Err(e).aws(format!("S3 CreateBucket {bucket}")),
+    }
+}
+
+/// Removes the stack's buckets. Data buckets that hold objects are kept unless `delete_data`;
+/// then every object version and delete marker goes first.
+pub async fn destroy(
+    client: &Client,
+    stack: &Stack,
+    delete_data: bool,
+    foreign: &crate::stack::ownership::Foreign,
+) -> anyhow::Result<Vec<(String, Removal)>> {
+    let mut out = Vec::new();
+    for role in BucketRole::ALL {
+        let bucket = role.bucket(stack);
+        if foreign.contains(&bucket) {
+            out.push((bucket, Removal::NotOurs));
+            continue;
+        }
+        if !exists(client, &bucket).await? {
+            out.push((bucket, Removal::AlreadyGone));
+            continue;
+        }
+        if role.holds_data() && !delete_data && !is_empty(client, &bucket).await? {
+            out.push((bucket, Removal::KeptWithData));
+            continue;
+        }
+        empty(client, &bucket).await?;
+        match client.delete_bucket().bucket(&bucket).send().await {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("NoSuchBucket") => {}
+            Err(e) => return Err(e).aws(format!("S3 DeleteBucket {bucket}")),
+        }
+        out.push((bucket, Removal::Deleted));
+    }
+    Ok(out)
+}
+
+async fn is_empty(client: &Client, bucket: &str) -> anyhow::Result<bool> {
+    let out = client
+        .list_object_versions()
+        .bucket(bucket)
+        .max_keys(1)
+        .send()
+        .await
+        .aws(format!("S3 ListObjectVersions {bucket}"))?;
+    Ok(out.versions().is_empty() && out.delete_markers().is_empty())
+}
+
+/// Deletes every object version and delete marker, a page of up to 1,000 at a time.
+async fn empty(client: &Client, bucket: &str) -> anyhow::Result<()> {
+    loop {
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+            .aws(format!("S3 ListObjectVersions {bucket}"))?;
+        let mut ids = Vec::new();
+        for (key, version) in page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id()))
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id())),
+            )
+        {
+            let key = key.context("S3 listed an object version without a key")?;
+            ids.push(
+                ObjectIdentifier::builder()
+                    .key(key)
+                    .set_version_id(version.map(str::to_owned))
+                    .build()?,
+            );
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let deleted = client
+            .delete_objects()
+            .bucket(bucket)
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .aws(format!("S3 DeleteObjects {bucket}"))?;
+        if let Some(error) = deleted.errors().first() {
+            anyhow::bail!(
+                "S3 DeleteObjects {bucket}: {} {}",
+                error.key().unwrap_or(""),
+                error.message().unwrap_or("")
+            );
+        }
+    }
+}
+
+/// Who holds the stack's bucket names (see [`crate::stack::ownership`]).
+pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
+    let mut out = Vec::new();
+    for role in BucketRole::ALL {
+        let bucket = role.bucket(stack);
+        let owned = match client.get_bucket_tagging().bucket(&bucket).send().await {
+            Ok(out) => Some(stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
+            Err(e) => match e.code() {
+                Some("NoSuchBucket") => None,
+                Some("NoSuchTagSet") => Some(false),
+                _ => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
+            },
+        };
+        out.push(Claim::new("s3 bucket", bucket, owned));
+    }
+    Ok(out)
+}
