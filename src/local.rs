@@ -171,20 +171,7 @@ pub async fn poll(
         // A failed store ends the poll before the batch is confirmed: Telegram sends it again,
         // and what was stored of it is rewritten with the same bytes.
         let this = keep_all(sink, &texts).await?;
-        let ids: Vec<i64> = texts
-            .iter()
-            .filter_map(|t| serde_json::from_str::<UpdateId>(t).ok())
-            .map(|u| u.update_id)
-            .collect();
-        // Confirming an id means asking for the one after it, which the top id has not.
-        let last = match ids.iter().max() {
-            None => None,
-            Some(&top) => Some(
-                top.checked_add(1)
-                    .ok_or(LocalModeError::UnconfirmableUpdate(top))?,
-            ),
-        };
-        offset = offset.max(last);
+        offset = offset.max(next_offset(&texts)?);
         tell(PollEvent::Batch(&this));
         report.kept += this.kept;
         report.ignored += this.ignored;
@@ -196,6 +183,23 @@ pub async fn poll(
         bot.get_updates(offset, Duration::ZERO).await?;
     }
     Ok(report)
+}
+
+/// The offset that confirms a stored batch: one past its top `update_id` (none without ids).
+fn next_offset(texts: &[String]) -> Result<Option<i64>, LocalModeError> {
+    let top = texts
+        .iter()
+        .filter_map(|t| serde_json::from_str::<UpdateId>(t).ok())
+        .map(|u| u.update_id)
+        .max();
+    match top {
+        None => Ok(None),
+        // Confirming an id means asking for the one after it, which the top id has not.
+        Some(top) => top
+            .checked_add(1)
+            .map(Some)
+            .ok_or(LocalModeError::UnconfirmableUpdate(top)),
+    }
 }
 
 /// Runs the ETL on a data directory: the days given, or every day whose raw updates are newer
