@@ -7,7 +7,7 @@ use crate::aws::AwsResultExt;
 use crate::plan::Resource;
 use crate::stack::{Function, Stack};
 
-use super::run_drift;
+use super::{FunctionDrift, run_drift};
 
 /// Whether both functions exist (the API and the schedule have something to invoke).
 pub async fn all_exist(client: &Client, stack: &Stack) -> anyhow::Result<bool> {
@@ -88,15 +88,14 @@ pub async fn status(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resour
                     .collect();
                 let raw_ok = vars.get(lake::env::RAW_BUCKET) == Some(&stack.raw_bucket());
                 let mut drift = Vec::new();
-                if !missing.is_empty() || !raw_ok {
-                    drift.push(format!(
-                        "environment differs ({})",
-                        if missing.is_empty() {
-                            lake::env::RAW_BUCKET.to_owned()
-                        } else {
-                            missing.join(", ")
-                        }
+                if !missing.is_empty() {
+                    drift.push(FunctionDrift::Environment(
+                        missing.iter().map(|k| k.to_string()).collect(),
                     ));
+                } else if !raw_ok {
+                    drift.push(FunctionDrift::Environment(vec![
+                        lake::env::RAW_BUCKET.to_owned(),
+                    ]));
                 }
                 if f == Function::Etl {
                     // Overlapping runs could leave an update out: how runs are kept apart.

@@ -38,8 +38,8 @@ mod deployed;
 mod spec;
 
 pub use deployed::{all_exist, status, variable};
-use spec::{ASYNC_DRIFT, CONCURRENCY_DRIFT, apply_run_settings, differences, get};
-pub use spec::{FunctionSpec, artifact_path, run_drift};
+pub use spec::{FunctionDrift, FunctionSpec, artifact_path, run_drift};
+use spec::{apply_run_settings, differences, get};
 
 /// The state of each function against its spec.
 pub async fn inspect(
@@ -50,22 +50,10 @@ pub async fn inspect(
     let mut out = Vec::new();
     for spec in specs {
         let name = stack.function(spec.function);
-        let state = match get(client, &name, spec.runs_alone).await? {
-            None => State::Missing,
-            Some(deployed) => {
-                let (_, drift) = differences(&deployed, spec, stack);
-                if drift.is_empty() {
-                    State::Present
-                } else {
-                    State::Drifted(drift)
-                }
-            }
-        };
-        out.push(Resource {
-            kind: "lambda function",
-            name,
-            state,
-        });
+        let drift = get(client, &name, spec.runs_alone)
+            .await?
+            .map(|deployed| differences(&deployed, spec, stack));
+        out.push(Resource::with_drift("lambda function", name, drift));
     }
     Ok(out)
 }
@@ -132,8 +120,8 @@ pub async fn ensure(
                     continue;
                 };
                 let current = &deployed.config;
-                let (code, drift) = differences(&deployed, spec, stack);
-                if code {
+                let drift = differences(&deployed, spec, stack);
+                if drift.contains(&FunctionDrift::Code) {
                     client
                         .update_function_code()
                         .function_name(name)
@@ -143,13 +131,7 @@ pub async fn ensure(
                         .aws(format!("Lambda UpdateFunctionCode {name}"))?;
                     wait_ready(client, name).await?;
                 }
-                let others = [
-                    "code differs",
-                    "stack tag missing",
-                    CONCURRENCY_DRIFT,
-                    ASYNC_DRIFT,
-                ];
-                if drift.iter().any(|d| !others.contains(&d.as_str())) {
+                if drift.iter().any(FunctionDrift::is_configuration) {
                     client
                         .update_function_configuration()
                         .function_name(name)
@@ -164,7 +146,7 @@ pub async fn ensure(
                         .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
                     wait_ready(client, name).await?;
                 }
-                if drift.iter().any(|d| d == "stack tag missing") {
+                if drift.contains(&FunctionDrift::StackTag) {
                     let arn = current
                         .function_arn()
                         .context("Lambda GetFunction returned no ARN")?;

@@ -100,46 +100,105 @@ impl Deployed {
     }
 
     /// What differs in how the function's runs are kept apart.
-    fn run_drift(&self) -> Vec<String> {
+    fn run_drift(&self) -> Vec<FunctionDrift> {
         let mut d = Vec::new();
         if self.reserved != Some(1) && !self.lease_only() {
-            d.push(CONCURRENCY_DRIFT.to_owned());
+            d.push(FunctionDrift::Concurrency);
         }
         if self.async_retries != Some((ASYNC_RETRIES, ASYNC_MAX_AGE_S)) {
-            d.push(ASYNC_DRIFT.to_owned());
+            d.push(FunctionDrift::AsyncRetries);
         }
         d
     }
 }
 
-pub(super) const CONCURRENCY_DRIFT: &str = "reserved concurrency is not 1";
-pub(super) const ASYNC_DRIFT: &str = "asynchronous retries differ";
+/// How a function differs from its spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionDrift {
+    Code,
+    Runtime,
+    Handler,
+    Role,
+    Memory,
+    Timeout,
+    /// The names of the variables that differ, never their values (one is the secret).
+    Environment(Vec<String>),
+    StackTag,
+    Concurrency,
+    AsyncRetries,
+}
+
+impl FunctionDrift {
+    /// Whether UpdateFunctionConfiguration repairs it.
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            FunctionDrift::Runtime
+                | FunctionDrift::Handler
+                | FunctionDrift::Role
+                | FunctionDrift::Memory
+                | FunctionDrift::Timeout
+                | FunctionDrift::Environment(_)
+        )
+    }
+}
+
+impl std::fmt::Display for FunctionDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FunctionDrift::Code => f.write_str("code differs"),
+            FunctionDrift::Runtime => f.write_str("runtime differs"),
+            FunctionDrift::Handler => f.write_str("handler differs"),
+            FunctionDrift::Role => f.write_str("role differs"),
+            FunctionDrift::Memory => f.write_str("memory differs"),
+            FunctionDrift::Timeout => f.write_str("timeout differs"),
+            FunctionDrift::Environment(names) => {
+                write!(f, "environment differs ({})", names.join(", "))
+            }
+            FunctionDrift::StackTag => f.write_str("stack tag missing"),
+            FunctionDrift::Concurrency => f.write_str("reserved concurrency is not 1"),
+            FunctionDrift::AsyncRetries => f.write_str("asynchronous retries differ"),
+        }
+    }
+}
 
 /// What differs between a deployed function and its spec; never the values of the environment.
 pub(super) fn differences(
     deployed: &Deployed,
     spec: &FunctionSpec,
     stack: &Stack,
-) -> (bool, Vec<String>) {
+) -> Vec<FunctionDrift> {
     let current = &deployed.config;
-    let tags = deployed.tags.as_ref();
-    let code = current.code_sha256() != Some(spec.code_sha256.as_str());
-    let mut config = Vec::new();
-    if current.runtime() != Some(&Runtime::Providedal2023) {
-        config.push("runtime differs".to_owned());
-    }
-    if current.handler() != Some("bootstrap") {
-        config.push("handler differs".to_owned());
-    }
-    if current.role() != Some(spec.role_arn.as_str()) {
-        config.push("role differs".to_owned());
-    }
-    if current.memory_size() != Some(spec.memory_mb) {
-        config.push("memory differs".to_owned());
-    }
-    if current.timeout() != Some(spec.timeout_s) {
-        config.push("timeout differs".to_owned());
-    }
+    let mut drift = Vec::new();
+    let mut check = |differs: bool, what: FunctionDrift| {
+        if differs {
+            drift.push(what);
+        }
+    };
+    check(
+        current.code_sha256() != Some(spec.code_sha256.as_str()),
+        FunctionDrift::Code,
+    );
+    check(
+        current.runtime() != Some(&Runtime::Providedal2023),
+        FunctionDrift::Runtime,
+    );
+    check(
+        current.handler() != Some("bootstrap"),
+        FunctionDrift::Handler,
+    );
+    check(
+        current.role() != Some(spec.role_arn.as_str()),
+        FunctionDrift::Role,
+    );
+    check(
+        current.memory_size() != Some(spec.memory_mb),
+        FunctionDrift::Memory,
+    );
+    check(
+        current.timeout() != Some(spec.timeout_s),
+        FunctionDrift::Timeout,
+    );
     let env: BTreeMap<String, String> = current
         .environment()
         .and_then(|e| e.variables())
@@ -149,25 +208,20 @@ pub(super) fn differences(
         let mut keys: Vec<&String> = env.keys().chain(spec.environment.keys()).collect();
         keys.sort();
         keys.dedup();
-        let changed: Vec<&str> = keys
+        let changed = keys
             .into_iter()
             .filter(|k| env.get(*k) != spec.environment.get(*k))
-            .map(String::as_str)
+            .cloned()
             .collect();
-        config.push(format!("environment differs ({})", changed.join(", ")));
+        drift.push(FunctionDrift::Environment(changed));
     }
-    let mut drift = Vec::new();
-    if code {
-        drift.push("code differs".to_owned());
-    }
-    drift.extend(config);
-    if !stack.owns_map(tags) {
-        drift.push("stack tag missing".to_owned());
+    if !stack.owns_map(deployed.tags.as_ref()) {
+        drift.push(FunctionDrift::StackTag);
     }
     if spec.runs_alone {
         drift.extend(deployed.run_drift());
     }
-    (code, drift)
+    drift
 }
 
 pub(super) async fn get(
@@ -213,7 +267,7 @@ pub(super) async fn get(
 
 /// What differs in how a deployed function that runs alone (the ETL) keeps its runs apart; none
 /// when the function is missing.
-pub async fn run_drift(client: &Client, name: &str) -> anyhow::Result<Vec<String>> {
+pub async fn run_drift(client: &Client, name: &str) -> anyhow::Result<Vec<FunctionDrift>> {
     Ok(get(client, name, true)
         .await?
         .map(|d| d.run_drift())
@@ -229,7 +283,7 @@ pub(super) async fn apply_run_settings(
     progress: &(dyn Fn(String) + Sync),
 ) -> anyhow::Result<()> {
     let drift = deployed.run_drift();
-    if drift.iter().any(|d| d == CONCURRENCY_DRIFT) {
+    if drift.contains(&FunctionDrift::Concurrency) {
         match client
             .put_function_concurrency()
             .function_name(name)
@@ -261,7 +315,7 @@ pub(super) async fn apply_run_settings(
             Err(e) => return Err(e).aws(format!("Lambda PutFunctionConcurrency {name}")),
         }
     }
-    if drift.iter().any(|d| d == ASYNC_DRIFT) {
+    if drift.contains(&FunctionDrift::AsyncRetries) {
         client
             .put_function_event_invoke_config()
             .function_name(name)
