@@ -81,7 +81,11 @@ class RuntimeApi:
 
 
 # How scripts/test builds each Lambda now (the ingest Lambda apart, for size) ...
-HEAD_BUILDS = [["--release", "-p", "etl"], ["--profile", "ingest", "-p", "ingest"]]
+LAMBDA = ["--release", "--disable-optimizations", "--config", "lambdas/release.toml"]
+HEAD_BUILDS = [
+    [*LAMBDA, "-p", "etl"],
+    [*LAMBDA, "--config", 'profile.release.opt-level="s"', "-p", "ingest"],
+]
 # ... and how it built them before (both at once, one profile): the baseline is built that way.
 BASELINE_BUILDS = [["--release", "-p", "ingest", "-p", "etl"]]
 
