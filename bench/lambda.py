@@ -6,7 +6,8 @@ commit built as that commit's `scripts/test` built them, in one run.
     bench/lambda.py [--baseline 78fa119] [--events 1000] [--etl-updates 10000] [--starts 5]
 
 For each function it prints the zip size, the cold start (process start to the first
-invocation answered; the median of --starts fresh processes), the warm latency (p50/p99 over
+invocation answered; the median of --starts fresh processes, alternating between the builds),
+the warm latency (p50/p99 over
 --events webhook events for ingest, each stored in a local directory; over 20 re-runs of one day
 of --etl-updates updates for the ETL) and the peak RSS of the process, then the ratios
 new/baseline. The baseline's zips are built once into bench-out/lambda/ (a git worktree of the
@@ -158,18 +159,24 @@ def check(kind, body, want_status=None):
         sys.exit(f"unexpected answer: {body[:300]!r}")
 
 
-def measure(bootstrap, env, first, warm, starts, want_status):
-    """Median cold start over `starts` fresh processes; then warm latencies and peak RSS."""
-    colds = []
-    for i in range(starts):
-        # A Runtime API of its own for each process: a stopped one leaves a call waiting.
-        api = RuntimeApi()
-        proc, started = start(bootstrap, api, env)
-        _, kind, body, answered = api.invoke(f"cold-{i}", first(i))
-        check(kind, body, want_status)
-        colds.append(answered - started)
-        if i < starts - 1:
-            stop(proc)
+def cold_start(bootstrap, env, event, want_status):
+    """Seconds from starting a fresh process to its first invocation answered."""
+    # A Runtime API of its own for each process: a stopped one leaves a call waiting.
+    api = RuntimeApi()
+    proc, started = start(bootstrap, api, env)
+    _, kind, body, answered = api.invoke("cold", event)
+    check(kind, body, want_status)
+    stop(proc)
+    api.server.shutdown()
+    return answered - started
+
+
+def measure(bootstrap, env, first, warm, want_status):
+    """Warm latencies over `warm` in one process, and its peak RSS."""
+    api = RuntimeApi()
+    proc, _ = start(bootstrap, api, env)
+    _, kind, body, _ = api.invoke("first", first)
+    check(kind, body, want_status)
     latencies = []
     for i, event in enumerate(warm):
         took, kind, body, _ = api.invoke(f"warm-{i}", event)
@@ -179,8 +186,7 @@ def measure(bootstrap, env, first, warm, starts, want_status):
     api.server.shutdown()
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-    return {"cold_ms": statistics.median(colds) * 1000, "p50_ms": pick(0.50) * 1000,
-            "p99_ms": pick(0.99) * 1000, "rss_mib": rss}
+    return {"p50_ms": pick(0.50) * 1000, "p99_ms": pick(0.99) * 1000, "rss_mib": rss}
 
 
 def webhook_events(updates):
@@ -209,19 +215,36 @@ def sample(work, updates, days):
         return lake, [line.rstrip("\n") for line in f]
 
 
-def bench_ingest(bootstrap, events, starts, work):
+def ingest_setup(events, work):
     raw = tempfile.mkdtemp(dir=work)
     env = dict(TGPIPE_RAW_BUCKET="file://" + raw, TGPIPE_ALLOWED_CHAT_IDS=GROUP_ID,
                TGPIPE_WEBHOOK_SECRET=SECRET, TGPIPE_TIMEZONE="UTC")
-    return measure(bootstrap, env, lambda i: events[i], events[starts:], starts, 200)
+    return env, events[0], events[1:], 200
 
 
-def bench_etl(bootstrap, lake, starts, work):
+def etl_setup(lake, work):
     enriched = tempfile.mkdtemp(dir=work)
     env = dict(TGPIPE_RAW_BUCKET="file://" + os.path.join(lake, "raw"),
                TGPIPE_ENRICHED_BUCKET="file://" + enriched, TGPIPE_TIMEZONE="UTC")
     event = {"dates": [DAY]}
-    return measure(bootstrap, env, lambda i: event, [event] * 20, starts, None)
+    return env, event, [event] * 20, None
+
+
+def bench(pkg, bootstraps, setup, starts):
+    """Figures of each build of one Lambda; cold starts alternate between the builds, so that
+    neither gets a warmer machine."""
+    colds = {label: [] for label in bootstraps}
+    for i in range(starts):
+        order = list(bootstraps) if i % 2 == 0 else list(reversed(bootstraps))
+        for label in order:
+            env, first, _, status = setup()
+            colds[label].append(cold_start(bootstraps[label], env, first, status))
+    figures = {}
+    for label, bootstrap in bootstraps.items():
+        env, first, warm, status = setup()
+        figures[label] = measure(bootstrap, env, first, warm, status)
+        figures[label]["cold_ms"] = statistics.median(colds[label]) * 1000
+    return figures
 
 
 def main():
@@ -229,7 +252,7 @@ def main():
     p.add_argument("--baseline", default="78fa119", help="commit to compare with")
     p.add_argument("--events", type=int, default=1000)
     p.add_argument("--etl-updates", type=int, default=10000)
-    p.add_argument("--starts", type=int, default=5)
+    p.add_argument("--starts", type=int, default=21)
     args = p.parse_args()
     if not os.path.isfile(os.path.join(VENV_BIN, "cargo-lambda")):
         sys.exit("run scripts/dev-env first (it installs cargo-lambda)")
@@ -239,24 +262,22 @@ def main():
     new = build(ROOT, None, HEAD_BUILDS)
     work = tempfile.mkdtemp(prefix="tgpipe-bench-lambda-")
     try:
-        lake, updates = sample(work, max(args.events + args.starts, args.etl_updates), 1)
-        events = webhook_events(updates[: args.events + args.starts])
+        lake, updates = sample(work, max(args.events + 1, args.etl_updates), 1)
+        events = webhook_events(updates[: args.events + 1])
+        setups = {"ingest": lambda: ingest_setup(events, work),
+                  "etl": lambda: etl_setup(lake, work)}
         rows = []
         for pkg in ("ingest", "etl"):
-            figures = {}
+            bootstraps = {label: unpack(zips[pkg], os.path.join(work, f"{pkg}-{label}"))
+                          for label, zips in ((commit, old), ("HEAD", new))}
+            figures = bench(pkg, bootstraps, setups[pkg], args.starts)
             for label, zips in ((commit, old), ("HEAD", new)):
-                bootstrap = unpack(zips[pkg], os.path.join(work, f"{pkg}-{label}"))
-                if pkg == "ingest":
-                    f = bench_ingest(bootstrap, events, args.starts, work)
-                else:
-                    f = bench_etl(bootstrap, lake, args.starts, work)
-                f["zip"] = os.path.getsize(zips[pkg])
-                figures[label] = f
+                figures[label]["zip"] = os.path.getsize(zips[pkg])
             rows.append((pkg, figures[commit], figures["HEAD"]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{args.events} webhook events for ingest; the ETL on one day of {args.etl_updates} updates")
-    print(f"| Lambda | | zip bytes | cold start ms | warm p50 ms | warm p99 ms | peak RSS MiB |")
+    print(f"| Lambda | build | zip bytes | cold start ms | warm p50 ms | warm p99 ms | peak RSS MiB |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for pkg, a, b in rows:
         for label, f in ((commit, a), ("HEAD", b)):
