@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::completions::CompletionsArgs;
 use crate::commands::down::DownArgs;
 use crate::commands::local::LocalCommand;
 use crate::commands::query::QueryArgs;
@@ -13,7 +14,13 @@ use crate::stack::DEFAULT_NAME;
 
 /// Stand up (and tear down) a Telegram data pipeline on your own AWS account.
 #[derive(Parser)]
-#[command(version, about, propagate_version = true)]
+#[command(
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Exit codes: 0 done, 1 an error (stderr says what to do), 2 a command line it cannot parse,
+3 not as it should be (`status` unhealthy, `up --dry-run` with changes), 130 interrupted."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -46,4 +53,9 @@ pub enum Command {
     /// The pipeline on this machine, no AWS account: poll the bot into DIR, then Parquet.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
 }

@@ -1,21 +1,36 @@
 //! `tgpipe down`: remove the webhook and every resource of the stack, in reverse order of
 //! creation. Data buckets that hold objects stay unless `--delete-data`; what bears the stack's
-//! names without its tag is not the stack's and stays.
+//! names without its tag is not the stack's and stays. It shows what it will delete first and
+//! asks on a terminal; elsewhere `--yes` is required. `--delete-data` asks for the stack's name.
 
 use clap::Args;
 
+use anyhow::bail;
+
 use super::ExitStatus;
 use super::context::{AwsArgs, BotArgs, Ctx, connect};
+use super::ui::{ask, confirm};
 use crate::cli::Global;
-use crate::plan::Removal;
+use crate::plan::{Removal, State};
 use crate::stack::apigw;
+use crate::stack::ownership::Foreign;
 use crate::telegram::Telegram;
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe down --dry-run            # what would go, what would stay
+  tgpipe down                      # asks first; the data buckets stay if they hold data
+  tgpipe down --yes --delete-data  # from a script, data and all")]
 pub struct DownArgs {
     /// Also delete the raw and enriched buckets with every object and version in them.
     #[arg(long)]
     pub delete_data: bool,
+    /// Delete without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Show what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -31,6 +46,18 @@ pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> 
         stack.name, stack.account, stack.region
     );
     let foreign = ctx.foreign().await?;
+    let plan = plan(&ctx, &foreign, args.delete_data).await?;
+    print_plan(&plan);
+    if args.dry_run {
+        println!("Dry run: nothing was deleted.");
+        return Ok(ExitStatus::Success);
+    }
+    if !plan.iter().any(|p| p.delete) {
+        println!("Nothing of stack {} to delete.", stack.name);
+    } else if !args.yes && !confirmed(stack.name.as_str(), &plan, args.delete_data)? {
+        println!("Nothing was deleted.");
+        return Ok(ExitStatus::Success);
+    }
     remove_webhook(&ctx, bot.as_ref()).await?;
     let removed = crate::stack::remove_all(&ctx.aws, stack, &foreign, args.delete_data).await?;
     for r in &removed {
@@ -74,4 +101,82 @@ async fn remove_webhook(ctx: &Ctx, bot: Option<&Telegram>) -> anyhow::Result<()>
         println!("  skipped   telegram webhook (it does not point at this stack)");
     }
     Ok(())
+}
+
+/// One resource as `down` would leave it.
+struct Planned {
+    kind: &'static str,
+    name: String,
+    delete: bool,
+    /// Why it stays, or what goes with it.
+    note: Option<String>,
+}
+
+/// What `down` would delete and keep: what exists of the stack, and for the data buckets their
+/// objects.
+async fn plan(ctx: &Ctx, foreign: &Foreign, delete_data: bool) -> anyhow::Result<Vec<Planned>> {
+    let found = crate::stack::inspect_all(&ctx.aws, &ctx.stack, None).await?;
+    let data_buckets = [ctx.stack.raw_bucket(), ctx.stack.enriched_bucket()];
+    let mut plan = Vec::new();
+    for r in found
+        .into_iter()
+        .rev()
+        .filter(|r| r.state != State::Missing)
+    {
+        let (delete, note) = if foreign.contains(&r.name) {
+            (false, Some("not this stack's".to_owned()))
+        } else if data_buckets.contains(&r.name) {
+            let objects = crate::health::list_all(&ctx.aws.s3, &r.name, "")
+                .await?
+                .len();
+            match (objects, delete_data) {
+                (0, _) => (true, None),
+                (n, true) => (true, Some(format!("with its {n} objects"))),
+                (n, false) => (
+                    false,
+                    Some(format!("holds {n} objects; --delete-data deletes them")),
+                ),
+            }
+        } else {
+            (true, None)
+        };
+        plan.push(Planned {
+            kind: r.kind,
+            name: r.name,
+            delete,
+            note,
+        });
+    }
+    Ok(plan)
+}
+
+fn print_plan(plan: &[Planned]) {
+    for p in plan {
+        let word = if p.delete { "delete" } else { "keep" };
+        let note = p
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        println!("  {word:<13} {:<17} {}{note}", p.kind, p.name);
+    }
+}
+
+/// Asks on a terminal; elsewhere `--yes` is the only answer. Deleting data takes the stack's
+/// name typed out.
+fn confirmed(name: &str, plan: &[Planned], delete_data: bool) -> anyhow::Result<bool> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "down deletes the resources listed above: pass --yes to confirm (stdin is not a terminal, so it cannot ask)"
+        );
+    }
+    let deleted = plan.iter().filter(|p| p.delete).count();
+    if !delete_data {
+        return confirm(&format!("Delete these {deleted} resources?"));
+    }
+    let answer = ask(&format!(
+        "This deletes {deleted} resources and the data buckets with every object in them. Type the stack's name ({name}) to go on:"
+    ))?;
+    Ok(answer == name)
 }

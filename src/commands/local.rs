@@ -24,6 +24,9 @@ pub enum LocalCommand {
 }
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe local demo
+  tgpipe local demo /tmp/demo --days 7 --per-day 500")]
 pub struct DemoArgs {
     /// The data directory (created if missing; the demo's files are rewritten on each run).
     #[arg(default_value = "tgpipe-demo")]
@@ -37,6 +40,9 @@ pub struct DemoArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe local poll data --chat-id -1001234567890           # until Ctrl-C
+  tgpipe local poll data --chat-id -1001234567890 --once    # what waits now, then stop")]
 pub struct PollArgs {
     /// The data directory (created if missing).
     pub dir: PathBuf,
@@ -57,6 +63,9 @@ pub struct PollArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe local etl data                     # every day newer than its Parquet
+  tgpipe local etl data --date 2024-05-01   # rebuild one day")]
 pub struct LocalEtlArgs {
     /// The data directory that `tgpipe local poll` fills.
     pub dir: PathBuf,

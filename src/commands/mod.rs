@@ -1,6 +1,7 @@
 //! One module per command, its flags beside it (as cargo's `commands/` and uv's `commands/`).
 //! Each command returns an [`ExitStatus`]; an error is [`ExitStatus::Failure`].
 
+pub mod completions;
 pub mod context;
 pub mod down;
 pub mod local;
@@ -12,15 +13,16 @@ pub mod up;
 
 use crate::cli::{Cli, Command};
 
-/// How `tgpipe` exits.
+/// How `tgpipe` exits. 2 is clap's, for a command line it cannot parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    /// Done; for `status`, everything is well.
+    /// Done; for `status`, everything is well; for `up --dry-run`, nothing to change.
     Success,
-    /// `status` found something wrong (it says what).
-    Unhealthy,
     /// An error stopped the command (printed as `error: …`).
     Failure,
+    /// Not as it should be: `status` found something wrong, `up --dry-run` has changes to make
+    /// (each says what).
+    NotAsItShouldBe,
     /// The user stopped it (Ctrl-C during an Athena query, which is then cancelled).
     Interrupted,
 }
@@ -29,8 +31,8 @@ impl ExitStatus {
     pub fn code(self) -> i32 {
         match self {
             ExitStatus::Success => 0,
-            ExitStatus::Unhealthy => 1,
-            ExitStatus::Failure => 2,
+            ExitStatus::Failure => 1,
+            ExitStatus::NotAsItShouldBe => 3,
             ExitStatus::Interrupted => 130,
         }
     }
@@ -45,5 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::SetWebhook(args) => set_webhook::run(g, args).await,
         Command::Query(args) => query::run(g, args).await,
         Command::Local(command) => local::run(g, command).await,
+        Command::Completions(args) => completions::completions(args),
+        Command::Man => completions::man(),
     }
 }

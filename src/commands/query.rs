@@ -14,9 +14,14 @@ use crate::cli::Global;
 use crate::query::output::{Answer, Format};
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe query --list
+  tgpipe query messages_per_day --format csv > days.csv
+  tgpipe query top_words --local tgpipe-demo")]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["analysis", "file", "sql", "list"])))]
 pub struct QueryArgs {
     /// An analysis by name (see --list), e.g. messages_per_day.
+    #[arg(value_parser = analysis_names())]
     pub analysis: Option<String>,
     /// Run the SQL in this file.
     #[arg(long, value_name = "PATH")]
@@ -38,6 +43,11 @@ pub struct QueryArgs {
     pub timezone: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// The built-in analyses' names: checked when parsing, offered by the shell completions.
+fn analysis_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::query::ANALYSES.iter().map(|a| a.name))
 }
 
 pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus> {

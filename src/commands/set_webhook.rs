@@ -11,6 +11,9 @@ use crate::cli::Global;
 use crate::stack::{Function, apigw};
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe set-webhook                  # point the bot at the stack again
+  tgpipe set-webhook --rotate-secret  # a new secret, without a gap")]
 pub struct SetWebhookArgs {
     /// Make a new webhook secret (the ingest function gets it too).
     #[arg(long)]

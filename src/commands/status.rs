@@ -1,5 +1,5 @@
 //! `tgpipe status`: every resource, the webhook as Telegram sees it, the chats as the bot sees
-//! them, and the data's freshness; exits 1 when anything is wrong (and says what).
+//! them, and the data's freshness; exits 3 when anything is wrong (and says what).
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -12,6 +12,9 @@ use crate::stack::apigw;
 use crate::telegram::{Telegram, WebhookInfo};
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe status                    # exit 3 when something is wrong; it says what
+  tgpipe status --output json | jq .problems")]
 pub struct StatusArgs {
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -119,7 +122,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     Ok(if report.healthy {
         ExitStatus::Success
     } else {
-        ExitStatus::Unhealthy
+        ExitStatus::NotAsItShouldBe
     })
 }
 

@@ -65,18 +65,25 @@ pub fn print_plan(resources: &[Resource], dry_run: bool) {
 
 /// Asks a yes/no question on a terminal; `false` (without asking) anywhere else.
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
         return Ok(false);
     }
-    eprint!("{question} [y/N] ");
+    let answer = ask(&format!("{question} [y/N]"))?;
+    Ok(matches!(answer.as_str(), "y" | "Y" | "yes"))
+}
+
+/// Asks on stderr and reads one line of stdin, trimmed.
+pub fn ask(question: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, Write};
+    eprint!("{question} ");
     std::io::stderr().flush().ok();
     let mut answer = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
         .context("cannot read the answer")?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    Ok(answer.trim().to_owned())
 }
 
 /// Checks that the bot can read each kept chat; prints one line a chat (`up`, `set-webhook`).

@@ -17,6 +17,10 @@ use crate::stack::{Desired, Function, Stack, StackName, apigw, events};
 use crate::telegram::Telegram;
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe up --chat-id -1001234567890 --region eu-west-1   # the first time
+  tgpipe up --dry-run                                     # what would change (exit 3 if anything)
+  tgpipe up --schedule \"cron(0 3 * * ? *)\"                # change only the schedule")]
 pub struct UpArgs {
     /// A chat whose updates are kept (repeatable), e.g. -1001234567890; default: the deployed
     /// chats (required the first time).
@@ -210,8 +214,15 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
         .as_ref()
         .and_then(apigw::webhook_url);
     if args.dry_run {
-        print_webhook_plan(&ctx, &bot, url.as_deref()).await?;
-        println!("Dry run: nothing was changed.");
+        let webhook_agrees = print_webhook_plan(&ctx, &bot, url.as_deref()).await?;
+        let pending = !webhook_agrees
+            || !wanted.migrated.is_empty()
+            || resources.iter().any(|r| r.state != State::Present);
+        if pending {
+            println!("Dry run: nothing was changed. `tgpipe up` would make the changes above.");
+            return Ok(ExitStatus::NotAsItShouldBe);
+        }
+        println!("Dry run: nothing was changed. Nothing would be: the stack is as it should be.");
         return Ok(ExitStatus::Success);
     }
     let url = url.context("the HTTP API has no endpoint URL")?;
@@ -237,8 +248,8 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// `--dry-run`: whether `up` would call `setWebhook`.
-async fn print_webhook_plan(ctx: &Ctx, bot: &Telegram, url: Option<&str>) -> anyhow::Result<()> {
+/// `--dry-run`: whether `up` would call `setWebhook`; `true` when it would not.
+async fn print_webhook_plan(ctx: &Ctx, bot: &Telegram, url: Option<&str>) -> anyhow::Result<bool> {
     let agrees = match (
         url,
         crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack).await?,
@@ -258,7 +269,7 @@ async fn print_webhook_plan(ctx: &Ctx, bot: &Telegram, url: Option<&str>) -> any
         "telegram webhook",
         url.unwrap_or("(the new API)")
     );
-    Ok(())
+    Ok(agrees)
 }
 
 /// Where everything is, once deployed.

@@ -84,7 +84,8 @@ fn ok(result: &(i32, String, String)) {
 fn up_status_drift_down_end_to_end() {
     let env = Env::new();
     let dry = env.up(&["--dry-run"]);
-    ok(&dry);
+    // Changes pending: "not as it should be".
+    assert_eq!(dry.0, 3, "stdout:\n{}\nstderr:\n{}", dry.1, dry.2);
     assert!(
         dry.1.contains("create") && dry.1.contains("Dry run: nothing was changed."),
         "{}",
@@ -167,6 +168,10 @@ fn up_status_drift_down_end_to_end() {
             .count(),
         1
     );
+    // A deployed stack that is as it should be: a dry run has nothing to do, and says so with 0.
+    let settled = env.up(&["--dry-run"]);
+    ok(&settled);
+    assert!(settled.1.contains("Nothing would be"), "{}", settled.1);
 
     let status = env.run(&["status", "--output", "json"], Some(TOKEN));
     ok(&status);
@@ -193,7 +198,7 @@ fn up_status_drift_down_end_to_end() {
         "last_error_date": 1714564800, "last_error_message": "Connection refused"}),
     );
     let drifted = env.run(&["status"], Some(TOKEN));
-    assert_eq!(drifted.0, 1, "{}", drifted.1);
+    assert_eq!(drifted.0, 3, "{}", drifted.1);
     assert!(
         drifted.1.contains("DRIFTED") && drifted.1.contains("default encryption differs"),
         "{}",
@@ -296,7 +301,41 @@ fn up_status_drift_down_end_to_end() {
         fresh.1
     );
     assert!(report["newest_enriched_day"].is_null(), "{}", fresh.1);
-    let down = env.run(&["down"], Some(TOKEN));
+    // down shows what it would delete; without a terminal it needs --yes, and without it, or
+    // with --dry-run, nothing goes.
+    for args in [
+        &["down"][..],
+        &["down", "--dry-run"],
+        &["down", "--delete-data"],
+    ] {
+        let shown = env.run(args, Some(TOKEN));
+        let dry = args.contains(&"--dry-run");
+        assert_eq!(shown.0, if dry { 0 } else { 1 }, "{args:?}: {}", shown.2);
+        assert!(
+            shown.1.contains(&format!(
+                "keep          s3 bucket         {raw} (holds 1 objects; --delete-data deletes them)"
+            )) || args.contains(&"--delete-data"),
+            "{}",
+            shown.1
+        );
+        assert!(
+            shown
+                .1
+                .contains("delete        lambda function   tgpipe-ingest"),
+            "{}",
+            shown.1
+        );
+        if !dry {
+            assert!(shown.2.contains("pass --yes"), "{}", shown.2);
+        }
+        let after = env.run(&["status", "--output", "json"], Some(TOKEN));
+        let after: serde_json::Value = serde_json::from_str(&after.1).unwrap();
+        assert_eq!(
+            after["resources"], report["resources"],
+            "{args:?} changed something"
+        );
+    }
+    let down = env.run(&["down", "--yes"], Some(TOKEN));
     ok(&down);
     assert!(
         down.1.contains(&format!(
@@ -312,7 +351,7 @@ fn up_status_drift_down_end_to_end() {
         "{}",
         down.1
     );
-    let with_data = env.run(&["down", "--delete-data"], Some(TOKEN));
+    let with_data = env.run(&["down", "--yes", "--delete-data"], Some(TOKEN));
     ok(&with_data);
     assert!(
         with_data
@@ -326,7 +365,7 @@ fn up_status_drift_down_end_to_end() {
         "the webhook pointed at the other stack"
     );
     let gone = env.run(&["status", "--output", "json"], None);
-    assert_eq!(gone.0, 1);
+    assert_eq!(gone.0, 3);
     let report: serde_json::Value = serde_json::from_str(&gone.1).unwrap();
     assert!(
         report["resources"]
@@ -338,7 +377,7 @@ fn up_status_drift_down_end_to_end() {
         gone.1
     );
     ok(&env.run(&["--name", "other", "status"], Some(TOKEN)));
-    let down_again = env.run(&["down"], None);
+    let down_again = env.run(&["down", "--yes"], None);
     ok(&down_again);
     assert!(down_again.1.contains("already gone"), "{}", down_again.1);
     env.assert_token_never_printed();
@@ -380,7 +419,7 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
     assert_ne!(code, 0);
     assert!(stderr.contains("--chat-id"), "{stderr}");
     let unreachable = env.run(&["status", "--endpoint-url", "http://127.0.0.1:9"], None);
-    assert_eq!(unreachable.0, 2);
+    assert_eq!(unreachable.0, 1);
     assert!(
         unreachable
             .2
@@ -498,7 +537,7 @@ fn an_interrupted_up_is_completed_by_the_next() {
         cut();
         assert_eq!(
             env.run(&["status"], Some(TOKEN)).0,
-            1,
+            3,
             "{what}: status should see the gap"
         );
         ok(&env.up(&[]));
@@ -591,7 +630,7 @@ fn a_bot_that_cannot_read_the_group_is_a_warning_on_up_and_makes_status_unhealth
         up.1
     );
     let (code, report) = status_json(&env);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_eq!(report["healthy"], false);
     let problem = report["chats"][0]["problem"].as_str().unwrap();
     assert!(problem.contains("/setprivacy"), "{problem}");
@@ -606,7 +645,7 @@ fn a_bot_that_cannot_read_the_group_is_a_warning_on_up_and_makes_status_unhealth
     env.bot
         .set_chat(GROUP.parse().unwrap(), "supergroup", "Team chat", "left");
     let (code, report) = status_json(&env);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert!(
         report["chats"][0]["problem"]
             .as_str()
@@ -635,7 +674,7 @@ fn a_secret_rotation_never_leaves_a_gap_and_an_interrupted_one_is_finished_by_up
     assert_eq!(kept_old, old, "Telegram's secret stays accepted");
     assert_eq!(env.bot.secret(), Some(old.clone()));
     let (code, report) = status_json(&env);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert!(
         report["problems"].to_string().contains("rotation"),
         "{report}"
@@ -706,7 +745,7 @@ fn status_is_unhealthy_on_a_recent_delivery_error_or_updates_piling_up() {
         serde_json::json!("Wrong response from the webhook: 401 Unauthorized");
     env.bot.set_webhook_info(hook.clone());
     let (code, report) = status_json(&env);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert!(
         report["webhook"]["problems"]
             .to_string()
@@ -721,7 +760,7 @@ fn status_is_unhealthy_on_a_recent_delivery_error_or_updates_piling_up() {
     hook["pending_update_count"] = serde_json::json!(12);
     env.bot.set_webhook_info(hook);
     let (code, report) = status_json(&env);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert!(
         report["webhook"]["problems"]
             .to_string()
@@ -780,7 +819,7 @@ fn status_and_up_read_the_data_quarantine_stale_days_migrations_and_the_deployed
         }
     });
     let (code, report) = status_json(&env);
-    assert_eq!(code, 1, "{report}");
+    assert_eq!(code, 3, "{report}");
     assert_eq!(report["quarantined"], 1);
     assert_eq!(report["stale_days"], serde_json::json!([today.to_string()]));
     assert_eq!(report["migrations"][0]["to"], -1009999);
@@ -885,7 +924,7 @@ fn the_etl_runs_alone_reserved_concurrency_bounded_retries_and_a_lease_where_non
         )
         .unwrap();
     let (code, report) = status_json(&env);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert!(
         report["resources"]
             .to_string()
@@ -1031,7 +1070,10 @@ fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_del
     );
 
     // down leaves every one of them and says so.
-    let down = env.run(&["--name", "other", "down", "--delete-data"], Some(TOKEN));
+    let down = env.run(
+        &["--name", "other", "down", "--yes", "--delete-data"],
+        Some(TOKEN),
+    );
     ok(&down);
     assert!(down.1.contains("not this stack's"), "{}", down.1);
     aws.rt.block_on(async {
@@ -1080,7 +1122,7 @@ fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_del
         let refused = env.run(&["--name", name, "up", "--chat-id", GROUP], Some(TOKEN));
         assert_ne!(refused.0, 0);
         assert!(refused.2.contains("AWS's own"), "{}", refused.2);
-        let refused = env.run(&["--name", name, "down"], Some(TOKEN));
+        let refused = env.run(&["--name", name, "down", "--yes"], Some(TOKEN));
         assert!(refused.2.contains("AWS's own"), "{}", refused.2);
     }
 }

@@ -176,7 +176,7 @@ fn polling_refuses_a_webhook_unless_told_and_never_loses_an_update() {
         serde_json::json!({"url": "https://example.com/webhook", "pending_update_count": 1}),
     );
     let (code, _, err) = run(&bot, &poll);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(
         err.contains("webhook") && err.contains("--delete-webhook"),
         "{err}"
@@ -189,7 +189,7 @@ fn polling_refuses_a_webhook_unless_told_and_never_loses_an_update() {
     let mut with_delete = poll.to_vec();
     with_delete.push("--delete-webhook");
     let (code, _, err) = run(&bot, &with_delete);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(
         err.contains("cannot store update 7") && err.contains("stays with Telegram"),
         "{err}"
@@ -237,16 +237,16 @@ fn polling_refuses_a_webhook_unless_told_and_never_loses_an_update() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(err.contains("no bot token"), "{err}");
     let mut zoned = poll.to_vec();
     zoned.extend(["--timezone", "Mars/Olympus"]);
     let (code, _, err) = run(&bot, &zoned);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(err.contains("Mars/Olympus"), "{err}");
     let empty = data.path().join("nothing");
     let (code, _, err) = run(&bot, &["local", "etl", empty.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(err.contains("tgpipe local poll"), "{err}");
 }
 

@@ -11,4 +11,5 @@ mod local;
 mod query;
 mod query_athena;
 mod s3;
+mod shell;
 mod wiring;

@@ -201,6 +201,7 @@ fn bad_queries_say_what_is_wrong() {
     let here = dir.path();
     let lake_dir = here.to_str().unwrap();
 
+    // A name that is not an analysis is a command line error (2), with the names to choose from.
     let (code, _, err) = tgpipe(&["query", "messages_per_dya", "--local", lake_dir], here);
     assert_eq!(code, 2);
     assert!(
@@ -218,7 +219,7 @@ fn bad_queries_say_what_is_wrong() {
         ],
         here,
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(
         err.contains("SQL error") && err.contains("Line: 1, Column"),
         "{err}"
@@ -234,7 +235,7 @@ fn bad_queries_say_what_is_wrong() {
         ],
         here,
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(err.contains("nope"), "{err}");
 
     // Read-only: no statement writes anything.
@@ -248,7 +249,7 @@ fn bad_queries_say_what_is_wrong() {
         ],
         here,
     );
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(!here.join("x.csv").exists());
 
     let empty = tempfile::tempdir().unwrap();
@@ -261,7 +262,7 @@ fn bad_queries_say_what_is_wrong() {
         ],
         here,
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(
         err.contains("is empty") && err.contains("enriched/telegram"),
         "{err}"
@@ -271,7 +272,7 @@ fn bad_queries_say_what_is_wrong() {
         &["query", "messages_per_day", "--local", "/no/such/lake"],
         here,
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(err.contains("no lake at /no/such/lake"), "{err}");
 
     let (code, _, err) = tgpipe(
@@ -285,6 +286,6 @@ fn bad_queries_say_what_is_wrong() {
         ],
         here,
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(err.contains("unknown time zone"), "{err}");
 }

@@ -203,7 +203,7 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
             "SELECT no_such_column FROM telegram",
         ],
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(err.contains(FAILURE), "{err}");
 
     // No stack of that name: say to run `up`.
@@ -211,7 +211,7 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
         &shim.endpoint,
         &["--name", "nothing", "query", "messages_per_day"],
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(
         err.contains("tgpipe up") && err.contains("nothing"),
         "{err}"
