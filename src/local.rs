@@ -67,6 +67,8 @@ pub fn sink(raw: Storage, chats: &[i64], tz: TimeZone) -> Sink {
 pub struct PollReport {
     pub kept: usize,
     pub ignored: usize,
+    /// The chats whose updates were ignored, with their titles where the updates gave one.
+    pub ignored_chats: std::collections::BTreeMap<i64, Option<String>>,
     /// Updates that could not be read (no `update_id`, not JSON): kept in quarantine, as the
     /// ingest Lambda keeps them, and confirmed.
     pub unreadable: usize,
@@ -176,6 +178,7 @@ pub async fn poll(
         report.kept += this.kept;
         report.ignored += this.ignored;
         report.unreadable += this.unreadable;
+        report.ignored_chats.extend(this.ignored_chats);
     }
     // The next call would confirm the last batch; make it now, without waiting, so that a
     // stopped poll does not receive (and rewrite) the same updates next time.
@@ -229,12 +232,28 @@ pub async fn etl(
 }
 
 /// Keeps `updates` (JSON texts, as Telegram sends them) in `sink` as polling would.
+/// The title (or @username) of the chat an update belongs to, as the update gives it.
+fn chat_title(update: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(update).ok()?;
+    let chat = value.as_object()?.values().find_map(|v| v.get("chat"))?;
+    let name = chat.get("title").or_else(|| chat.get("username"))?;
+    name.as_str().map(str::to_owned)
+}
+
 pub async fn keep_all(sink: &Sink, updates: &[String]) -> Result<PollReport, LocalModeError> {
     let mut report = PollReport::default();
     for update in updates {
         match ingest::keep(sink, Bytes::copy_from_slice(update.as_bytes()), Utc::now()).await {
             Outcome::Stored { .. } => report.kept += 1,
-            Outcome::Ignored { .. } => report.ignored += 1,
+            Outcome::Ignored { chat_id, .. } => {
+                report.ignored += 1;
+                if let Some(id) = chat_id {
+                    report
+                        .ignored_chats
+                        .entry(id)
+                        .or_insert_with(|| chat_title(update));
+                }
+            }
             Outcome::StoreFailed { key, error } => {
                 let update_id = serde_json::from_str::<UpdateId>(update)
                     .map(|u| u.update_id)

@@ -112,6 +112,7 @@ async fn poll(global: &Global, args: PollArgs) -> anyhow::Result<ExitStatus> {
             std::future::pending::<()>().await;
         }
     };
+    let named = std::cell::RefCell::new(std::collections::BTreeSet::new());
     let report = crate::local::poll(
         &bot,
         &sink,
@@ -119,16 +120,29 @@ async fn poll(global: &Global, args: PollArgs) -> anyhow::Result<ExitStatus> {
         args.once,
         stop,
         &|event| match event {
-            crate::local::PollEvent::Batch(batch) => eprintln!(
-                "  kept {}, ignored {} (other chats){}",
-                batch.kept,
-                batch.ignored,
-                if batch.unreadable > 0 {
-                    format!(", {} unreadable", batch.unreadable)
-                } else {
-                    String::new()
+            crate::local::PollEvent::Batch(batch) => {
+                eprintln!(
+                    "  kept {}, ignored {} (other chats){}",
+                    batch.kept,
+                    batch.ignored,
+                    if batch.unreadable > 0 {
+                        format!(", {} unreadable", batch.unreadable)
+                    } else {
+                        String::new()
+                    }
+                );
+                // Each chat not kept is named once: its id is what --chat-id would take.
+                let mut named = named.borrow_mut();
+                for (id, title) in &batch.ignored_chats {
+                    if named.insert(*id) {
+                        let title = title
+                            .as_deref()
+                            .map(|t| format!(" ({t})"))
+                            .unwrap_or_default();
+                        eprintln!("  not kept: chat {id}{title}; add --chat-id {id} to keep it");
+                    }
                 }
-            ),
+            }
             crate::local::PollEvent::Retry { error, delay } => {
                 eprintln!("  {error}; retrying in {} s", delay.as_secs())
             }

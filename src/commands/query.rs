@@ -35,7 +35,7 @@ pub struct QueryArgs {
     /// Query the lake in DIR (DIR/enriched/telegram/) with the embedded engine, not Athena.
     #[arg(long, value_name = "DIR")]
     pub local: Option<PathBuf>,
-    /// How to print the rows (default: table on a terminal, csv otherwise).
+    /// How to print the rows (default: table on a terminal, csv otherwise; csv defuses formulas).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// IANA time zone of hours and weekdays (default: the stack's; UTC with --local).

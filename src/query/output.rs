@@ -1,6 +1,8 @@
-//! A query's answer, whichever engine gave it, and how it is printed: an aligned table, CSV or
-//! JSON. Numbers are plain digits with a `.` (no exponent, no grouping), dates `YYYY-MM-DD` and
-//! booleans `true`/`false`, so that a spreadsheet imports them as numbers, dates and booleans.
+//! A query's answer, whichever engine gave it, and how it is printed: an aligned table, CSV,
+//! JSON or a Markdown table. Numbers are plain digits with a `.` (no exponent, no grouping), dates
+//! `YYYY-MM-DD` and booleans `true`/`false`, so that a spreadsheet imports them as numbers, dates
+//! and booleans. Text that a spreadsheet would run as a formula is defused in CSV: group members
+//! write the messages.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub enum Format {
     Table,
     Csv,
     Json,
+    /// A Markdown table, for pasting into an issue or a chat.
+    Markdown,
 }
 
 impl Answer {
@@ -65,7 +69,35 @@ impl Answer {
             Format::Table => self.table(),
             Format::Csv => self.csv(),
             Format::Json => self.json(),
+            Format::Markdown => self.markdown(),
         }
+    }
+
+    /// Whether every cell of column `i` is a number (or null), and one at least is.
+    fn numeric(&self, i: usize) -> bool {
+        self.rows
+            .iter()
+            .any(|r| matches!(r[i], Cell::Int(_) | Cell::Float(_)))
+            && self
+                .rows
+                .iter()
+                .all(|r| matches!(r[i], Cell::Int(_) | Cell::Float(_) | Cell::Null))
+    }
+
+    fn markdown(&self) -> String {
+        let cell = |text: &str| one_line(text).replace('|', "\\|");
+        let mut out = String::new();
+        let header: Vec<String> = self.columns.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(out, "| {} |", header.join(" | "));
+        let rule: Vec<&str> = (0..self.columns.len())
+            .map(|i| if self.numeric(i) { "---:" } else { "---" })
+            .collect();
+        let _ = writeln!(out, "|{}|", rule.join("|"));
+        for row in &self.rows {
+            let cells: Vec<String> = row.iter().map(|c| cell(&plain(c))).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        out
     }
 
     fn table(&self) -> String {
@@ -85,17 +117,7 @@ impl Answer {
         };
         let widths: Vec<usize> = (0..self.columns.len()).map(width).collect();
         // Numbers right-aligned, as a spreadsheet shows them.
-        let numeric: Vec<bool> = (0..self.columns.len())
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .any(|r| matches!(r[i], Cell::Int(_) | Cell::Float(_)))
-                    && self
-                        .rows
-                        .iter()
-                        .all(|r| matches!(r[i], Cell::Int(_) | Cell::Float(_) | Cell::Null))
-            })
-            .collect();
+        let numeric: Vec<bool> = (0..self.columns.len()).map(|i| self.numeric(i)).collect();
         let line = |cells: &[String], out: &mut String| {
             let padded: Vec<String> = cells
                 .iter()
@@ -136,7 +158,13 @@ impl Answer {
         out.push_str(&header.join(","));
         out.push('\n');
         for row in &self.rows {
-            let cells: Vec<String> = row.iter().map(|c| field(&plain(c))).collect();
+            let cells: Vec<String> = row
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(t) => field(&defused(t)),
+                    other => field(&plain(other)),
+                })
+                .collect();
             out.push_str(&cells.join(","));
             out.push('\n');
         }
@@ -245,6 +273,19 @@ fn column_cells(
     })
 }
 
+/// Text a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, or a tab or carriage return
+/// first) gets a `'` in front, which spreadsheets show as text; numbers are cells of their own
+/// and stay numbers, so a negative chat id is still a number (as does text that is a number).
+fn defused(text: &str) -> std::borrow::Cow<'_, str> {
+    // A number that reached us as text (a decimal, say) is no formula: it stays a number.
+    let number = text.parse::<f64>().is_ok_and(f64::is_finite);
+    if !number && text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +362,42 @@ mod tests {
         assert_eq!(lines.len(), 4, "{table}");
         assert_eq!(lines[2], "bom dia↵mundo   1");
         assert_eq!(lines[3], "🚀🚀           22");
+    }
+
+    #[test]
+    fn csv_defuses_formulas_in_text_and_keeps_numbers() {
+        let answer = Answer {
+            columns: vec!["text".into(), "chat_id".into()],
+            rows: vec![
+                vec![
+                    Cell::Text("=HYPERLINK(\"http://x\")".into()),
+                    Cell::Int(-1001234567890),
+                ],
+                vec![Cell::Text("+1 for that".into()), Cell::Float(-0.5)],
+                vec![Cell::Text("-".into()), Cell::Null],
+                vec![Cell::Text("-12.5".into()), Cell::Int(5)],
+                vec![Cell::Text("@here".into()), Cell::Int(3)],
+                vec![Cell::Text("plain, text".into()), Cell::Int(4)],
+            ],
+        };
+        assert_eq!(
+            answer.render(Format::Csv),
+            "text,chat_id\n\"'=HYPERLINK(\"\"http://x\"\")\",-1001234567890\n'+1 for that,-0.5\n'-,\n-12.5,5\n'@here,3\n\"plain, text\",4\n"
+        );
+    }
+
+    #[test]
+    fn markdown_is_a_table_with_numbers_right_aligned() {
+        let answer = Answer {
+            columns: vec!["word".into(), "total".into()],
+            rows: vec![
+                vec![Cell::Text("a|b\nc".into()), Cell::Int(2)],
+                vec![Cell::Text("ação".into()), Cell::Null],
+            ],
+        };
+        assert_eq!(
+            answer.render(Format::Markdown),
+            "| word | total |\n|---|---:|\n| a\\|b↵c | 2 |\n| ação |  |\n"
+        );
     }
 }

@@ -88,6 +88,13 @@ fn polled_updates_are_kept_byte_for_byte_then_become_parquet_and_answer_queries(
     assert_eq!(code, 0, "{err}");
     assert_eq!(bot.pending_updates(), 0, "every update confirmed: {err}");
     assert!(err.contains("Polling @test_bot into"), "{err}");
+    // The chat not kept is named once, with the id --chat-id would take.
+    assert_eq!(
+        err.matches("not kept: chat -1009999999999 (Not ours); add --chat-id -1009999999999")
+            .count(),
+        1,
+        "{err}"
+    );
     bot.push_updates(&updates[400..]);
     let (code, _, err) = run(&bot, &poll);
     assert_eq!(code, 0, "{err}");
