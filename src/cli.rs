@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::down::DownArgs;
 use crate::commands::local::LocalCommand;
+use crate::commands::outputs::OutputsArgs;
 use crate::commands::query::QueryArgs;
 use crate::commands::set_webhook::SetWebhookArgs;
 use crate::commands::status::StatusArgs;
@@ -48,6 +49,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Point the bot at the deployed API again, reusing the stack's secret.
     SetWebhook(SetWebhookArgs),
+    /// What the deployed stack is: its webhook URL, buckets, functions, table, schedule, chats.
+    Outputs(OutputsArgs),
     /// Run an analysis of sql/ (or your own SQL) on Athena, or on a local lake with --local.
     Query(QueryArgs),
     /// The pipeline on this machine, no AWS account: poll the bot into DIR, then Parquet.

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod context;
 pub mod down;
 pub mod local;
+pub mod outputs;
 pub mod query;
 pub mod set_webhook;
 pub mod status;
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => status::run(g, args).await,
         Command::SetWebhook(args) => set_webhook::run(g, args).await,
         Command::Query(args) => query::run(g, args).await,
+        Command::Outputs(args) => outputs::run(g, args).await,
         Command::Local(command) => local::run(g, command).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),

@@ -1,11 +1,12 @@
 //! `tgpipe status`: every resource, the webhook as Telegram sees it, the chats as the bot sees
 //! them, and the data's freshness; exits 3 when anything is wrong (and says what).
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
 use super::ExitStatus;
 use super::context::{AwsArgs, BotArgs, Ctx, connect};
+use super::ui::Output;
 use crate::cli::Global;
 use crate::plan::{Resource, State};
 use crate::stack::apigw;
@@ -22,12 +23,6 @@ pub struct StatusArgs {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub bot: BotArgs,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
 }
 
 #[derive(Serialize)]

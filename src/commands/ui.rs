@@ -1,9 +1,17 @@
 //! What commands print besides their results: progress, plans, questions, chat checks.
 
 use anyhow::Context;
+use clap::ValueEnum;
 
 use crate::plan::{Action, Resource};
 use crate::telegram::Telegram;
+
+/// How a command answers: words for people, or JSON for scripts (`--output json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
 
 /// Progress of `up` and `query`: a spinner naming the current step on a terminal, plain lines otherwise.
 pub struct Progress(Option<indicatif::ProgressBar>);

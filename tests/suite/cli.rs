@@ -102,6 +102,17 @@ fn up_status_drift_down_end_to_end() {
         .trim()
         .to_owned();
     assert!(api_url.ends_with("/webhook"), "{api_url}");
+    // `outputs` reads the same back from the account.
+    let outputs = env.run(&["outputs", "--output", "json"], None);
+    ok(&outputs);
+    let outputs: serde_json::Value = serde_json::from_str(&outputs.1).unwrap();
+    assert_eq!(outputs["api_url"], api_url.as_str());
+    assert_eq!(outputs["raw_bucket"], "tgpipe-123456789012-eu-west-1-raw");
+    assert_eq!(outputs["ingest_function"], "tgpipe-ingest");
+    assert_eq!(outputs["table"], "tgpipe.telegram");
+    assert_eq!(outputs["schedule"], "cron(30 0 * * ? *)");
+    assert_eq!(outputs["timezone"], "UTC");
+    assert_eq!(outputs["chats"], serde_json::json!([-1001234567890i64]));
     let set: Vec<_> = env
         .bot
         .calls()
@@ -380,6 +391,19 @@ fn up_status_drift_down_end_to_end() {
     let down_again = env.run(&["down", "--yes"], None);
     ok(&down_again);
     assert!(down_again.1.contains("already gone"), "{}", down_again.1);
+    let outputs = env.run(&["outputs", "--output", "json"], None);
+    ok(&outputs);
+    let outputs: serde_json::Value = serde_json::from_str(&outputs.1).unwrap();
+    for gone in [
+        "api_url",
+        "raw_bucket",
+        "ingest_function",
+        "workgroup",
+        "table",
+        "schedule",
+    ] {
+        assert!(outputs[gone].is_null(), "{gone}: {outputs}");
+    }
     env.assert_token_never_printed();
 }
 

@@ -1,0 +1,116 @@
+//! `tgpipe outputs`: what the deployed stack is, read back from the account: the webhook URL,
+//! the buckets, functions, workgroup, database and table, the schedule, the zone and the chats.
+//! Names that do not exist (yet) are left out, so a script can tell.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::ExitStatus;
+use super::context::{AwsArgs, connect};
+use super::ui::Output;
+use crate::cli::Global;
+use crate::plan::State;
+use crate::stack::{Function, apigw, events};
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe outputs
+  tgpipe outputs --output json | jq -r .api_url")]
+pub struct OutputsArgs {
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Serialize, Default)]
+struct Outputs {
+    stack: String,
+    account: String,
+    region: String,
+    api_url: Option<String>,
+    raw_bucket: Option<String>,
+    enriched_bucket: Option<String>,
+    athena_bucket: Option<String>,
+    ingest_function: Option<String>,
+    etl_function: Option<String>,
+    workgroup: Option<String>,
+    database: Option<String>,
+    table: Option<String>,
+    schedule: Option<String>,
+    timezone: Option<String>,
+    chats: Vec<i64>,
+}
+
+pub async fn run(global: &Global, args: OutputsArgs) -> anyhow::Result<ExitStatus> {
+    let ctx = connect(global, &args.aws).await?;
+    let stack = &ctx.stack;
+    let found = crate::stack::inspect_all(&ctx.aws, stack, None).await?;
+    // A resource the account holds (drifted or not), by kind and name (the API, the workgroup and
+    // the database share the stack's name), or nothing.
+    let held = |kind: &str, name: String| {
+        found
+            .iter()
+            .any(|r| r.kind == kind && r.name == name && r.state != State::Missing)
+            .then_some(name)
+    };
+    let outputs = Outputs {
+        stack: stack.name.to_string(),
+        account: stack.account.clone(),
+        region: stack.region.clone(),
+        api_url: apigw::find(&ctx.aws.api, stack)
+            .await?
+            .as_ref()
+            .and_then(apigw::webhook_url),
+        raw_bucket: held("s3 bucket", stack.raw_bucket()),
+        enriched_bucket: held("s3 bucket", stack.enriched_bucket()),
+        athena_bucket: held("s3 bucket", stack.athena_bucket()),
+        ingest_function: held("lambda function", stack.function(Function::Ingest)),
+        etl_function: held("lambda function", stack.function(Function::Etl)),
+        workgroup: held("athena workgroup", stack.workgroup()),
+        database: held("glue database", stack.glue_database()),
+        table: held(
+            "glue table",
+            format!("{}.{}", stack.glue_database(), stack.table()),
+        ),
+        schedule: events::deployed_schedule(&ctx.aws.events, stack).await?,
+        timezone: ctx.variable(Function::Etl, lake::env::TIMEZONE).await?,
+        chats: ctx.deployed_chats().await?.unwrap_or_default(),
+    };
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&outputs)?),
+        Output::Text => print(&outputs),
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn print(o: &Outputs) {
+    println!("Stack {} in account {} ({})", o.stack, o.account, o.region);
+    let none = "(none)";
+    let rows = [
+        ("API URL", o.api_url.as_deref()),
+        ("raw bucket", o.raw_bucket.as_deref()),
+        ("enriched bucket", o.enriched_bucket.as_deref()),
+        ("athena bucket", o.athena_bucket.as_deref()),
+        ("ingest function", o.ingest_function.as_deref()),
+        ("ETL function", o.etl_function.as_deref()),
+        ("workgroup", o.workgroup.as_deref()),
+        ("database", o.database.as_deref()),
+        ("table", o.table.as_deref()),
+        ("schedule", o.schedule.as_deref()),
+        ("time zone", o.timezone.as_deref()),
+    ];
+    for (what, value) in rows {
+        println!("  {what:<16} {}", value.unwrap_or(none));
+    }
+    let chats: Vec<String> = o.chats.iter().map(i64::to_string).collect();
+    println!(
+        "  {:<16} {}",
+        "chats",
+        if chats.is_empty() {
+            none.to_owned()
+        } else {
+            chats.join(", ")
+        }
+    );
+}
