@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::chats::ChatsArgs;
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::down::DownArgs;
 use crate::commands::local::LocalCommand;
@@ -49,6 +50,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Point the bot at the deployed API again, reusing the stack's secret.
     SetWebhook(SetWebhookArgs),
+    /// The chats the bot knows (id, type, title, members) and whether the stack keeps each.
+    Chats(ChatsArgs),
     /// What the deployed stack is: its webhook URL, buckets, functions, table, schedule, chats.
     Outputs(OutputsArgs),
     /// Run an analysis of sql/ (or your own SQL) on Athena, or on a local lake with --local.

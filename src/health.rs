@@ -1,9 +1,10 @@
 //! What the data says about the stack, for `status` and `up`: bodies in quarantine, days whose
 //! raw updates are newer than their Parquet, and kept groups that became supergroups.
 
+use anyhow::Context;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
-use lake::layout;
+use lake::{layout, update};
 use serde::Serialize;
 
 use crate::aws::AwsResultExt;
@@ -116,6 +117,31 @@ pub async fn migrations(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<Migrat
             })
         })
         .collect())
+}
+
+/// The ingest side's notes of chats it heard from but does not keep (`chats/seen/…` in the raw
+/// bucket); a note that cannot be read is left out.
+pub async fn seen_chats(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<update::SeenChat>> {
+    let bucket = stack.raw_bucket();
+    let mut notes = Vec::new();
+    for o in list_all(s3, &bucket, layout::SEEN_PREFIX).await? {
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&o.key)
+            .send()
+            .await
+            .aws(format!("S3 GetObject {bucket}/{}", o.key))?
+            .body
+            .collect()
+            .await
+            .with_context(|| format!("cannot read s3://{bucket}/{}", o.key))?
+            .into_bytes();
+        if let Ok(note) = serde_json::from_slice(&body) {
+            notes.push(note);
+        }
+    }
+    Ok(notes)
 }
 
 /// What `status` reports of the data.

@@ -231,15 +231,13 @@ pub async fn etl(
     Ok(Some(summary))
 }
 
-/// Keeps `updates` (JSON texts, as Telegram sends them) in `sink` as polling would.
 /// The title (or @username) of the chat an update belongs to, as the update gives it.
 fn chat_title(update: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(update).ok()?;
-    let chat = value.as_object()?.values().find_map(|v| v.get("chat"))?;
-    let name = chat.get("title").or_else(|| chat.get("username"))?;
-    name.as_str().map(str::to_owned)
+    lake::update::chat_of(&value)?.title
 }
 
+/// Keeps `updates` (JSON texts, as Telegram sends them) in `sink` as polling would.
 pub async fn keep_all(sink: &Sink, updates: &[String]) -> Result<PollReport, LocalModeError> {
     let mut report = PollReport::default();
     for update in updates {

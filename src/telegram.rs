@@ -107,6 +107,47 @@ pub struct Me {
     pub can_read_all_group_messages: bool,
 }
 
+/// A chat as a user names it: its id (`-1001234567890`) or a public chat's `@username`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatName {
+    Id(i64),
+    Username(String),
+}
+
+impl std::str::FromStr for ChatName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ChatName, String> {
+        let text = text.trim();
+        if let Ok(id) = text.parse() {
+            return Ok(ChatName::Id(id));
+        }
+        // Telegram usernames: 5 to 32 letters, digits and underscores (t.me/ links work too).
+        let name = text
+            .strip_prefix("https://t.me/")
+            .or_else(|| text.strip_prefix("t.me/"))
+            .or_else(|| text.strip_prefix('@'))
+            .unwrap_or("");
+        let valid = (5..=32).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            return Ok(ChatName::Username(name.to_owned()));
+        }
+        Err(format!(
+            "{text:?} is not a chat: give its id, such as -1001234567890 (`tgpipe chats` lists them), or a public group's @username"
+        ))
+    }
+}
+
+impl std::fmt::Display for ChatName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChatName::Id(id) => write!(f, "{id}"),
+            ChatName::Username(u) => write!(f, "@{u}"),
+        }
+    }
+}
+
 /// A chat (`getChat`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChatInfo {
@@ -227,9 +268,26 @@ impl Telegram {
 
     /// A chat as the bot sees it: its type and title.
     pub async fn get_chat(&self, chat_id: i64) -> Result<ChatInfo, TelegramError> {
-        let chat = self.call("getChat", json!({"chat_id": chat_id})).await?;
+        self.chat(&ChatName::Id(chat_id)).await
+    }
+
+    /// A chat named by its id or a public chat's @username, with its id.
+    pub async fn chat(&self, name: &ChatName) -> Result<ChatInfo, TelegramError> {
+        let param = match name {
+            ChatName::Id(id) => json!(id),
+            ChatName::Username(u) => json!(format!("@{u}")),
+        };
+        let chat = self.call("getChat", json!({"chat_id": param})).await?;
+        let id = chat["id"].as_i64().or(match name {
+            ChatName::Id(id) => Some(*id),
+            ChatName::Username(_) => None,
+        });
+        let id = id.ok_or_else(|| TelegramError::Http {
+            method: "getChat",
+            message: "the reply names no chat id".to_owned(),
+        })?;
         Ok(ChatInfo {
-            id: chat["id"].as_i64().unwrap_or(chat_id),
+            id,
             kind: chat["type"].as_str().unwrap_or_default().to_owned(),
             title: chat["title"]
                 .as_str()
@@ -253,6 +311,25 @@ impl Telegram {
             )
             .await?;
         Ok(member["status"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// How many members a group or channel has (Telegram answers for chats the bot is in).
+    pub async fn member_count(&self, chat_id: i64) -> Result<u64, TelegramError> {
+        let count = self
+            .call("getChatMemberCount", json!({"chat_id": chat_id}))
+            .await?;
+        count.as_u64().ok_or_else(|| TelegramError::Http {
+            method: "getChatMemberCount",
+            message: "the reply is not a count".to_owned(),
+        })
+    }
+
+    /// The updates waiting, without confirming any (no `offset`) and without changing which
+    /// kinds the bot receives (no `allowed_updates`): a later poll or webhook still gets them.
+    pub async fn peek_updates(&self) -> Result<Vec<Value>, TelegramError> {
+        self.call_as("getUpdates", json!({"timeout": 0, "limit": 100}), None)
+            .await
+            .map(Option::unwrap_or_default)
     }
 
     /// Points the bot at `url`, with the secret Telegram will send back and the update kinds we keep.

@@ -1,6 +1,7 @@
 //! One module per command, its flags beside it (as cargo's `commands/` and uv's `commands/`).
 //! Each command returns an [`ExitStatus`]; an error is [`ExitStatus::Failure`].
 
+pub mod chats;
 pub mod completions;
 pub mod context;
 pub mod down;
@@ -48,6 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::SetWebhook(args) => set_webhook::run(g, args).await,
         Command::Query(args) => query::run(g, args).await,
         Command::Outputs(args) => outputs::run(g, args).await,
+        Command::Chats(args) => chats::run(g, args).await,
         Command::Local(command) => local::run(g, command).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),

@@ -14,7 +14,7 @@ use crate::cli::Global;
 use crate::plan::State;
 use crate::stack::lambda::FunctionSpec;
 use crate::stack::{Desired, Function, Stack, StackName, apigw, events};
-use crate::telegram::Telegram;
+use crate::telegram::{ChatName, Telegram};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -22,10 +22,11 @@ use crate::telegram::Telegram;
   tgpipe up --dry-run                                     # what would change (exit 3 if anything)
   tgpipe up --schedule \"cron(0 3 * * ? *)\"                # change only the schedule")]
 pub struct UpArgs {
-    /// A chat whose updates are kept (repeatable), e.g. -1001234567890; default: the deployed
-    /// chats (required the first time).
+    /// A chat whose updates are kept (repeatable): its id, e.g. -1001234567890 (`tgpipe chats`
+    /// lists them), or a public group's @username; default: the deployed chats (required the
+    /// first time).
     #[arg(long = "chat-id", allow_hyphen_values = true)]
-    pub chat_ids: Vec<i64>,
+    pub chat_ids: Vec<ChatName>,
     /// IANA time zone of the daily partitions; default: the deployed one, UTC the first time.
     #[arg(long)]
     pub timezone: Option<String>,
@@ -58,15 +59,36 @@ struct Wanted {
     migrated: Vec<(i64, i64)>,
 }
 
-async fn wanted(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<Wanted> {
+/// The chats given, by id: a public group's @username is looked up with the bot.
+async fn chat_ids(bot: &Telegram, given: &[ChatName]) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for name in given {
+        let id = match name {
+            ChatName::Id(id) => *id,
+            ChatName::Username(_) => {
+                let chat = bot.chat(name).await.with_context(|| {
+                    format!("cannot find the chat {name}: check the name, or give its id (`tgpipe chats` lists the chats the bot knows)")
+                })?;
+                eprintln!("  {name} is chat {} ({})", chat.id, chat.title);
+                chat.id
+            }
+        };
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+async fn wanted(ctx: &Ctx, args: &UpArgs, given: Vec<i64>) -> anyhow::Result<Wanted> {
     let deployed_zone = ctx.variable(Function::Etl, lake::env::TIMEZONE).await?;
     let deployed_schedule = events::deployed_schedule(&ctx.aws.events, &ctx.stack).await?;
-    let mut chats: Vec<i64> = if args.chat_ids.is_empty() {
+    let mut chats: Vec<i64> = if given.is_empty() {
         ctx.deployed_chats()
             .await?
-            .context("--chat-id is required the first time: the id of the group to keep, such as -1001234567890")?
+            .context("--chat-id is required the first time: the id of the group to keep, such as -1001234567890 (`tgpipe chats` lists the chats the bot knows)")?
     } else {
-        args.chat_ids.clone()
+        given
     };
     // A kept group that became a supergroup: its new id joins the stack's chats.
     let mut migrated = Vec::new();
@@ -172,6 +194,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     }
     let bot = args.bot.required(global.verbose)?;
     let bot_name = bot.get_me().await?;
+    let given = chat_ids(&bot, &args.chat_ids).await?;
     let ctx = connect(global, &args.aws).await?;
     let stack = &ctx.stack;
     // Nothing that bears the stack's names without its tag is touched, let alone adopted.
@@ -179,7 +202,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     if !foreign.is_empty() {
         bail!("{}", foreign.refusal(stack));
     }
-    let wanted = wanted(&ctx, &args).await?;
+    let wanted = wanted(&ctx, &args, given).await?;
     let desired = desired(&ctx, &args, &wanted).await?;
     eprintln!(
         "{} stack {} in account {} ({}) for @{bot_name}",

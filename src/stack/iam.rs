@@ -27,11 +27,13 @@ pub fn trust_policy() -> Value {
 }
 
 /// Least privilege: the ingest function writes raw objects (updates, quarantined bodies, marks of
-/// late changes, migration notes) and reads the migration notes; the ETL reads raw, deletes the
+/// late changes, notes of migrations and of chats not kept) and reads those notes; the ETL reads raw, deletes the
 /// marks it handled, and rewrites enriched (the table and its own records); both write their own
 /// log group (which `up` creates, so no CreateLogGroup).
 pub fn permissions(stack: &Stack, f: Function) -> Value {
-    use lake::layout::{BUILT_PREFIX, CHANGED_PREFIX, MIGRATED_PREFIX, QUARANTINE_PREFIX};
+    use lake::layout::{
+        BUILT_PREFIX, CHANGED_PREFIX, MIGRATED_PREFIX, QUARANTINE_PREFIX, SEEN_PREFIX,
+    };
     let under = |bucket: &str, prefix: &str| {
         format!(
             "arn:aws:s3:::{bucket}/{}*",
@@ -57,10 +59,11 @@ pub fn permissions(stack: &Stack, f: Function) -> Value {
         Function::Ingest => vec![
             json!({"Sid": "StoreRaw", "Effect": "Allow", "Action": "s3:PutObject",
                    "Resource": [table(&raw), under(&raw, QUARANTINE_PREFIX),
-                                under(&raw, CHANGED_PREFIX), under(&raw, MIGRATED_PREFIX)]}),
+                                under(&raw, CHANGED_PREFIX), under(&raw, MIGRATED_PREFIX),
+                                under(&raw, SEEN_PREFIX)]}),
             // Listing makes a missing note a 404, not a 403 (S3 hides absence otherwise).
-            json!({"Sid": "ReadMigrations", "Effect": "Allow", "Action": "s3:GetObject",
-                   "Resource": under(&raw, MIGRATED_PREFIX)}),
+            json!({"Sid": "ReadNotes", "Effect": "Allow", "Action": "s3:GetObject",
+                   "Resource": [under(&raw, MIGRATED_PREFIX), under(&raw, SEEN_PREFIX)]}),
             json!({"Sid": "ListRaw", "Effect": "Allow", "Action": "s3:ListBucket",
                    "Resource": bucket(raw.clone())}),
             logs,

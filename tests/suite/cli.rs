@@ -1150,3 +1150,122 @@ fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_del
         assert!(refused.2.contains("AWS's own"), "{}", refused.2);
     }
 }
+
+#[test]
+fn chats_names_every_chat_the_bot_heard_from_without_taking_updates_and_up_takes_a_username() {
+    const CLUB: i64 = -100111;
+    const OTHER: i64 = -100222;
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    env.bot
+        .set_chat(CLUB, "supergroup", "Data club", "administrator");
+    env.bot.set_chat(OTHER, "group", "Book club", "member");
+    env.bot.set_member_count(CLUB, 42);
+    env.bot.set_username(CLUB, "data_club");
+    let message = |id: i64, chat: i64, title: &str| {
+        serde_json::json!({"update_id": id, "message": {"message_id": 1, "date": 1_714_613_400,
+            "chat": {"id": chat, "type": "supergroup", "title": title}, "text": "hello"}})
+        .to_string()
+    };
+    env.bot.push_updates(&[
+        message(1, CLUB, "Data club"),
+        message(2, OTHER, "Book club"),
+    ]);
+
+    // Before any stack: the waiting updates name the chats, and stay waiting.
+    let (code, out, err) = env.run(&["chats", "--output", "json"], Some(TOKEN));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let chats = report["chats"].as_array().unwrap();
+    let ids: Vec<i64> = chats.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [OTHER, CLUB]);
+    assert_eq!(chats[1]["title"], "Data club");
+    assert_eq!(chats[1]["members"], 42);
+    assert_eq!(chats[1]["kept"], false);
+    assert_eq!(chats[1]["heard_from"], serde_json::json!(["waiting"]));
+    assert_eq!(chats[0]["type"], "group");
+    assert_eq!(
+        env.bot.pending_updates(),
+        2,
+        "chats took updates from Telegram"
+    );
+    for call in env.bot.calls().iter().filter(|c| c.method == "getUpdates") {
+        assert!(
+            call.params.get("offset").is_none(),
+            "{call:?} confirms updates"
+        );
+        assert!(
+            call.params.get("allowed_updates").is_none(),
+            "{call:?} changes what the bot receives"
+        );
+    }
+    let (code, out, _) = env.run(&["chats"], Some(TOKEN));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Data club") && out.contains(&CLUB.to_string()),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("tgpipe up --chat-id {OTHER}")),
+        "{out}"
+    );
+
+    // A public group by its @username; one that does not exist is an error naming it.
+    let artifacts = env.artifacts.path().to_str().unwrap().to_owned();
+    let (code, _, err) = env.run(
+        &["up", "--chat-id", "@nobody_here", "--artifacts", &artifacts],
+        Some(TOKEN),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot find the chat @nobody_here"), "{err}");
+    let (code, _, err) = env.run(&["up", "--chat-id", "data club"], Some(TOKEN));
+    assert_eq!(code, 2, "{err}");
+    ok(&env.run(
+        &["up", "--chat-id", "@data_club", "--artifacts", &artifacts],
+        Some(TOKEN),
+    ));
+    assert_eq!(
+        aws.ingest_vars()["TGPIPE_ALLOWED_CHAT_IDS"],
+        CLUB.to_string()
+    );
+
+    // Deployed: the webhook holds the updates, and the stack's note names the chat not kept.
+    let s3 = tgpipe::aws::s3_client(&aws.config);
+    aws.rt
+        .block_on(s3.delete_bucket_policy().bucket(RAW).send())
+        .unwrap();
+    let seen = |h: i64| chrono::DateTime::from_timestamp(1_714_613_400 + h * 3600, 0).unwrap();
+    let note = lake::update::SeenChat {
+        chat: lake::update::ChatRef {
+            id: OTHER,
+            kind: "group".into(),
+            title: Some("Book club".into()),
+        },
+        first_seen: seen(0),
+        last_seen: seen(5),
+    };
+    aws.put(
+        RAW,
+        &lake::layout::seen_key(OTHER),
+        &serde_json::to_string(&note).unwrap(),
+    );
+    let (code, out, err) = env.run(&["chats", "--output", "json"], Some(TOKEN));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["stack"], "tgpipe");
+    let chats = report["chats"].as_array().unwrap();
+    assert_eq!(chats.len(), 2, "{chats:?}");
+    assert_eq!(chats[1]["id"], CLUB);
+    assert_eq!(chats[1]["kept"], true);
+    assert_eq!(chats[0]["heard_from"], serde_json::json!(["stack"]));
+    assert_eq!(
+        chats[0]["last_seen"],
+        seen(5).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let (_, out, _) = env.run(&["chats"], Some(TOKEN));
+    assert!(
+        out.contains(&format!("tgpipe up --chat-id {CLUB} --chat-id {OTHER}")),
+        "{out}"
+    );
+    env.assert_token_never_printed();
+}

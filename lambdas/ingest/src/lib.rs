@@ -6,9 +6,10 @@
 //! is 5xx so that Telegram retries just then. A body that is not an update is kept in quarantine,
 //! an update of a kept chat under its day, an update of any other chat nowhere.
 //!
-//! Beside the update itself the handler leaves two kinds of small notes in the raw bucket: a mark
-//! for a day that changed after the scheduled ETL stopped looking at it, and the new id of a kept
-//! group that became a supergroup (so that every instance keeps it from then on).
+//! Beside the update itself the handler leaves three kinds of small notes in the raw bucket: a
+//! mark for a day that changed after the scheduled ETL stopped looking at it, the new id of a kept
+//! group that became a supergroup (so that every instance keeps it from then on), and the id, type
+//! and title of a chat it does not keep (so `tgpipe chats` can name it; never what was said).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -57,6 +58,8 @@ pub struct Sink {
     pub tz: TimeZone,
     /// Chats kept because a kept chat migrated to them (read back from the raw bucket's notes).
     followed: Mutex<BTreeSet<i64>>,
+    /// Chats not kept that this instance noted, and when: a busy chat is noted once an hour.
+    noted: Mutex<HashMap<i64, DateTime<Utc>>>,
     /// Whether a day changed late is marked for the scheduled ETL (local mode's ETL looks at
     /// every day, and needs no marks).
     marks_late_days: bool,
@@ -69,6 +72,7 @@ impl Sink {
             allowed_chats,
             tz,
             followed: Mutex::new(BTreeSet::new()),
+            noted: Mutex::new(HashMap::new()),
             marks_late_days: true,
         }
     }
@@ -123,6 +127,48 @@ impl Sink {
             .put(&layout::migrated_key(from, to), body.into())
             .await?;
         self.follow(to);
+        Ok(())
+    }
+}
+
+/// How often one instance notes again a chat it does not keep (its title may change).
+pub const NOTE_SEEN_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+impl Sink {
+    /// Notes that `chat`, which is not kept, sent an update: its id, type and title, and when.
+    /// At most once an hour per instance, so a busy chat costs a few requests a day.
+    async fn note_seen(
+        &self,
+        chat: update::ChatRef,
+        now: DateTime<Utc>,
+    ) -> Result<(), lake::StorageError> {
+        let due = self.noted.lock().is_ok_and(|noted| {
+            noted
+                .get(&chat.id)
+                .is_none_or(|last| now - *last >= NOTE_SEEN_EVERY)
+        });
+        if !due {
+            return Ok(());
+        }
+        let key = layout::seen_key(chat.id);
+        // The first sighting survives later notes, whichever instance wrote it.
+        let first_seen = match self.raw.get_opt(&key).await? {
+            Some(old) => serde_json::from_slice::<update::SeenChat>(&old)
+                .map(|old| old.first_seen.min(now))
+                .unwrap_or(now),
+            None => now,
+        };
+        let note = update::SeenChat {
+            chat,
+            first_seen,
+            last_seen: now,
+        };
+        let body = serde_json::to_vec(&note).unwrap_or_default();
+        let id = note.chat.id;
+        self.raw.put(&key, body.into()).await?;
+        if let Ok(mut noted) = self.noted.lock() {
+            noted.insert(id, now);
+        }
         Ok(())
     }
 }
@@ -371,6 +417,13 @@ pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
         return failed(layout::migrated_key(from, to), e);
     }
     if !kept && migration.is_none() {
+        // The update itself is not kept whatever happens to the note: a failed note is only
+        // logged, so that Telegram is not made to retry an update nobody wants.
+        if let Some(seen) = update::chat_of(&value)
+            && let Err(e) = sink.note_seen(seen, now).await
+        {
+            tracing::warn!(chat, error = %e, "could not note a chat that is not kept");
+        }
         return Outcome::Ignored {
             update_id: routing.update_id,
             chat_id: Some(chat),

@@ -339,7 +339,9 @@ async fn a_kept_group_that_becomes_a_supergroup_is_kept_under_its_new_id() {
     )
     .await;
     assert!(matches!(o, Outcome::Ignored { .. }), "{o:?}");
-    assert!(files(dir.path()).is_empty());
+    // Neither update nor migration kept: the chat is only noted as one not kept.
+    let keys: Vec<String> = files(dir.path()).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, [lake::layout::seen_key(NEW)]);
 }
 
 #[tokio::test]
@@ -357,7 +359,63 @@ async fn foreign_chats_and_chatless_updates_are_200_and_not_stored() {
         assert!(matches!(outcome, Outcome::Ignored { .. }), "{outcome:?}");
         assert_eq!(outcome.response().status_code, 200);
     }
-    assert!(files(dir.path()).is_empty());
+    // Only the note that the other chat exists: none of its updates.
+    let keys: Vec<String> = files(dir.path()).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["chats/seen/-1009999999999.json"]);
+}
+
+#[tokio::test]
+async fn a_chat_not_kept_is_noted_by_id_type_and_title_never_by_what_was_said() {
+    const OTHER: i64 = -1005555555555;
+    let dir = tempfile::tempdir().unwrap();
+    let update = |id: i64| {
+        json!({"update_id": id, "message": {"message_id": id, "date": TS,
+            "from": {"id": 7, "is_bot": false, "first_name": "Maria", "username": "maria_x"},
+            "chat": {"id": OTHER, "type": "supergroup", "title": "Book club"},
+            "text": "my secret plans"}})
+        .to_string()
+    };
+    let note = |dir: &Path| -> lake::update::SeenChat {
+        let bytes = std::fs::read(dir.join(lake::layout::seen_key(OTHER))).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        for said in ["secret plans", "Maria", "maria_x"] {
+            assert!(!text.contains(said), "the note holds {said:?}: {text}");
+        }
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let a = config(dir.path(), "UTC");
+    let o = handle(&a, event(&update(1), Some(SECRET)), now()).await;
+    assert!(matches!(o, Outcome::Ignored { .. }), "{o:?}");
+    let first = note(dir.path());
+    assert_eq!(first.chat.id, OTHER);
+    assert_eq!(first.chat.kind, "supergroup");
+    assert_eq!(first.chat.title.as_deref(), Some("Book club"));
+    assert_eq!((first.first_seen, first.last_seen), (now(), now()));
+
+    // A busy chat is not noted on every update: the same instance waits an hour.
+    let soon = now() + chrono::TimeDelta::minutes(10);
+    handle(&a, event(&update(2), Some(SECRET)), soon).await;
+    assert_eq!(note(dir.path()).last_seen, now());
+    // Another instance, later: the first sighting stays, the last moves on.
+    let later = now() + chrono::TimeDelta::hours(3);
+    let b = config(dir.path(), "UTC");
+    handle(&b, event(&update(3), Some(SECRET)), later).await;
+    let again = note(dir.path());
+    assert_eq!((again.first_seen, again.last_seen), (now(), later));
+    assert!(!dir.path().join("telegram").exists(), "an update was kept");
+
+    // A note that cannot be written does not make Telegram retry an update nobody keeps.
+    let blocked = tempfile::tempdir().unwrap();
+    std::fs::create_dir(blocked.path().join("chats")).unwrap();
+    std::fs::write(blocked.path().join("chats/seen"), b"in the way").unwrap();
+    let o = handle(
+        &config(blocked.path(), "UTC"),
+        event(&update(4), Some(SECRET)),
+        now(),
+    )
+    .await;
+    assert!(matches!(o, Outcome::Ignored { .. }), "{o:?}");
+    assert_eq!(o.response().status_code, 200);
 }
 
 #[tokio::test]

@@ -89,6 +89,14 @@ pub fn migration_of_key(key: &str) -> Option<(i64, i64)> {
     Some((from.strip_prefix("from=")?.parse().ok()?, to.parse().ok()?))
 }
 
+/// The prefix of the notes of chats the ingest side heard from but does not keep.
+pub const SEEN_PREFIX: &str = "chats/seen/";
+
+/// The note that chat `id` sent updates the stack does not keep (see [`crate::update::SeenChat`]).
+pub fn seen_key(id: i64) -> String {
+    format!("{SEEN_PREFIX}{id}.json")
+}
+
 /// The prefix of the ETL's records of each day's output, in the enriched bucket.
 pub const BUILT_PREFIX: &str = "etl/built/";
 

@@ -66,18 +66,60 @@ pub fn route(update: &Value) -> Option<Routing> {
 }
 
 fn chat_and_date(object: &Map<String, Value>) -> (Option<i64>, Option<i64>) {
-    let chat_of = |payload: &Value| payload.get("chat")?.get("id")?.as_i64();
-    let date_of = |payload: &Value| payload.get("date")?.as_i64();
+    let Some((payload, dated)) = chat_payload(object) else {
+        return (None, None);
+    };
+    let chat = payload.get("chat").and_then(|c| c.get("id")?.as_i64());
+    let date = payload
+        .get("date")
+        .and_then(Value::as_i64)
+        .filter(|_| dated);
+    (chat, date)
+}
+
+/// The part of an update that names its chat, and whether its `date` is the update's own time.
+fn chat_payload(object: &Map<String, Value>) -> Option<(&Value, bool)> {
     for kind in MESSAGE_KINDS.iter().chain(CHAT_KINDS.iter()) {
         if let Some(payload) = object.get(*kind) {
-            return (chat_of(payload), date_of(payload));
+            return Some((payload, true));
         }
     }
     // A button press belongs to the chat of the message the button is on, but happens now.
-    if let Some(message) = object.get("callback_query").and_then(|q| q.get("message")) {
-        return (chat_of(message), None);
-    }
-    (None, None)
+    let message = object.get("callback_query")?.get("message")?;
+    Some((message, false))
+}
+
+/// A chat as an update names it: what `tgpipe chats` lists, never anything said in it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct ChatRef {
+    pub id: i64,
+    /// private, group, supergroup or channel.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A group's or channel's title, or a public chat's `@username`; never a person's name.
+    pub title: Option<String>,
+}
+
+/// The chat an update belongs to, with its type and title; `None` for updates without one.
+pub fn chat_of(update: &Value) -> Option<ChatRef> {
+    let (payload, _) = chat_payload(update.as_object()?)?;
+    let chat = payload.get("chat")?;
+    let text = |field: &str| chat.get(field)?.as_str().map(str::to_owned);
+    Some(ChatRef {
+        id: chat.get("id")?.as_i64()?,
+        kind: text("type").unwrap_or_default(),
+        title: text("title").or_else(|| text("username").map(|u| format!("@{u}"))),
+    })
+}
+
+/// The stack's note of a chat it heard from but does not keep (at [`crate::layout::seen_key`]):
+/// enough to find its id, and when, never what was said.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct SeenChat {
+    #[serde(flatten)]
+    pub chat: ChatRef,
+    pub first_seen: chrono::DateTime<chrono::Utc>,
+    pub last_seen: chrono::DateTime<chrono::Utc>,
 }
 
 /// The kind of update a typed [`Update`] carried its message in.

@@ -33,6 +33,10 @@ struct BotWorld {
     privacy_off: bool,
     /// Chat id → (type, title, the bot's status); a chat with status "missing" is unknown.
     chats: std::collections::HashMap<i64, (String, String, String)>,
+    /// Public chats' @usernames (without the @) → chat id.
+    usernames: std::collections::HashMap<String, i64>,
+    /// Chat id → member count, for `getChatMemberCount` (other chats: "chat not found").
+    members: std::collections::HashMap<i64, u64>,
     /// `setWebhook` calls to fail (with a Bot API error) before one succeeds.
     set_webhook_failures: u32,
     /// The secret token of the last `setWebhook` that succeeded.
@@ -89,6 +93,21 @@ impl TelegramStandIn {
             .expect("world")
             .chats
             .insert(id, (kind.to_owned(), title.to_owned(), status.to_owned()));
+    }
+
+    /// Gives a chat a public @username (given without the @), which `getChat` then resolves.
+    pub fn set_username(&self, id: i64, username: &str) {
+        let mut world = self.world.lock().expect("world");
+        world.usernames.insert(username.to_owned(), id);
+    }
+
+    /// How many members `getChatMemberCount` says a chat has.
+    pub fn set_member_count(&self, id: i64, members: u64) {
+        self.world
+            .lock()
+            .expect("world")
+            .members
+            .insert(id, members);
     }
 
     /// Privacy mode off (`can_read_all_group_messages`), as /setprivacy Disable makes it.
@@ -174,7 +193,14 @@ fn bot_api(req: &Request, state: &BotState) -> Reply {
     }
     let mut hook = state.webhook.lock().expect("webhook");
     let mut world = state.world.lock().expect("world");
-    let chat_id = params["chat_id"].as_i64().unwrap_or_default();
+    // A chat is named by its id, or a public one by "@username".
+    let chat_id = match &params["chat_id"] {
+        Value::String(name) if name.starts_with('@') => match world.usernames.get(&name[1..]) {
+            Some(id) => *id,
+            None => return api_error(400, "Bad Request: chat not found"),
+        },
+        id => id.as_i64().unwrap_or_default(),
+    };
     let chat = world.chats.get(&chat_id).cloned().unwrap_or_else(|| {
         (
             "supergroup".into(),
@@ -191,6 +217,10 @@ fn bot_api(req: &Request, state: &BotState) -> Reply {
             return api_error(400, "Bad Request: chat not found");
         }
         "getChat" => json!({"id": chat_id, "type": chat.0, "title": chat.1}),
+        "getChatMemberCount" => match world.members.get(&chat_id) {
+            Some(n) => json!(n),
+            None => return api_error(400, "Bad Request: chat not found"),
+        },
         "getChatMember" => {
             json!({"status": chat.2, "user": {"id": params["user_id"], "is_bot": true, "first_name": "Test"}})
         }
