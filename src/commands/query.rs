@@ -9,15 +9,15 @@ use clap::Args;
 
 use super::ExitStatus;
 use super::context::{AwsArgs, connect};
-use super::ui::{Progress, human_bytes, rows};
+use super::ui::{Output, Progress, human_bytes, rows};
 use crate::cli::Global;
-use crate::query::output::{Answer, Format};
+use crate::query::output::{Answer, Fit, Format};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
   tgpipe query --list
   tgpipe query messages_per_day --format csv > days.csv
-  tgpipe query top_words --local tgpipe-demo")]
+  tgpipe query top_words --local tgpipe-demo --max-rows 0")]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["analysis", "file", "sql", "list"])))]
 pub struct QueryArgs {
     /// An analysis by name (see --list), e.g. messages_per_day.
@@ -38,6 +38,13 @@ pub struct QueryArgs {
     /// How to print the rows (default: table on a terminal, csv otherwise; csv defuses formulas).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// `json`: the rows (or --list) as JSON, as every command's --output json; same as
+    /// --format json.
+    #[arg(long, value_enum, conflicts_with = "format")]
+    pub output: Option<Output>,
+    /// A table shows this many rows at most, the first and the last (0: all of them).
+    #[arg(long, default_value_t = 40, value_name = "N")]
+    pub max_rows: usize,
     /// IANA time zone of hours and weekdays (default: the stack's; UTC with --local).
     #[arg(long)]
     pub timezone: Option<String>,
@@ -52,7 +59,7 @@ fn analysis_names() -> clap::builder::PossibleValuesParser {
 
 pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus> {
     if args.list {
-        list();
+        list(args.output == Some(Output::Json))?;
         return Ok(ExitStatus::Success);
     }
     let sql = match (&args.analysis, &args.file, &args.sql) {
@@ -70,11 +77,16 @@ pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus>
         .as_deref()
         .map(lake::day::parse_time_zone)
         .transpose()?;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Csv
-    });
+    let format = match (args.format, args.output) {
+        (Some(format), _) => format,
+        (None, Some(Output::Json)) => Format::Json,
+        _ if std::io::stdout().is_terminal() => Format::Table,
+        _ => Format::Csv,
+    };
+    let shown = Shown {
+        format,
+        max_rows: (args.max_rows > 0).then_some(args.max_rows),
+    };
     match &args.local {
         Some(dir) => {
             let sql = crate::query::bind(&sql, zone.unwrap_or(chrono_tz::UTC));
@@ -83,15 +95,23 @@ pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus>
             let ctx = crate::query::local::open(dir).await?;
             let answer = crate::query::local::run(&ctx, &sql).await?;
             let took = started.elapsed();
-            print(&answer, format)?;
+            print(&answer, shown)?;
             eprintln!("{} in {:.3} s", rows(answer.rows.len()), took.as_secs_f64());
             Ok(ExitStatus::Success)
         }
-        None => on_athena(global, &args, &sql, zone, format).await,
+        None => on_athena(global, &args, &sql, zone, shown).await,
     }
 }
 
-fn list() {
+fn list(json: bool) -> anyhow::Result<()> {
+    if json {
+        let list: Vec<serde_json::Value> = crate::query::ANALYSES
+            .iter()
+            .map(|a| serde_json::json!({"name": a.name, "summary": a.summary()}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
     let width = crate::query::ANALYSES
         .iter()
         .map(|a| a.name.len())
@@ -100,11 +120,31 @@ fn list() {
     for a in crate::query::ANALYSES {
         println!("{:<width$}  {}", a.name, a.summary());
     }
+    Ok(())
 }
 
-fn print(answer: &Answer, format: Format) -> anyhow::Result<()> {
+/// How the answer is printed: its format and, for a table, how many rows.
+#[derive(Clone, Copy)]
+struct Shown {
+    format: Format,
+    max_rows: Option<usize>,
+}
+
+fn print(answer: &Answer, shown: Shown) -> anyhow::Result<()> {
+    let text = match shown.format {
+        // A table on a terminal fits its width; elsewhere nothing is cut but the rows.
+        Format::Table => answer.table(Fit {
+            width: std::io::stdout()
+                .is_terminal()
+                .then(|| console::Term::stdout().size_checked())
+                .flatten()
+                .map(|(_, columns)| usize::from(columns)),
+            max_rows: shown.max_rows,
+        }),
+        format => answer.render(format),
+    };
     let mut out = std::io::stdout().lock();
-    out.write_all(answer.render(format).as_bytes())
+    out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
         .context("cannot write the results to standard output")
 }
@@ -114,7 +154,7 @@ async fn on_athena(
     args: &QueryArgs,
     sql: &str,
     zone: Option<lake::day::TimeZone>,
-    format: Format,
+    shown: Shown,
 ) -> anyhow::Result<ExitStatus> {
     let ctx = connect(global, &args.aws).await?;
     let zone = match zone {
@@ -132,7 +172,7 @@ async fn on_athena(
             Ok(ExitStatus::Interrupted)
         }
         crate::query::athena::Outcome::Finished(done) => {
-            print(&done.answer, format)?;
+            print(&done.answer, shown)?;
             eprintln!(
                 "{} · scanned {} · cost ${:.6} at ${}/TB (query {})",
                 rows(done.answer.rows.len()),

@@ -66,7 +66,7 @@ impl Answer {
 
     pub fn render(&self, format: Format) -> String {
         match format {
-            Format::Table => self.table(),
+            Format::Table => self.table(Fit::ALL),
             Format::Csv => self.csv(),
             Format::Json => self.json(),
             Format::Markdown => self.markdown(),
@@ -100,11 +100,17 @@ impl Answer {
         out
     }
 
-    fn table(&self) -> String {
+    /// An aligned table, as wide as `fit.width` at most (long text cut with `…`; numbers are
+    /// never cut) and, past `fit.max_rows`, the first and last rows around "… N more rows".
+    pub fn table(&self, fit: Fit) -> String {
+        // Rows shown before the "… N more rows" line, and the rows hidden there.
+        let (head, hidden) = match fit.max_rows {
+            Some(max) if self.rows.len() > max => (max.div_ceil(2), self.rows.len() - max),
+            _ => (self.rows.len(), 0),
+        };
+        let shown = self.rows[..head].iter().chain(&self.rows[head + hidden..]);
         // One line per row: line breaks in a message show as ↵.
-        let texts: Vec<Vec<String>> = self
-            .rows
-            .iter()
+        let texts: Vec<Vec<String>> = shown
             .map(|r| r.iter().map(|c| one_line(&plain(c))).collect())
             .collect();
         let width = |i: usize| {
@@ -115,14 +121,18 @@ impl Answer {
                 .max()
                 .unwrap_or(0)
         };
-        let widths: Vec<usize> = (0..self.columns.len()).map(width).collect();
         // Numbers right-aligned, as a spreadsheet shows them.
         let numeric: Vec<bool> = (0..self.columns.len()).map(|i| self.numeric(i)).collect();
+        let mut widths: Vec<usize> = (0..self.columns.len()).map(width).collect();
+        if let Some(max) = fit.width {
+            narrow(&mut widths, &numeric, max);
+        }
         let line = |cells: &[String], out: &mut String| {
             let padded: Vec<String> = cells
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
+                    let c = cut(c, widths[i]);
                     let pad = " ".repeat(widths[i].saturating_sub(c.width()));
                     if numeric[i] {
                         format!("{pad}{c}")
@@ -139,7 +149,10 @@ impl Answer {
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
         out.push_str(&rule.join("  "));
         out.push('\n');
-        for row in &texts {
+        for (n, row) in texts.iter().enumerate() {
+            if hidden > 0 && n == head {
+                let _ = writeln!(out, "… {hidden} more rows");
+            }
             line(row, &mut out);
         }
         out
@@ -199,6 +212,58 @@ impl Answer {
         out.push_str(if self.rows.is_empty() { "]\n" } else { "\n]\n" });
         out
     }
+}
+
+/// How much of an answer a table shows: at most `width` columns of characters and `max_rows`
+/// rows (the first and the last ones); `None` for no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fit {
+    pub width: Option<usize>,
+    pub max_rows: Option<usize>,
+}
+
+impl Fit {
+    pub const ALL: Fit = Fit {
+        width: None,
+        max_rows: None,
+    };
+}
+
+/// The narrowest a text column is cut to: enough to recognise a word.
+const MIN_TEXT_WIDTH: usize = 8;
+
+/// Narrows the widest text columns, one character at a time, until the table (with two spaces
+/// between columns) fits `max`, or no text column can give more.
+fn narrow(widths: &mut [usize], numeric: &[bool], max: usize) {
+    let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+    while total(widths) > max {
+        let widest = (0..widths.len())
+            .filter(|&i| !numeric[i] && widths[i] > MIN_TEXT_WIDTH)
+            .max_by_key(|&i| widths[i]);
+        match widest {
+            Some(i) => widths[i] -= 1,
+            None => break,
+        }
+    }
+}
+
+/// `text` cut to `width` columns of the terminal, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if text.width() <= width {
+        return text.into();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out.into()
 }
 
 fn one_line(text: &str) -> String {
@@ -362,6 +427,61 @@ mod tests {
         assert_eq!(lines.len(), 4, "{table}");
         assert_eq!(lines[2], "bom dia↵mundo   1");
         assert_eq!(lines[3], "🚀🚀           22");
+    }
+
+    fn words(n: usize) -> Answer {
+        Answer {
+            columns: vec!["n".into(), "text".into()],
+            rows: (0..n)
+                .map(|i| {
+                    vec![
+                        Cell::Int(i as i64 * 1000),
+                        Cell::Text(format!("message number {i} says a good deal about 🚀")),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_table_fits_the_width_by_cutting_text_never_numbers() {
+        let table = words(3).table(Fit {
+            width: Some(30),
+            max_rows: None,
+        });
+        let lines: Vec<&str> = table.lines().collect();
+        for line in &lines {
+            assert!(line.width() <= 30, "{line:?} is wider than 30");
+        }
+        assert_eq!(lines[4], "2000  message number 2 says a…");
+        // Too narrow for anything: text stops at 8 columns, numbers whole.
+        let narrow = words(3).table(Fit {
+            width: Some(5),
+            max_rows: None,
+        });
+        assert_eq!(narrow.lines().nth(4), Some("2000  message…"));
+        assert_eq!(cut("🚀🚀🚀", 4), "🚀…");
+    }
+
+    #[test]
+    fn a_long_table_shows_its_first_and_last_rows() {
+        let fit = Fit {
+            width: None,
+            max_rows: Some(5),
+        };
+        let table = words(12).table(fit);
+        let firsts: Vec<&str> = table
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            firsts,
+            ["n", "-----", "0", "1000", "2000", "…", "10000", "11000"]
+        );
+        assert!(table.contains("… 7 more rows"), "{table}");
+        // As many rows as the limit: all of them, no note.
+        assert!(!words(5).table(fit).contains("more rows"));
+        assert_eq!(words(5).table(fit).lines().count(), 7);
     }
 
     #[test]

@@ -192,6 +192,49 @@ fn queries_run_from_anywhere_in_every_format_and_zone() {
         (0, "a,b,sunday\n3,-3,7\n"),
         "Trino rounds casts; Sunday is 7"
     );
+
+    // A long answer as a table: the first and last rows, and how many are left out; all of
+    // them with --max-rows 0, and always all of them in CSV.
+    let hours_sql = "SELECT hour(from_unixtime(\"date\")) AS hour, count(*) AS n FROM telegram GROUP BY 1 ORDER BY 1";
+    let table = |extra: &[&str]| {
+        let mut args = vec!["query", "--sql", hours_sql, "--local", lake_dir];
+        args.extend(extra);
+        let (code, out, err) = tgpipe(&args, elsewhere.path());
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let csv = table(&["--format", "csv", "--max-rows", "6"]);
+    let hours: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| &l[..l.find(',').unwrap()])
+        .collect();
+    assert!(hours.len() > 10, "{csv}");
+    let short = table(&["--format", "table", "--max-rows", "6"]);
+    let lines: Vec<&str> = short.lines().collect();
+    assert_eq!(lines.len(), 2 + 6 + 1, "{short}");
+    let first = |line: &str| line.split_whitespace().next().unwrap_or("").to_owned();
+    assert_eq!(first(lines[2]), hours[0], "{short}");
+    assert_eq!(
+        lines[5],
+        format!("… {} more rows", hours.len() - 6),
+        "{short}"
+    );
+    assert_eq!(first(lines[8]), hours[hours.len() - 1], "{short}");
+    let all = table(&["--format", "table", "--max-rows", "0"]);
+    assert_eq!(all.lines().count(), 2 + hours.len());
+    // --output json is every command's flag for JSON: the rows here, the analyses with --list.
+    let rows: serde_json::Value = serde_json::from_str(&table(&["--output", "json"])).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(hours.len()));
+    let (code, list, _) = tgpipe(&["query", "--list", "--output", "json"], elsewhere.path());
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list[0]["name"], tgpipe::query::ANALYSES[0].name);
+    let (code, _, err) = tgpipe(
+        &["query", "--list", "--output", "json", "--format", "csv"],
+        elsewhere.path(),
+    );
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]
