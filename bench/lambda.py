@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Lambda benchmark: each `bootstrap` (as `scripts/test` builds it with `cargo lambda build` for
+"""Lambda benchmark: each `bootstrap` (as `scripts/lambdas` builds it with `cargo lambda build` for
 provided.al2023) run under a local Lambda Runtime API, against the same Lambdas of a baseline
 commit built as that commit's `scripts/test` built them, in one run.
 
@@ -81,14 +81,16 @@ class RuntimeApi:
         return answered - self.sent, kind, body, answered
 
 
-# How scripts/test builds each Lambda now (the ingest Lambda apart, for size) ...
-LAMBDA = ["--release", "--disable-optimizations", "--config", "lambdas/release.toml"]
-HEAD_BUILDS = [
-    [*LAMBDA, "-p", "etl"],
-    [*LAMBDA, "--config", 'profile.release.opt-level="s"', "-p", "ingest"],
-]
-# ... and how it built them before (both at once, one profile): the baseline is built that way.
+# How the Lambdas were built before scripts/lambdas (both at once, one profile): the baseline is
+# built that way; the current ones by scripts/lambdas itself.
 BASELINE_BUILDS = [["--release", "-p", "ingest", "-p", "etl"]]
+
+
+def build_head():
+    subprocess.run([os.path.join(ROOT, "scripts", "lambdas")], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    return {pkg: os.path.join(ROOT, "target", "lambda", pkg, "bootstrap.zip")
+            for pkg in ("ingest", "etl")}
 
 
 def build(src, target_dir, builds):
@@ -259,7 +261,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     print(f"building the Lambdas of HEAD and of {args.baseline} (once) ...", file=sys.stderr)
     commit, old = baseline_zips(args.baseline)
-    new = build(ROOT, None, HEAD_BUILDS)
+    new = build_head()
     work = tempfile.mkdtemp(prefix="tgpipe-bench-lambda-")
     try:
         lake, updates = sample(work, max(args.events + 1, args.etl_updates), 1)

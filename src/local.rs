@@ -59,7 +59,7 @@ pub fn stores(dir: &Path) -> Result<(Storage, Storage), LocalModeError> {
 /// The sink that polling keeps updates in: the same as the ingest Lambda's, less the marks of
 /// late days (`local etl` looks at every day).
 pub fn sink(raw: Storage, chats: &[i64], tz: TimeZone) -> Sink {
-    Sink::new(raw, chats.iter().copied().collect::<BTreeSet<_>>(), tz).without_marks()
+    Sink::new(raw, chats.iter().copied().collect::<BTreeSet<_>>(), tz).without_notes()
 }
 
 /// What a poll did.

@@ -9,7 +9,7 @@ use anyhow::bail;
 
 use super::ExitStatus;
 use super::context::{AwsArgs, BotArgs, Ctx, connect};
-use super::ui::{ask, confirm};
+use super::ui::{Output, Progress, ask, confirm, elapsed};
 use crate::cli::Global;
 use crate::plan::{Removal, State};
 use crate::stack::apigw;
@@ -31,13 +31,31 @@ pub struct DownArgs {
     /// Show what would be deleted, and delete nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// `json`: the plan and what was removed, as one JSON document on stdout.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
     pub bot: BotArgs,
 }
 
+/// `down --output json`.
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    stack: &'a str,
+    account: &'a str,
+    region: &'a str,
+    dry_run: bool,
+    plan: &'a [Planned],
+    /// What happened to the bot's webhook: deleted, not_this_stacks, no_bot_token; null when
+    /// nothing was removed.
+    webhook: Option<WebhookRemoval>,
+    removed: &'a [crate::plan::Removed],
+}
+
 pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> {
+    let output = args.output.select();
     let bot = args.bot.telegram(global.verbose)?;
     let ctx = connect(global, &args.aws).await?;
     let stack = &ctx.stack;
@@ -48,45 +66,83 @@ pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> 
     let foreign = ctx.foreign().await?;
     let plan = plan(&ctx, &foreign, args.delete_data).await?;
     print_plan(&plan);
+    let report = |webhook, removed| Report {
+        stack: stack.name.as_str(),
+        account: &stack.account,
+        region: &stack.region,
+        dry_run: args.dry_run,
+        plan: &plan,
+        webhook,
+        removed,
+    };
     if args.dry_run {
-        println!("Dry run: nothing was deleted.");
+        crate::say!("Dry run: nothing was deleted.");
+        output.json(&report(None, &[]))?;
         return Ok(ExitStatus::Success);
     }
     if !plan.iter().any(|p| p.delete) {
-        println!("Nothing of stack {} to delete.", stack.name);
+        crate::say!("Nothing of stack {} to delete.", stack.name);
     } else if !args.yes && !confirmed(stack.name.as_str(), &plan, args.delete_data)? {
-        println!("Nothing was deleted.");
+        crate::say!("Nothing was deleted.");
+        output.json(&report(None, &[]))?;
         return Ok(ExitStatus::Success);
     }
-    remove_webhook(&ctx, bot.as_ref()).await?;
-    let removed = crate::stack::remove_all(&ctx.aws, stack, &foreign, args.delete_data).await?;
-    for r in &removed {
-        let why = r
-            .removal
-            .why()
-            .map(|w| format!(" ({w})"))
-            .unwrap_or_default();
-        println!("  {:<13} {:<17} {}{why}", r.removal.word(), r.kind, r.name);
-    }
+    let webhook = remove_webhook(&ctx, bot.as_ref()).await?;
+    // Each resource's line as soon as it is gone (or kept).
+    let progress = Progress::start();
+    progress.step(&format!("removing stack {}", stack.name));
+    let removed = crate::stack::remove_all(
+        &ctx.aws,
+        stack,
+        &foreign,
+        args.delete_data,
+        &|done, took| {
+            for r in done {
+                let why = r
+                    .removal
+                    .why()
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_default();
+                progress.line(format!(
+                    "  {:<13} {:<17} {}{why}{}",
+                    r.removal.word(),
+                    r.kind,
+                    r.name,
+                    elapsed(Some(took))
+                ));
+            }
+        },
+    )
+    .await?;
+    progress.done();
     let kept = removed
         .iter()
         .filter(|r| r.removal == Removal::KeptWithData)
         .count();
     if kept > 0 {
-        println!(
+        crate::say!(
             "\nKept {kept} bucket(s) with your data; `tgpipe down --delete-data` deletes them and every object in them."
         );
     }
+    output.json(&report(Some(webhook), &removed))?;
     Ok(ExitStatus::Success)
 }
 
+#[derive(serde::Serialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum WebhookRemoval {
+    Deleted,
+    NotThisStacks,
+    NoBotToken,
+}
+
 /// Only a webhook that points at this stack's API is removed.
-async fn remove_webhook(ctx: &Ctx, bot: Option<&Telegram>) -> anyhow::Result<()> {
+async fn remove_webhook(ctx: &Ctx, bot: Option<&Telegram>) -> anyhow::Result<WebhookRemoval> {
     let Some(bot) = bot else {
-        println!(
+        crate::say!(
             "  skipped   telegram webhook: no bot token (--bot-token or TGPIPE_BOT_TOKEN); it may still point at the removed API"
         );
-        return Ok(());
+        return Ok(WebhookRemoval::NoBotToken);
     };
     let api = apigw::find(&ctx.aws.api, &ctx.stack).await?;
     let info = bot.get_webhook_info().await?;
@@ -96,14 +152,16 @@ async fn remove_webhook(ctx: &Ctx, bot: Option<&Telegram>) -> anyhow::Result<()>
         .is_some_and(|u| u == info.url)
     {
         bot.delete_webhook().await?;
-        println!("  deleted   telegram webhook");
+        crate::say!("  deleted   telegram webhook");
+        Ok(WebhookRemoval::Deleted)
     } else {
-        println!("  skipped   telegram webhook (it does not point at this stack)");
+        crate::say!("  skipped   telegram webhook (it does not point at this stack)");
+        Ok(WebhookRemoval::NotThisStacks)
     }
-    Ok(())
 }
 
 /// One resource as `down` would leave it.
+#[derive(serde::Serialize)]
 struct Planned {
     kind: &'static str,
     name: String,
@@ -158,7 +216,7 @@ fn print_plan(plan: &[Planned]) {
             .as_ref()
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
-        println!("  {word:<13} {:<17} {}{note}", p.kind, p.name);
+        crate::say!("  {word:<13} {:<17} {}{note}", p.kind, p.name);
     }
 }
 

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::ExitStatus;
 use super::context::BotArgs;
-use super::ui::print_etl;
+use super::ui::{Output, print_etl};
 use crate::cli::Global;
 use crate::query::output::Format;
 
@@ -73,6 +73,9 @@ pub struct LocalEtlArgs {
     /// its Parquet.
     #[arg(long = "date", value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub dates: Vec<chrono::NaiveDate>,
+    /// `json`: each day's summary as JSON on stdout (as the ETL Lambda answers).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
@@ -161,6 +164,7 @@ async fn poll(global: &Global, args: PollArgs) -> anyhow::Result<ExitStatus> {
 }
 
 async fn etl(args: LocalEtlArgs) -> anyhow::Result<ExitStatus> {
+    let output = args.output.select();
     if !args.dir.join(lake::layout::RAW_STORE).is_dir() {
         bail!(
             "no raw updates at {}: fill it with `tgpipe local poll {} --chat-id …` first",
@@ -170,9 +174,11 @@ async fn etl(args: LocalEtlArgs) -> anyhow::Result<ExitStatus> {
     }
     let Some(summary) = crate::local::etl(&args.dir, &args.dates).await? else {
         eprintln!("Nothing to do: every day's Parquet is newer than its raw updates.");
+        output.json(&etl::Summary { days: Vec::new() })?;
         return Ok(ExitStatus::Success);
     };
     print_etl(&summary);
+    output.json(&summary)?;
     summary.into_result()?;
     Ok(ExitStatus::Success)
 }

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::ExitStatus;
 use super::context::{AwsArgs, BotArgs, connect};
-use super::ui::print_chat_checks;
+use super::ui::{Output, print_chat_checks};
 use crate::cli::Global;
 use crate::stack::{Function, apigw};
 
@@ -18,6 +18,9 @@ pub struct SetWebhookArgs {
     /// Make a new webhook secret (the ingest function gets it too).
     #[arg(long)]
     pub rotate_secret: bool,
+    /// `json`: what was done and the chat checks, as one JSON document on stdout.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -25,6 +28,7 @@ pub struct SetWebhookArgs {
 }
 
 pub async fn run(global: &Global, args: SetWebhookArgs) -> anyhow::Result<ExitStatus> {
+    let output = args.output.select();
     let bot = args.bot.required(global.verbose)?;
     bot.get_me().await?;
     let ctx = connect(global, &args.aws).await?;
@@ -46,18 +50,27 @@ pub async fn run(global: &Global, args: SetWebhookArgs) -> anyhow::Result<ExitSt
             stack.function(Function::Ingest)
         );
     }
+    let mut rotation_finished = false;
     if args.rotate_secret {
         // The function takes the new secret beside the old, Telegram is told, the old goes.
         crate::webhook::rotate(&bot, &ctx.aws.lambda, stack, &url).await?;
-        println!("  rotated   webhook secret");
+        crate::say!("  rotated   webhook secret");
     } else {
         let converged = crate::webhook::converge(&bot, &ctx.aws.lambda, stack, &url, true).await?;
-        if converged.rotation_finished {
-            println!("  finished  secret rotation   (the old secret is no longer accepted)");
+        rotation_finished = converged.rotation_finished;
+        if rotation_finished {
+            crate::say!("  finished  secret rotation   (the old secret is no longer accepted)");
         }
     }
-    println!("  set       telegram webhook  {url}");
+    crate::say!("  set       telegram webhook  {url}");
     let chats = ctx.deployed_chats().await?.unwrap_or_default();
-    print_chat_checks(&bot, &chats).await?;
+    let checks = print_chat_checks(&bot, &chats).await?;
+    output.json(&serde_json::json!({
+        "stack": stack.name.as_str(),
+        "webhook_url": url,
+        "secret_rotated": args.rotate_secret,
+        "secret_rotation_finished": rotation_finished,
+        "chats": checks,
+    }))?;
     Ok(ExitStatus::Success)
 }

@@ -13,6 +13,45 @@ pub enum Output {
     Json,
 }
 
+/// Set once a command answers in JSON: stdout then carries the JSON document alone, and the
+/// lines for people (what `say!` prints) go to stderr.
+static LINES_TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl Output {
+    /// Makes this the command's output: with JSON, `say!` writes to stderr from now on.
+    pub fn select(self) -> Output {
+        if self == Output::Json {
+            LINES_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self
+    }
+
+    /// Prints the command's JSON document on stdout, when it answers in JSON.
+    pub fn json<T: serde::Serialize>(self, report: &T) -> anyhow::Result<()> {
+        if self == Output::Json {
+            println!("{}", serde_json::to_string_pretty(report)?);
+        }
+        Ok(())
+    }
+}
+
+/// Whether lines for people go to stderr (a JSON answer owns stdout).
+pub fn lines_to_stderr() -> bool {
+    LINES_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A line for people: on stdout, or on stderr when the command answers in JSON.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if $crate::commands::ui::lines_to_stderr() {
+            eprintln!($($arg)*)
+        } else {
+            println!($($arg)*)
+        }
+    };
+}
+
 /// Progress of `up` and `query`: a spinner naming the current step on a terminal, plain lines otherwise.
 pub struct Progress(Option<indicatif::ProgressBar>);
 
@@ -42,6 +81,15 @@ impl Progress {
         }
     }
 
+    /// A line that stays (a resource done): above the spinner on a terminal, on stdout (stderr
+    /// when the command answers in JSON).
+    pub fn line(&self, line: String) {
+        match &self.0 {
+            Some(bar) => bar.suspend(|| crate::say!("{line}")),
+            None => crate::say!("{line}"),
+        }
+    }
+
     pub fn done(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
@@ -56,18 +104,37 @@ impl Drop for Progress {
     }
 }
 
-/// Each resource with what `up` did (or, with `--dry-run`, would do) to it.
-pub fn print_plan(resources: &[Resource], dry_run: bool) {
+/// Each resource with what `up --dry-run` would do to it.
+pub fn print_plan(resources: &[Resource]) {
     for r in resources {
-        let (word, details) = match Action::from(&r.state) {
-            Action::Create => (if dry_run { "create" } else { "created" }, String::new()),
-            Action::Update(what) => (
-                if dry_run { "update" } else { "updated" },
-                format!(" ({})", what.join("; ")),
-            ),
-            Action::Unchanged => ("unchanged", String::new()),
-        };
-        println!("  {word:<9} {:<17} {}{details}", r.kind, r.name);
+        crate::say!("{}", plan_line(r, true, None));
+    }
+}
+
+/// A resource with what `up` did (with `dry_run`, would do) to it, and how long it took when
+/// that is worth saying.
+pub fn plan_line(r: &Resource, dry_run: bool, took: Option<std::time::Duration>) -> String {
+    let (word, details) = match Action::from(&r.state) {
+        Action::Create => (if dry_run { "create" } else { "created" }, String::new()),
+        Action::Update(what) => (
+            if dry_run { "update" } else { "updated" },
+            format!(" ({})", what.join("; ")),
+        ),
+        Action::Unchanged => ("unchanged", String::new()),
+    };
+    format!(
+        "  {word:<9} {:<17} {}{details}{}",
+        r.kind,
+        r.name,
+        elapsed(took)
+    )
+}
+
+/// Only what was slow says how long it took: `  (41 s)`.
+pub fn elapsed(took: Option<std::time::Duration>) -> String {
+    match took {
+        Some(t) if t >= std::time::Duration::from_secs(2) => format!("  ({} s)", t.as_secs()),
+        _ => String::new(),
     }
 }
 
@@ -103,10 +170,10 @@ pub async fn print_chat_checks(
     let checks = crate::webhook::check_chats(bot, &me, chats).await?;
     for c in &checks {
         match &c.problem {
-            None => println!("  {:<9} {:<17} {}", "ok", "telegram chat", c.label()),
+            None => crate::say!("  {:<9} {:<17} {}", "ok", "telegram chat", c.label()),
             Some(problem) => {
-                println!("  {:<9} {:<17} {}", "WARNING", "telegram chat", c.label());
-                println!("            {problem}");
+                crate::say!("  {:<9} {:<17} {}", "WARNING", "telegram chat", c.label());
+                crate::say!("            {problem}");
             }
         }
     }
@@ -117,7 +184,7 @@ pub async fn print_chat_checks(
 pub fn print_etl(summary: &etl::Summary) {
     for day in &summary.days {
         match &day.error {
-            None => println!(
+            None => crate::say!(
                 "{}  {} updates → {} rows{}",
                 day.date,
                 day.objects_read,
@@ -128,7 +195,7 @@ pub fn print_etl(summary: &etl::Summary) {
                     String::new()
                 }
             ),
-            Some(error) => println!("{}  failed: {error}", day.date),
+            Some(error) => crate::say!("{}  failed: {error}", day.date),
         }
     }
 }

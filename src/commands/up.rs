@@ -9,11 +9,11 @@ use clap::Args;
 
 use super::ExitStatus;
 use super::context::{AwsArgs, BotArgs, Ctx, connect};
-use super::ui::{Progress, confirm, print_chat_checks, print_plan};
+use super::ui::{Output, Progress, confirm, plan_line, print_chat_checks, print_plan};
 use crate::cli::Global;
 use crate::plan::State;
-use crate::stack::lambda::FunctionSpec;
-use crate::stack::{Desired, Function, Stack, StackName, apigw, events};
+use crate::stack::lambda::{Artifacts, FunctionSpec};
+use crate::stack::{Desired, Events, Function, Stack, StackName, apigw, events};
 use crate::telegram::{ChatName, Telegram};
 
 #[derive(Args)]
@@ -30,9 +30,10 @@ pub struct UpArgs {
     /// IANA time zone of the daily partitions; default: the deployed one, UTC the first time.
     #[arg(long)]
     pub timezone: Option<String>,
-    /// Directory holding ingest/bootstrap.zip and etl/bootstrap.zip.
-    #[arg(long, default_value = "target/lambda")]
-    pub artifacts: PathBuf,
+    /// Directory holding ingest/bootstrap.zip and etl/bootstrap.zip; default: the zips built
+    /// into this binary (scripts/release), else target/lambda.
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
     /// When the ETL runs (an EventBridge schedule expression); default: the deployed one,
     /// `cron(30 0 * * ? *)` the first time.
     #[arg(long)]
@@ -43,6 +44,9 @@ pub struct UpArgs {
     /// Confirm a change that re-files data (a new --timezone on a stack that holds updates).
     #[arg(long)]
     pub yes: bool,
+    /// `json`: the plan and what was done, as one JSON document on stdout (lines go to stderr).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -138,7 +142,7 @@ async fn wanted(ctx: &Ctx, args: &UpArgs, given: Vec<i64>) -> anyhow::Result<Wan
 }
 
 /// The functions' code and environment, and the schedule: what the components compare with.
-async fn desired(ctx: &Ctx, args: &UpArgs, wanted: &Wanted) -> anyhow::Result<Desired> {
+async fn desired(ctx: &Ctx, artifacts: &Artifacts, wanted: &Wanted) -> anyhow::Result<Desired> {
     // The deployed value as it is (both secrets during a rotation): `up` never drops one.
     let secret = match ctx
         .variable(Function::Ingest, lake::env::WEBHOOK_SECRET)
@@ -151,7 +155,7 @@ async fn desired(ctx: &Ctx, args: &UpArgs, wanted: &Wanted) -> anyhow::Result<De
     let specs = Function::ALL
         .iter()
         .zip(envs)
-        .map(|(f, env)| FunctionSpec::load(&ctx.stack, *f, &args.artifacts, env))
+        .map(|(f, env)| FunctionSpec::load(&ctx.stack, *f, artifacts, env))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Desired {
         specs,
@@ -186,7 +190,36 @@ fn environments(
     ]
 }
 
+/// `up --output json`: the plan (or what was done), the chats and the webhook.
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    stack: &'a str,
+    account: &'a str,
+    region: &'a str,
+    dry_run: bool,
+    /// Each resource with what was (would be) done to it: create, update (details), unchanged.
+    resources: Vec<Step<'a>>,
+    /// Kept groups that became supergroups, whose new ids are kept too.
+    migrated: Vec<serde_json::Value>,
+    chats: &'a [crate::webhook::ChatCheck],
+    webhook_url: Option<&'a str>,
+    /// Whether `setWebhook` was (with --dry-run: would be) called.
+    webhook_set: bool,
+    secret_rotation_finished: bool,
+    /// Whether anything was (would be) changed.
+    changed: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Step<'a> {
+    kind: &'static str,
+    name: &'a str,
+    #[serde(flatten)]
+    action: crate::plan::Action,
+}
+
 pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
+    let output = args.output.select();
     // Everything that can be checked before touching AWS is checked first.
     StackName::parse(&global.name)?;
     if let Some(zone) = &args.timezone {
@@ -203,9 +236,10 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
         bail!("{}", foreign.refusal(stack));
     }
     let wanted = wanted(&ctx, &args, given).await?;
-    let desired = desired(&ctx, &args, &wanted).await?;
+    let artifacts = Artifacts::choose(args.artifacts.clone());
+    let desired = desired(&ctx, &artifacts, &wanted).await?;
     eprintln!(
-        "{} stack {} in account {} ({}) for @{bot_name}",
+        "{} stack {} in account {} ({}) for @{bot_name}; Lambda code {}",
         if args.dry_run {
             "Planning"
         } else {
@@ -213,61 +247,95 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
         },
         stack.name,
         stack.account,
-        stack.region
+        stack.region,
+        match &artifacts {
+            Artifacts::Embedded => artifacts.to_string(),
+            Artifacts::Dir(_) => format!("from {artifacts}"),
+        }
     );
     for (from, to) in &wanted.migrated {
-        println!("  chat {from} became the supergroup {to}: keeping {to} too");
+        crate::say!("  chat {from} became the supergroup {to}: keeping {to} too");
     }
     let resources = if args.dry_run {
-        crate::stack::inspect_all(&ctx.aws, stack, Some(&desired)).await?
+        let found = crate::stack::inspect_all(&ctx.aws, stack, Some(&desired)).await?;
+        print_plan(&found);
+        found
     } else {
+        // Each resource's line as soon as it is as it should be.
         let progress = Progress::start();
-        let before =
-            crate::stack::apply_all(&ctx.aws, stack, &desired, &|s| progress.step(s), &|l| {
-                progress.note(l)
-            })
-            .await?;
+        let events = Events {
+            step: &|s| progress.step(s),
+            note: &|l| progress.note(l),
+            applied: &|done, took| {
+                for r in done {
+                    progress.line(plan_line(r, false, Some(took)));
+                }
+            },
+        };
+        let before = crate::stack::apply_all(&ctx.aws, stack, &desired, &events).await?;
         progress.done();
         before
     };
-    print_plan(&resources, args.dry_run);
     let checks = print_chat_checks(&bot, &wanted.chats).await?;
     let url = apigw::find(&ctx.aws.api, stack)
         .await?
         .as_ref()
         .and_then(apigw::webhook_url);
+    let unchanged =
+        resources.iter().all(|r| r.state == State::Present) && wanted.migrated.is_empty();
+    let report = |webhook_set: bool, rotation_finished: bool| Report {
+        stack: stack.name.as_str(),
+        account: &stack.account,
+        region: &stack.region,
+        dry_run: args.dry_run,
+        resources: resources
+            .iter()
+            .map(|r| Step {
+                kind: r.kind,
+                name: &r.name,
+                action: crate::plan::Action::from(&r.state),
+            })
+            .collect(),
+        migrated: wanted
+            .migrated
+            .iter()
+            .map(|(from, to)| serde_json::json!({"from": from, "to": to}))
+            .collect(),
+        chats: &checks,
+        webhook_url: url.as_deref(),
+        webhook_set,
+        secret_rotation_finished: rotation_finished,
+        changed: !unchanged || webhook_set || rotation_finished,
+    };
     if args.dry_run {
         let webhook_agrees = print_webhook_plan(&ctx, &bot, url.as_deref()).await?;
-        let pending = !webhook_agrees
-            || !wanted.migrated.is_empty()
-            || resources.iter().any(|r| r.state != State::Present);
-        if pending {
-            println!("Dry run: nothing was changed. `tgpipe up` would make the changes above.");
-            return Ok(ExitStatus::NotAsItShouldBe);
+        output.json(&report(!webhook_agrees, false))?;
+        if webhook_agrees && unchanged {
+            crate::say!(
+                "Dry run: nothing was changed. Nothing would be: the stack is as it should be."
+            );
+            return Ok(ExitStatus::Success);
         }
-        println!("Dry run: nothing was changed. Nothing would be: the stack is as it should be.");
-        return Ok(ExitStatus::Success);
+        crate::say!("Dry run: nothing was changed. `tgpipe up` would make the changes above.");
+        return Ok(ExitStatus::NotAsItShouldBe);
     }
-    let url = url.context("the HTTP API has no endpoint URL")?;
-    let converged = crate::webhook::converge(&bot, &ctx.aws.lambda, stack, &url, false).await?;
+    let url = url.as_deref().context("the HTTP API has no endpoint URL")?;
+    let converged = crate::webhook::converge(&bot, &ctx.aws.lambda, stack, url, false).await?;
     let word = if converged.set { "set" } else { "unchanged" };
-    println!("  {word:<9} telegram webhook  {url}");
+    crate::say!("  {word:<9} telegram webhook  {url}");
     if converged.rotation_finished {
-        println!("  finished  secret rotation   (the old secret is no longer accepted)");
+        crate::say!("  finished  secret rotation   (the old secret is no longer accepted)");
     }
-    if resources.iter().all(|r| r.state == State::Present)
-        && !converged.set
-        && !converged.rotation_finished
-        && wanted.migrated.is_empty()
-    {
-        println!("Everything is up to date: no changes made.");
+    if unchanged && !converged.set && !converged.rotation_finished {
+        crate::say!("Everything is up to date: no changes made.");
     }
     if checks.iter().any(|c| c.problem.is_some()) {
-        println!(
+        crate::say!(
             "\nWARNING: the bot cannot read every message of the chats marked above; their messages are not kept until that is fixed."
         );
     }
-    print_deployed(stack, &url);
+    print_deployed(stack, url);
+    output.json(&report(converged.set, converged.rotation_finished))?;
     Ok(ExitStatus::Success)
 }
 
@@ -286,7 +354,7 @@ async fn print_webhook_plan(ctx: &Ctx, bot: &Telegram, url: Option<&str>) -> any
         }
         _ => false,
     };
-    println!(
+    crate::say!(
         "  {:<9} {:<17} {}",
         if agrees { "unchanged" } else { "set" },
         "telegram webhook",
@@ -297,19 +365,19 @@ async fn print_webhook_plan(ctx: &Ctx, bot: &Telegram, url: Option<&str>) -> any
 
 /// Where everything is, once deployed.
 fn print_deployed(stack: &Stack, url: &str) {
-    println!("\nAPI URL:    {url}");
-    println!(
+    crate::say!("\nAPI URL:    {url}");
+    crate::say!(
         "Buckets:    {} (raw), {} (enriched), {} (athena)",
         stack.raw_bucket(),
         stack.enriched_bucket(),
         stack.athena_bucket()
     );
-    println!(
+    crate::say!(
         "Functions:  {}, {}",
         stack.function(Function::Ingest),
         stack.function(Function::Etl)
     );
-    println!(
+    crate::say!(
         "Workgroup:  {} (database {}, table {})",
         stack.workgroup(),
         stack.glue_database(),

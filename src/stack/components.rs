@@ -4,6 +4,8 @@
 //! (in its own module, words only for display) → apply; removal answers one [`Removal`] per
 //! resource. Adding a kind of resource touches its module and this list.
 
+use std::time::Duration;
+
 use crate::plan::{Removal, Removed, Resource, State};
 use crate::stack::lambda::FunctionSpec;
 use crate::stack::ownership::{Claim, Foreign};
@@ -40,6 +42,15 @@ pub enum Component {
 
 /// Hears about waits and retries while a component is applied.
 pub type Note<'a> = &'a (dyn Fn(String) + Sync);
+
+/// What `up` hears while it applies: each stage as it starts, waits worth telling (a role to
+/// propagate, a function update in progress), and each component's resources as soon as they
+/// are as they should be, with the time it took.
+pub struct Events<'a> {
+    pub step: &'a (dyn Fn(&str) + Sync),
+    pub note: Note<'a>,
+    pub applied: &'a (dyn Fn(&[Resource], Duration) + Sync),
+}
 
 impl Component {
     /// The stack, in the order `up` and `status` show it.
@@ -217,15 +228,17 @@ pub async fn apply_all(
     c: &Clients,
     stack: &Stack,
     desired: &Desired,
-    step: &(dyn Fn(&str) + Sync),
-    note: Note<'_>,
+    events: &Events<'_>,
 ) -> anyhow::Result<Vec<Resource>> {
     let mut found: Vec<(Component, Vec<Resource>)> = Vec::new();
     for (i, stage) in Component::STAGES.iter().enumerate() {
-        step(Component::stage_label(i));
-        let applied = futures::future::try_join_all(
-            stage.iter().map(|comp| comp.apply(c, stack, desired, note)),
-        )
+        (events.step)(Component::stage_label(i));
+        let applied = futures::future::try_join_all(stage.iter().map(|comp| async move {
+            let started = std::time::Instant::now();
+            let resources = comp.apply(c, stack, desired, events.note).await?;
+            (events.applied)(&resources, started.elapsed());
+            anyhow::Ok(resources)
+        }))
         .await?;
         found.extend(stage.iter().copied().zip(applied));
     }
@@ -240,16 +253,21 @@ pub async fn apply_all(
         .collect())
 }
 
-/// `down`: every component in reverse order.
+/// `down`: every component in reverse order; `removed` hears of each component's resources as
+/// soon as they are dealt with, with the time it took.
 pub async fn remove_all(
     c: &Clients,
     stack: &Stack,
     foreign: &Foreign,
     delete_data: bool,
+    removed: &(dyn Fn(&[Removed], Duration) + Sync),
 ) -> anyhow::Result<Vec<Removed>> {
     let mut all = Vec::new();
     for component in Component::ALL.iter().rev() {
-        all.extend(component.remove(c, stack, foreign, delete_data).await?);
+        let started = std::time::Instant::now();
+        let done = component.remove(c, stack, foreign, delete_data).await?;
+        removed(&done, started.elapsed());
+        all.extend(done);
     }
     Ok(all)
 }

@@ -15,5 +15,7 @@ pub mod ownership;
 pub mod permission;
 pub mod s3;
 
-pub use components::{Clients, Component, Desired, Note, apply_all, inspect_all, remove_all};
+pub use components::{
+    Clients, Component, Desired, Events, Note, apply_all, inspect_all, remove_all,
+};
 pub use names::*;

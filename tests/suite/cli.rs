@@ -426,7 +426,7 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
         (
             &["up", "--chat-id", "-1", "--artifacts", "/nonexistent"],
             Some(TOKEN),
-            "cargo lambda build",
+            "scripts/lambdas",
         ),
     ];
     env.moto.start_recording();
@@ -1266,6 +1266,74 @@ fn chats_names_every_chat_the_bot_heard_from_without_taking_updates_and_up_takes
     assert!(
         out.contains(&format!("tgpipe up --chat-id {CLUB} --chat-id {OTHER}")),
         "{out}"
+    );
+    env.assert_token_never_printed();
+}
+
+#[test]
+fn up_set_webhook_and_down_answer_in_json_with_nothing_else_on_stdout() {
+    let env = Env::new();
+    let json = |r: (i32, String, String), code: i32| -> serde_json::Value {
+        assert_eq!(r.0, code, "stdout:\n{}\nstderr:\n{}", r.1, r.2);
+        serde_json::from_str(&r.1)
+            .unwrap_or_else(|e| panic!("{e}: stdout is not one JSON document:\n{}", r.1))
+    };
+    let action_of = |report: &serde_json::Value, kind: &str| -> Vec<String> {
+        report["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == kind)
+            .map(|r| r["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let plan = json(env.up(&["--dry-run", "--output", "json"]), 3);
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["changed"], true);
+    assert_eq!(
+        action_of(&plan, "s3 bucket"),
+        ["create", "create", "create"]
+    );
+    let done = json(env.up(&["--output", "json"]), 0);
+    assert_eq!(action_of(&done, "lambda function"), ["create", "create"]);
+    assert_eq!(done["webhook_set"], true);
+    let url = done["webhook_url"].as_str().unwrap().to_owned();
+    assert!(url.ends_with("/webhook"), "{url}");
+    assert_eq!(done["chats"][0]["id"], -1001234567890_i64);
+    let again = json(env.up(&["--output", "json"]), 0);
+    assert_eq!(again["changed"], false);
+    assert_eq!(action_of(&again, "glue table"), ["unchanged"]);
+
+    let set = json(
+        env.run(&["set-webhook", "--output", "json"], Some(TOKEN)),
+        0,
+    );
+    assert_eq!(set["webhook_url"], url);
+
+    let plan = json(
+        env.run(&["down", "--dry-run", "--output", "json"], Some(TOKEN)),
+        0,
+    );
+    assert!(plan["removed"].as_array().unwrap().is_empty());
+    assert!(
+        plan["plan"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["delete"] == true)
+    );
+    // Off a terminal, down without --yes still refuses, JSON or not.
+    let (code, out, _) = env.run(&["down", "--output", "json"], Some(TOKEN));
+    assert_eq!((code, out.as_str()), (1, ""));
+    let gone = json(
+        env.run(&["down", "--yes", "--output", "json"], Some(TOKEN)),
+        0,
+    );
+    assert_eq!(gone["webhook"], "deleted");
+    let removed = gone["removed"].as_array().unwrap();
+    assert!(
+        removed.iter().any(|r| r["name"] == "tgpipe-ingest"),
+        "{gone}"
     );
     env.assert_token_never_printed();
 }

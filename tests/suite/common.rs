@@ -91,7 +91,11 @@ pub fn outcome(out: std::process::Output) -> (i32, String, String) {
 /// `tgpipe` with a clean environment that reaches only the emulator at `endpoint`, with moto's
 /// credentials: nothing of the caller's AWS set-up leaks in.
 pub fn tgpipe_on_aws(endpoint: &str, args: &[&str]) -> std::process::Command {
-    let mut cmd = tgpipe(args);
+    on_aws(tgpipe(args), endpoint)
+}
+
+/// `cmd` (a `tgpipe` binary) with only the environment that reaches the emulator at `endpoint`.
+pub fn on_aws(mut cmd: std::process::Command, endpoint: &str) -> std::process::Command {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", endpoint)

@@ -47,8 +47,8 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
         .await
         .unwrap();
     let ingest = decode(ingest.policy_document());
-    // The ingest side writes updates, quarantined bodies, marks of late days and migration
-    // notes, and reads only the notes: never the table's objects.
+    // The ingest side writes updates, quarantined bodies, marks of late days and its notes
+    // (migrations, chats not kept), and reads only the notes: never the table's objects.
     assert_eq!(ingest["Statement"][0]["Action"], "s3:PutObject");
     let raw = a.raw_bucket();
     assert_eq!(
@@ -58,12 +58,16 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
             format!("arn:aws:s3:::{raw}/quarantine/*"),
             format!("arn:aws:s3:::{raw}/changed/*"),
             format!("arn:aws:s3:::{raw}/chats/migrated/*"),
+            format!("arn:aws:s3:::{raw}/chats/seen/*"),
         ])
     );
     assert_eq!(ingest["Statement"][1]["Action"], "s3:GetObject");
     assert_eq!(
         ingest["Statement"][1]["Resource"],
-        format!("arn:aws:s3:::{raw}/chats/migrated/*")
+        serde_json::json!([
+            format!("arn:aws:s3:::{raw}/chats/migrated/*"),
+            format!("arn:aws:s3:::{raw}/chats/seen/*"),
+        ])
     );
     let etl = client
         .get_role_policy()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::common::{mutating, stack};
 use tgpipe::plan::{Removal, State};
-use tgpipe::stack::lambda::{self, FunctionSpec};
+use tgpipe::stack::lambda::{self, Artifacts, FunctionSpec};
 use tgpipe::stack::logs;
 use tgpipe::stack::{Function, STACK_TAG};
 
@@ -31,7 +31,7 @@ fn specs(s: &tgpipe::stack::Stack, dir: &std::path::Path, chat: &str) -> Vec<Fun
                 (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
                 (lake::env::ALLOWED_CHAT_IDS.to_owned(), chat.to_owned()),
             ]);
-            FunctionSpec::load(s, f, dir, env).unwrap()
+            FunctionSpec::load(s, f, &Artifacts::Dir(dir.into()), env).unwrap()
         })
         .collect()
 }
@@ -50,9 +50,15 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
     tgpipe::stack::iam::ensure(&iam, &a).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
 
-    let missing = FunctionSpec::load(&a, Function::Etl, dir.path(), BTreeMap::new()).unwrap_err();
+    let missing = FunctionSpec::load(
+        &a,
+        Function::Etl,
+        &Artifacts::Dir(dir.path().into()),
+        BTreeMap::new(),
+    )
+    .unwrap_err();
     assert!(
-        format!("{missing:#}").contains("cargo lambda build"),
+        format!("{missing:#}").contains("scripts/lambdas"),
         "{missing:#}"
     );
 

@@ -143,6 +143,24 @@ fn polled_updates_are_kept_byte_for_byte_then_become_parquet_and_answer_queries(
     let (code, out, err) = run(&bot, &["local", "etl", dir_arg]);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     assert!(err.contains("Nothing to do"), "{err}");
+    // As JSON: the summary the ETL Lambda answers, and the lines for people on stderr.
+    let (code, out, err) = run(
+        &bot,
+        &[
+            "local",
+            "etl",
+            dir_arg,
+            "--date",
+            "2024-05-02",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary: etl::Summary = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary.days.len(), 1);
+    assert!(summary.days[0].rows_written > 0, "{out}");
+    assert!(err.starts_with("2024-05-02  "), "{err}");
 
     // And the analyses run on it: one row per day, every message of our group counted once.
     let csv = messages_per_day(&bot, dir_arg);

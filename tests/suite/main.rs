@@ -10,6 +10,7 @@ mod lambda;
 mod local;
 mod query;
 mod query_athena;
+mod release;
 mod s3;
 mod shell;
 mod wiring;

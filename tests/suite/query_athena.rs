@@ -233,7 +233,13 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
                 lake::env::TIMEZONE.to_owned(),
                 "America/Sao_Paulo".to_owned(),
             )]);
-            tgpipe::stack::lambda::FunctionSpec::load(&stack, f, artifacts.path(), env).unwrap()
+            tgpipe::stack::lambda::FunctionSpec::load(
+                &stack,
+                f,
+                &tgpipe::stack::lambda::Artifacts::Dir(artifacts.path().into()),
+                env,
+            )
+            .unwrap()
         })
         .collect();
     let lambda = aws_sdk_lambda::Client::new(&config);

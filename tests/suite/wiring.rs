@@ -28,7 +28,13 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
             let path = lambda::artifact_path(dir.path(), f);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, common::zip_with_comment(f.suffix())).unwrap();
-            lambda::FunctionSpec::load(&a, f, dir.path(), BTreeMap::new()).unwrap()
+            lambda::FunctionSpec::load(
+                &a,
+                f,
+                &lambda::Artifacts::Dir(dir.path().into()),
+                BTreeMap::new(),
+            )
+            .unwrap()
         })
         .collect();
     lambda::ensure(&fns, &a, &specs, &|_| {}).await.unwrap();

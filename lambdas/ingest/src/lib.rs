@@ -60,9 +60,10 @@ pub struct Sink {
     followed: Mutex<BTreeSet<i64>>,
     /// Chats not kept that this instance noted, and when: a busy chat is noted once an hour.
     noted: Mutex<HashMap<i64, DateTime<Utc>>>,
-    /// Whether a day changed late is marked for the scheduled ETL (local mode's ETL looks at
-    /// every day, and needs no marks).
-    marks_late_days: bool,
+    /// Whether a day changed late is marked for the scheduled ETL, and a chat not kept is
+    /// noted for `tgpipe chats` (local mode needs neither: its ETL looks at every day, and
+    /// `local poll` names each chat it does not keep as it goes).
+    notes: bool,
 }
 
 impl Sink {
@@ -73,13 +74,14 @@ impl Sink {
             tz,
             followed: Mutex::new(BTreeSet::new()),
             noted: Mutex::new(HashMap::new()),
-            marks_late_days: true,
+            notes: true,
         }
     }
 
-    /// A sink that leaves no marks of late days (local mode, whose ETL looks at every day).
-    pub fn without_marks(mut self) -> Sink {
-        self.marks_late_days = false;
+    /// A sink that keeps updates and nothing else: no marks of late days, no notes of chats
+    /// not kept (local mode).
+    pub fn without_notes(mut self) -> Sink {
+        self.notes = false;
         self
     }
 
@@ -419,7 +421,8 @@ pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
     if !kept && migration.is_none() {
         // The update itself is not kept whatever happens to the note: a failed note is only
         // logged, so that Telegram is not made to retry an update nobody wants.
-        if let Some(seen) = update::chat_of(&value)
+        if sink.notes
+            && let Some(seen) = update::chat_of(&value)
             && let Err(e) = sink.note_seen(seen, now).await
         {
             tracing::warn!(chat, error = %e, "could not note a chat that is not kept");
@@ -439,7 +442,7 @@ pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
         return failed(key, e);
     }
     // The mark comes after the update, so that a run that sees the mark sees the update too.
-    let late = sink.marks_late_days
+    let late = sink.notes
         && today
             .checked_sub_days(chrono::Days::new(UNMARKED_DAYS_BACK))
             .is_some_and(|oldest_unmarked| day < oldest_unmarked);

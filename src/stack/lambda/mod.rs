@@ -38,7 +38,9 @@ mod deployed;
 mod spec;
 
 pub use deployed::{all_exist, status, variable};
-pub use spec::{FunctionDrift, FunctionSpec, artifact_path, run_drift};
+pub use spec::{
+    Artifacts, DEFAULT_ARTIFACTS, FunctionDrift, FunctionSpec, artifact_path, run_drift,
+};
 use spec::{apply_run_settings, differences, get};
 
 /// The state of each function against its spec.

@@ -21,6 +21,80 @@ pub fn artifact_path(dir: &Path, f: Function) -> PathBuf {
     dir.join(f.suffix()).join("bootstrap.zip")
 }
 
+/// Where the artifacts are looked for when this binary carries none and no directory is given.
+pub const DEFAULT_ARTIFACTS: &str = "target/lambda";
+
+/// Where `up` takes the functions' code from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Artifacts {
+    /// `{dir}/{ingest,etl}/bootstrap.zip`: `--artifacts DIR`, or `target/lambda`.
+    Dir(PathBuf),
+    /// The zips built into this binary (`scripts/release`).
+    Embedded,
+}
+
+impl Artifacts {
+    /// A directory given wins; else the zips inside this binary; else `target/lambda`.
+    pub fn choose(given: Option<PathBuf>) -> Artifacts {
+        match given {
+            Some(dir) => Artifacts::Dir(dir),
+            None if embedded::CARRIED => Artifacts::Embedded,
+            None => Artifacts::Dir(DEFAULT_ARTIFACTS.into()),
+        }
+    }
+
+    /// The zip of function `f`.
+    pub fn zip(&self, f: Function) -> anyhow::Result<Vec<u8>> {
+        let dir = match self {
+            Artifacts::Embedded => return Ok(embedded::zip(f).to_vec()),
+            Artifacts::Dir(dir) => dir,
+        };
+        let path = artifact_path(dir, f);
+        std::fs::read(&path).with_context(|| {
+            format!(
+                "cannot read the {} Lambda artifact {}: build both with `scripts/lambdas` (see README), point --artifacts at the directory holding ingest/ and etl/, or use a binary built by `scripts/release`, which carries them",
+                f.suffix(),
+                path.display()
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for Artifacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Artifacts::Dir(dir) => write!(f, "{}", dir.display()),
+            Artifacts::Embedded => write!(f, "built into this binary"),
+        }
+    }
+}
+
+#[cfg(feature = "embedded-lambdas")]
+mod embedded {
+    use crate::stack::Function;
+
+    pub const CARRIED: bool = true;
+
+    /// Each function's zip, as `scripts/release` built it (paths from build.rs).
+    pub fn zip(f: Function) -> &'static [u8] {
+        match f {
+            Function::Ingest => include_bytes!(env!("TGPIPE_EMBEDDED_INGEST_ZIP")),
+            Function::Etl => include_bytes!(env!("TGPIPE_EMBEDDED_ETL_ZIP")),
+        }
+    }
+}
+
+#[cfg(not(feature = "embedded-lambdas"))]
+mod embedded {
+    use crate::stack::Function;
+
+    pub const CARRIED: bool = false;
+
+    pub fn zip(_: Function) -> &'static [u8] {
+        &[]
+    }
+}
+
 /// Everything a function should be.
 #[derive(Clone)]
 pub struct FunctionSpec {
@@ -52,17 +126,10 @@ impl FunctionSpec {
     pub fn load(
         stack: &Stack,
         f: Function,
-        artifacts: &Path,
+        artifacts: &Artifacts,
         environment: BTreeMap<String, String>,
     ) -> anyhow::Result<FunctionSpec> {
-        let path = artifact_path(artifacts, f);
-        let zip = std::fs::read(&path).with_context(|| {
-            format!(
-                "cannot read the {} Lambda artifact {}: build it with `cargo lambda build --release --output-format zip -p ingest -p etl` (see README), or point --artifacts at the directory holding ingest/ and etl/",
-                f.suffix(),
-                path.display()
-            )
-        })?;
+        let zip = artifacts.zip(f)?;
         let code_sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
         let (memory_mb, timeout_s) = match f {
             // One small write per call; Telegram waits for the answer.
