@@ -1337,3 +1337,58 @@ fn up_set_webhook_and_down_answer_in_json_with_nothing_else_on_stdout() {
     );
     env.assert_token_never_printed();
 }
+
+/// `tgpipe` on a pseudo-terminal (tests/pty/run.py) with `answer` typed in: exit code and all
+/// it wrote.
+fn on_terminal(env: &Env, answer: &str, args: &[&str]) -> (i32, String) {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pty/run.py"))
+        .arg(answer)
+        .arg(env!("CARGO_BIN_EXE_tgpipe"))
+        .args(args);
+    let mut cmd = common::on_aws(cmd, &env.moto.endpoint);
+    cmd.env("HOME", env.home.path())
+        .env("TGPIPE_TELEGRAM_API_URL", &env.bot.url)
+        .env("TGPIPE_BOT_TOKEN", TOKEN);
+    let (code, out, err) = common::run(cmd);
+    assert!(err.is_empty(), "{err}");
+    env.printed.borrow_mut().push_str(&out);
+    (code, out)
+}
+
+#[test]
+fn down_on_a_terminal_asks_first_and_deletes_data_only_for_the_stacks_name_typed() {
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    ok(&env.up(&[]));
+    let s3 = tgpipe::aws::s3_client(&aws.config);
+    aws.rt
+        .block_on(s3.delete_bucket_policy().bucket(RAW).send())
+        .unwrap();
+    aws.put(RAW, "telegram/context_date=2024-05-01/1.json", "{}");
+    let raw_exists = || aws.rt.block_on(s3.head_bucket().bucket(RAW).send()).is_ok();
+    let lambda = aws_sdk_lambda::Client::new(&aws.config);
+    let ingest_exists = || {
+        aws.rt
+            .block_on(lambda.get_function().function_name("tgpipe-ingest").send())
+            .is_ok()
+    };
+
+    // "n": nothing is deleted.
+    let (code, out) = on_terminal(&env, "n\n", &["down"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Delete these"), "{out}");
+    assert!(out.contains("Nothing was deleted."), "{out}");
+    assert!(ingest_exists());
+    // The data asks for the stack's name: anything else deletes nothing.
+    let (code, out) = on_terminal(&env, "yes\n", &["down", "--delete-data"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Type the stack's name (tgpipe)"), "{out}");
+    assert!(out.contains("Nothing was deleted."), "{out}");
+    assert!(raw_exists() && ingest_exists());
+    // The name: everything goes, data and all.
+    let (code, out) = on_terminal(&env, "tgpipe\n", &["down", "--delete-data"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!raw_exists() && !ingest_exists(), "{out}");
+    env.assert_token_never_printed();
+}
