@@ -153,6 +153,9 @@ pub struct DataHealth {
     /// marked as changed late. The next ETL run rebuilds them.
     pub stale_days: Vec<NaiveDate>,
     pub migrations: Vec<Migration>,
+    /// Chats not kept that sent the bot updates (the ingest side's notes; `tgpipe chats` names
+    /// them): a kept chat that stays silent while one of these talks is a wrong `--chat-id`.
+    pub chats_not_kept: usize,
 }
 
 pub async fn data_health(
@@ -195,6 +198,7 @@ pub async fn data_health(
         quarantined,
         stale_days,
         migrations: migrations(s3, stack).await?,
+        chats_not_kept: list_all(s3, &raw, layout::SEEN_PREFIX).await?.len(),
     })
 }
 

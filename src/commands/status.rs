@@ -214,6 +214,12 @@ fn print_status(r: &StatusReport) {
                     .unwrap_or_default()
             );
         }
+        if d.chats_not_kept > 0 {
+            println!(
+                "  chats not kept that sent updates: {} (`tgpipe chats` names them)",
+                d.chats_not_kept
+            );
+        }
     }
     if r.healthy {
         println!("All is well.");

@@ -1267,6 +1267,8 @@ fn chats_names_every_chat_the_bot_heard_from_without_taking_updates_and_up_takes
         out.contains(&format!("tgpipe up --chat-id {CLUB} --chat-id {OTHER}")),
         "{out}"
     );
+    // status counts them: a kept chat that is silent while another talks is a wrong id.
+    assert_eq!(status_json(&env).1["chats_not_kept"], 1);
     env.assert_token_never_printed();
 }
 
