@@ -9,7 +9,7 @@ use anyhow::bail;
 
 use super::ExitStatus;
 use super::context::{AwsArgs, BotArgs, Ctx, connect};
-use super::ui::{Output, Progress, ask, confirm, elapsed};
+use super::ui::{Output, Progress, StackId, ask, confirm, elapsed};
 use crate::cli::Global;
 use crate::plan::{Removal, State};
 use crate::stack::apigw;
@@ -43,9 +43,8 @@ pub struct DownArgs {
 /// `down --output json`.
 #[derive(serde::Serialize)]
 struct Report<'a> {
-    stack: &'a str,
-    account: &'a str,
-    region: &'a str,
+    #[serde(flatten)]
+    at: StackId<'a>,
     dry_run: bool,
     plan: &'a [Planned],
     /// What happened to the bot's webhook: deleted, not_this_stacks, no_bot_token; null when
@@ -67,9 +66,7 @@ pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> 
     let plan = plan(&ctx, &foreign, args.delete_data).await?;
     print_plan(&plan);
     let report = |webhook, removed| Report {
-        stack: stack.name.as_str(),
-        account: &stack.account,
-        region: &stack.region,
+        at: StackId::from(stack),
         dry_run: args.dry_run,
         plan: &plan,
         webhook,

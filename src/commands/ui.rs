@@ -35,6 +35,24 @@ impl Output {
     }
 }
 
+/// Which stack a JSON answer is about: its name, account and region.
+#[derive(serde::Serialize)]
+pub struct StackId<'a> {
+    pub stack: &'a str,
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
+impl<'a> From<&'a crate::stack::Stack> for StackId<'a> {
+    fn from(s: &'a crate::stack::Stack) -> StackId<'a> {
+        StackId {
+            stack: s.name.as_str(),
+            account: &s.account,
+            region: &s.region,
+        }
+    }
+}
+
 /// Whether lines for people go to stderr (a JSON answer owns stdout).
 pub fn lines_to_stderr() -> bool {
     LINES_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed)

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::ExitStatus;
 use super::context::{AwsArgs, BotArgs, Ctx, connect};
-use super::ui::{Output, Progress, confirm, plan_line, print_chat_checks, print_plan};
+use super::ui::{Output, Progress, StackId, confirm, plan_line, print_chat_checks, print_plan};
 use crate::cli::Global;
 use crate::plan::State;
 use crate::stack::lambda::{Artifacts, FunctionSpec};
@@ -193,9 +193,8 @@ fn environments(
 /// `up --output json`: the plan (or what was done), the chats and the webhook.
 #[derive(serde::Serialize)]
 struct Report<'a> {
-    stack: &'a str,
-    account: &'a str,
-    region: &'a str,
+    #[serde(flatten)]
+    at: StackId<'a>,
     dry_run: bool,
     /// Each resource with what was (would be) done to it: create, update (details), unchanged.
     resources: Vec<Step<'a>>,
@@ -284,9 +283,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     let unchanged =
         resources.iter().all(|r| r.state == State::Present) && wanted.migrated.is_empty();
     let report = |webhook_set: bool, rotation_finished: bool| Report {
-        stack: stack.name.as_str(),
-        account: &stack.account,
-        region: &stack.region,
+        at: StackId::from(stack),
         dry_run: args.dry_run,
         resources: resources
             .iter()
