@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands::chats::ChatsArgs;
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::down::DownArgs;
+use crate::commands::etl::EtlArgs;
 use crate::commands::local::LocalCommand;
 use crate::commands::outputs::OutputsArgs;
 use crate::commands::query::QueryArgs;
@@ -54,6 +55,8 @@ pub enum Command {
     Chats(ChatsArgs),
     /// What the deployed stack is: its webhook URL, buckets, functions, table, schedule, chats.
     Outputs(OutputsArgs),
+    /// Rebuild chosen days' Parquet: on the stack (the ETL function), or in a lake with --local.
+    Etl(EtlArgs),
     /// Run an analysis of sql/ (or your own SQL) on Athena, or on a local lake with --local.
     Query(QueryArgs),
     /// The pipeline on this machine, no AWS account: poll the bot into DIR, then Parquet.

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::ExitStatus;
@@ -71,15 +71,11 @@ pub struct LocalEtlArgs {
     pub dir: PathBuf,
     /// Rebuild this day (YYYY-MM-DD, repeatable); default: every day with updates newer than
     /// its Parquet.
-    #[arg(long = "date", value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    #[arg(long = "date", value_name = "YYYY-MM-DD", value_parser = super::etl::parse_date)]
     pub dates: Vec<chrono::NaiveDate>,
     /// `json`: each day's summary as JSON on stdout (as the ETL Lambda answers).
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-}
-
-fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
-    lake::layout::parse_day(text).ok_or_else(|| format!("{text:?} is not a day like 2024-05-01"))
 }
 
 pub async fn run(global: &Global, command: LocalCommand) -> anyhow::Result<ExitStatus> {
@@ -164,23 +160,7 @@ async fn poll(global: &Global, args: PollArgs) -> anyhow::Result<ExitStatus> {
 }
 
 async fn etl(args: LocalEtlArgs) -> anyhow::Result<ExitStatus> {
-    let output = args.output.select();
-    if !args.dir.join(lake::layout::RAW_STORE).is_dir() {
-        bail!(
-            "no raw updates at {}: fill it with `tgpipe local poll {} --chat-id …` first",
-            args.dir.join(lake::layout::RAW_STORE).display(),
-            args.dir.display()
-        );
-    }
-    let Some(summary) = crate::local::etl(&args.dir, &args.dates).await? else {
-        eprintln!("Nothing to do: every day's Parquet is newer than its raw updates.");
-        output.json(&etl::Summary { days: Vec::new() })?;
-        return Ok(ExitStatus::Success);
-    };
-    print_etl(&summary);
-    output.json(&summary)?;
-    summary.into_result()?;
-    Ok(ExitStatus::Success)
+    super::etl::local(&args.dir, &args.dates, args.output.select()).await
 }
 
 async fn demo(args: DemoArgs) -> anyhow::Result<ExitStatus> {

@@ -5,6 +5,7 @@ pub mod chats;
 pub mod completions;
 pub mod context;
 pub mod down;
+pub mod etl;
 pub mod local;
 pub mod outputs;
 pub mod query;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Query(args) => query::run(g, args).await,
         Command::Outputs(args) => outputs::run(g, args).await,
         Command::Chats(args) => chats::run(g, args).await,
+        Command::Etl(args) => etl::run(g, args).await,
         Command::Local(command) => local::run(g, command).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),

@@ -108,6 +108,14 @@ impl Progress {
         }
     }
 
+    /// Runs `f` (which prints) with the spinner out of the way.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     pub fn done(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();

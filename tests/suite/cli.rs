@@ -1394,3 +1394,67 @@ fn down_on_a_terminal_asks_first_and_deletes_data_only_for_the_stacks_name_typed
     assert!(!raw_exists() && !ingest_exists(), "{out}");
     env.assert_token_never_printed();
 }
+
+#[test]
+fn etl_invokes_the_function_a_week_of_days_at_a_time_and_shows_each_days_summary() {
+    let env = Env::new();
+    ok(&env.up(&[]));
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2024, 5, d).unwrap();
+    // What the function would answer for each batch (moto runs no code).
+    let summary = |days: std::ops::RangeInclusive<u32>| {
+        let days: Vec<etl::DayReport> = days
+            .map(|d| etl::DayReport {
+                date: day(d),
+                objects_read: 10 + d as usize,
+                objects_skipped: 0,
+                skipped_keys: Vec::new(),
+                rows_written: 9 + d as usize,
+                parts: 1,
+                error: None,
+            })
+            .collect();
+        serde_json::to_string(&etl::Summary { days }).unwrap()
+    };
+    env.moto
+        .queue_lambda_results(common::REGION, &[summary(1..=7), summary(8..=9)]);
+    env.moto.start_recording();
+    let (code, out, err) = env.run(
+        &[
+            "etl",
+            "--from",
+            "2024-05-01",
+            "--to",
+            "2024-05-09",
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let shown: etl::Summary = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown.days.len(), 9);
+    assert!(err.contains("2024-05-09  19 updates → 18 rows"), "{err}");
+    // The payloads: the nine days, seven then two, in order.
+    let payloads: Vec<serde_json::Value> = env
+        .moto
+        .recorded_requests()
+        .into_iter()
+        .filter(|r| r.what.contains("/functions/tgpipe-etl/invocations"))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let dates = |from: u32, to: u32| serde_json::json!({"dates": (from..=to).map(|d| day(d).to_string()).collect::<Vec<_>>()});
+    assert_eq!(payloads, [dates(1, 7), dates(8, 9)]);
+
+    // Days are required on the stack, and a range must run forwards.
+    let (code, _, err) = env.run(&["etl"], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("say which days"), "{err}");
+    let (code, _, err) = env.run(&["etl", "--from", "2024-05-09", "--to", "2024-05-01"], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("is after --to"), "{err}");
+    let (code, _, _) = env.run(
+        &["etl", "--date", "2024-05-01", "--from", "2024-05-01"],
+        None,
+    );
+    assert_eq!(code, 2);
+}

@@ -15,5 +15,5 @@ pub use athena_shim::{AthenaShim, AthenaShimConfig, ResultPage};
 pub use bot_api::{BotCall, TelegramStandIn};
 pub use files::{files, gen_lake, sample_updates, workspace_root, write_lake};
 pub use http::http;
-pub use moto::Moto;
+pub use moto::{Moto, Recorded};
 pub use runtime_api::{Invocation, invoke_bootstrap};

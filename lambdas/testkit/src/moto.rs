@@ -19,6 +19,16 @@ fn free_port() -> u16 {
 }
 
 /// A moto server in server mode on 127.0.0.1, stopped when dropped.
+/// One request moto recorded.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// The path and query, and the action (` Action=…` or ` Target=…`) when the protocol names
+    /// one apart.
+    pub what: String,
+    pub body: String,
+}
+
 pub struct Moto {
     child: Child,
     pub endpoint: String,
@@ -94,6 +104,15 @@ impl Moto {
     /// Stops recording and returns the requests made since [`Moto::start_recording`] as
     /// `(method, path-and-query)` pairs.
     pub fn recorded(&self) -> Vec<(String, String)> {
+        self.recorded_requests()
+            .into_iter()
+            .map(|r| (r.method, r.what))
+            .collect()
+    }
+
+    /// Stops recording and returns the requests made since [`Moto::start_recording`], bodies
+    /// included.
+    pub fn recorded_requests(&self) -> Vec<Recorded> {
         http(
             &self.endpoint,
             "POST",
@@ -136,9 +155,27 @@ impl Moto {
                             .map(|t| format!(" Target={t}"))
                     })
                     .unwrap_or_default();
-                (method, format!("{url}{action}"))
+                Recorded {
+                    method,
+                    what: format!("{url}{action}"),
+                    body,
+                }
             })
             .collect()
+    }
+
+    /// What the next Lambda invocations in `region` answer (moto runs no function code), one
+    /// result each, in order.
+    pub fn queue_lambda_results(&self, region: &str, results: &[String]) {
+        let body = serde_json::json!({"results": results, "region": region}).to_string();
+        let (status, reply) = http(
+            &self.endpoint,
+            "POST",
+            "/moto-api/static/lambda-simple/response",
+            &body,
+        )
+        .expect("queue Lambda results");
+        assert!((200..300).contains(&status), "{status} {reply}");
     }
 
     /// The S3 settings that point the lake's storage at this server.

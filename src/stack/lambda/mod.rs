@@ -35,9 +35,11 @@ pub const ASYNC_RETRIES: i32 = 2;
 pub const ASYNC_MAX_AGE_S: i32 = 6 * 3600;
 
 mod deployed;
+mod invoke;
 mod spec;
 
 pub use deployed::{all_exist, status, variable};
+pub use invoke::{DAYS_PER_INVOCATION, dates_event, run_etl};
 pub use spec::{
     Artifacts, DEFAULT_ARTIFACTS, FunctionDrift, FunctionSpec, artifact_path, run_drift,
 };

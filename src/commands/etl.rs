@@ -1,0 +1,120 @@
+//! `tgpipe etl`: rebuild chosen days' Parquet, on the stack (by invoking the ETL function, a
+//! batch of days per invocation) or in a local lake (`--local DIR`, as `tgpipe local etl`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use chrono::NaiveDate;
+use clap::Args;
+
+use super::ExitStatus;
+use super::context::{AwsArgs, connect};
+use super::ui::{Output, Progress, print_etl};
+use crate::cli::Global;
+
+/// The longest range one `tgpipe etl` takes: ten years of days.
+const MAX_DAYS: i64 = 3660;
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe etl --date 2024-05-01                   # rebuild one day on the stack
+  tgpipe etl --from 2024-04-01 --to 2024-04-30   # a month: a week of days per invocation
+  tgpipe etl --local tgpipe-demo                 # every stale day of a local lake")]
+#[command(group(clap::ArgGroup::new("days").args(["dates", "from"])))]
+pub struct EtlArgs {
+    /// Rebuild this day (YYYY-MM-DD, repeatable).
+    #[arg(long = "date", value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub dates: Vec<NaiveDate>,
+    /// Rebuild every day from this one to --to, both included.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date, requires = "to")]
+    pub from: Option<NaiveDate>,
+    /// The last day of --from's range.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date, requires = "from")]
+    pub to: Option<NaiveDate>,
+    /// Rebuild in the lake at DIR (DIR/raw → DIR/enriched) instead of on the stack; without
+    /// days, every day whose Parquet is older than its raw updates.
+    #[arg(long, value_name = "DIR")]
+    pub local: Option<PathBuf>,
+    /// `json`: each day's summary as JSON on stdout (as the ETL function answers).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// A day as the command line gives it.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    lake::layout::parse_day(text).ok_or_else(|| format!("{text:?} is not a day like 2024-05-01"))
+}
+
+/// The days asked for: the --date ones, or every day of --from..--to.
+fn days(args: &EtlArgs) -> anyhow::Result<BTreeSet<NaiveDate>> {
+    let (Some(from), Some(to)) = (args.from, args.to) else {
+        return Ok(args.dates.iter().copied().collect());
+    };
+    if from > to {
+        bail!("--from {from} is after --to {to}: give the first day, then the last");
+    }
+    let span = (to - from).num_days() + 1;
+    if span > MAX_DAYS {
+        bail!("--from {from} --to {to} is {span} days; rebuild at most {MAX_DAYS} at a time");
+    }
+    Ok(from.iter_days().take_while(|d| *d <= to).collect())
+}
+
+pub async fn run(global: &Global, args: EtlArgs) -> anyhow::Result<ExitStatus> {
+    let output = args.output.select();
+    let days = days(&args)?;
+    if let Some(dir) = &args.local {
+        let dates: Vec<NaiveDate> = days.into_iter().collect();
+        return local(dir, &dates, output).await;
+    }
+    if days.is_empty() {
+        bail!(
+            "say which days to rebuild: --date YYYY-MM-DD (repeatable) or --from D --to D (the schedule rebuilds stale days by itself)"
+        );
+    }
+    let ctx = connect(global, &args.aws).await?;
+    eprintln!(
+        "Rebuilding {} day{} with {} ({} a run)",
+        days.len(),
+        if days.len() == 1 { "" } else { "s" },
+        ctx.stack.function(crate::stack::Function::Etl),
+        crate::stack::lambda::DAYS_PER_INVOCATION
+    );
+    let progress = Progress::start();
+    progress.step("waiting for the ETL function");
+    let summary = crate::stack::lambda::run_etl(
+        &ctx.aws.lambda,
+        &ctx.stack,
+        &days,
+        &|line| progress.note(line),
+        &|batch| progress.suspend(|| print_etl(batch)),
+    )
+    .await?;
+    progress.done();
+    output.json(&summary)?;
+    summary.into_result()?;
+    Ok(ExitStatus::Success)
+}
+
+/// The local ETL on `dir`: the days given, or every stale day.
+pub async fn local(dir: &Path, dates: &[NaiveDate], output: Output) -> anyhow::Result<ExitStatus> {
+    if !dir.join(lake::layout::RAW_STORE).is_dir() {
+        bail!(
+            "no raw updates at {}: fill it with `tgpipe local poll {} --chat-id …` first",
+            dir.join(lake::layout::RAW_STORE).display(),
+            dir.display()
+        );
+    }
+    let Some(summary) = crate::local::etl(dir, dates).await? else {
+        eprintln!("Nothing to do: every day's Parquet is newer than its raw updates.");
+        output.json(&etl::Summary { days: Vec::new() })?;
+        return Ok(ExitStatus::Success);
+    };
+    print_etl(&summary);
+    output.json(&summary)?;
+    summary.into_result()?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,140 @@
+//! Running the deployed ETL function on chosen days (`tgpipe etl`, `tgpipe import`): a
+//! synchronous invocation per batch of days, with its per-day summary back.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::primitives::Blob;
+use chrono::NaiveDate;
+
+use crate::aws::aws_error;
+use crate::stack::{Function, Stack};
+
+/// Days one invocation rebuilds at most: as many as the scheduled run, which fits the function's
+/// timeout.
+pub const DAYS_PER_INVOCATION: usize = etl::SCHEDULED_LOOKBACK_DAYS as usize;
+/// How long to wait for a run already under way (the function runs one at a time) before giving up.
+const BUSY_WAIT: Duration = Duration::from_secs(20 * 60);
+const BUSY_RETRY: Duration = Duration::from_secs(15);
+
+/// The payload that asks the ETL function to rebuild exactly `days`.
+pub fn dates_event(days: &[NaiveDate]) -> serde_json::Value {
+    let dates: Vec<String> = days
+        .iter()
+        .map(|d| d.format(lake::layout::DAY_FORMAT).to_string())
+        .collect();
+    serde_json::json!({ "dates": dates })
+}
+
+/// Rebuilds `days` with the deployed ETL function, [`DAYS_PER_INVOCATION`] at a time, in order;
+/// `batch` hears of each batch's summary as it comes. Stops at the first batch that fails.
+pub async fn run_etl(
+    client: &Client,
+    stack: &Stack,
+    days: &BTreeSet<NaiveDate>,
+    note: &(dyn Fn(String) + Sync),
+    batch: &(dyn Fn(&etl::Summary) + Sync),
+) -> anyhow::Result<etl::Summary> {
+    let days: Vec<NaiveDate> = days.iter().copied().collect();
+    let mut all = etl::Summary { days: Vec::new() };
+    for chunk in days.chunks(DAYS_PER_INVOCATION) {
+        let summary = invoke(client, stack, chunk, note).await?;
+        batch(&summary);
+        let failed = summary.days.iter().any(|d| d.error.is_some());
+        all.days.extend(summary.days);
+        if failed {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// One synchronous invocation; waits out a run already under way.
+async fn invoke(
+    client: &Client,
+    stack: &Stack,
+    days: &[NaiveDate],
+    note: &(dyn Fn(String) + Sync),
+) -> anyhow::Result<etl::Summary> {
+    let name = stack.function(Function::Etl);
+    let payload = serde_json::to_vec(&dates_event(days))?;
+    let started = std::time::Instant::now();
+    let out = loop {
+        let sent = client
+            .invoke()
+            .function_name(&name)
+            .payload(Blob::new(payload.clone()))
+            .send()
+            .await;
+        match sent {
+            Ok(out) => break out,
+            // Reserved concurrency 1: a scheduled run is under way.
+            Err(e)
+                if e.code() == Some("TooManyRequestsException")
+                    && started.elapsed() < BUSY_WAIT =>
+            {
+                note(format!(
+                    "{name} is busy with another run; trying again in {} s",
+                    BUSY_RETRY.as_secs()
+                ));
+                tokio::time::sleep(BUSY_RETRY).await;
+            }
+            Err(e) if e.code() == Some("ResourceNotFoundException") => {
+                bail!(
+                    "stack {} has no ETL function ({name}): run `tgpipe up` first",
+                    stack.name
+                )
+            }
+            Err(e) => return Err(aws_error(format!("Lambda Invoke {name}"), e)),
+        }
+    };
+    let body = out.payload().map(|p| p.as_ref()).unwrap_or_default();
+    let text = String::from_utf8_lossy(body);
+    if out.function_error().is_some() {
+        // The function's own error: {"errorType": …, "errorMessage": …}.
+        let message = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["errorMessage"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| text.chars().take(500).collect());
+        bail!(
+            "the ETL function failed on {}: {message} (its log group {} says more)",
+            days_label(days),
+            stack.log_group(Function::Etl)
+        );
+    }
+    serde_json::from_slice(body).with_context(|| {
+        format!(
+            "the ETL function answered something that is not a summary: {}",
+            text.chars().take(200).collect::<String>()
+        )
+    })
+}
+
+fn days_label(days: &[NaiveDate]) -> String {
+    match (days.first(), days.last()) {
+        (Some(a), Some(b)) if a != b => format!("{a}..{b}"),
+        (Some(a), _) => a.to_string(),
+        _ => "no day".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_is_the_one_the_etl_function_reads() {
+        let days = [
+            NaiveDate::from_ymd_opt(2024, 5, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 5, 3).unwrap(),
+        ];
+        let event = dates_event(&days);
+        assert_eq!(
+            etl::Request::from_event(&event).unwrap(),
+            etl::Request::Dates(days.into_iter().collect())
+        );
+    }
+}
