@@ -7,6 +7,7 @@ use crate::commands::chats::ChatsArgs;
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::down::DownArgs;
 use crate::commands::etl::EtlArgs;
+use crate::commands::import::ImportArgs;
 use crate::commands::local::LocalCommand;
 use crate::commands::outputs::OutputsArgs;
 use crate::commands::query::QueryArgs;
@@ -57,6 +58,9 @@ pub enum Command {
     Outputs(OutputsArgs),
     /// Rebuild chosen days' Parquet: on the stack (the ETL function), or in a lake with --local.
     Etl(EtlArgs),
+    /// Bring a group's history from a Telegram Desktop export (JSON) into the lake, then rebuild
+    /// the days it touched.
+    Import(ImportArgs),
     /// Run an analysis of sql/ (or your own SQL) on Athena, or on a local lake with --local.
     Query(QueryArgs),
     /// The pipeline on this machine, no AWS account: poll the bot into DIR, then Parquet.

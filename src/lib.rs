@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod health;
+pub mod import;
 pub mod local;
 pub mod plan;
 pub mod query;

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod context;
 pub mod down;
 pub mod etl;
+pub mod import;
 pub mod local;
 pub mod outputs;
 pub mod query;
@@ -52,6 +53,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Outputs(args) => outputs::run(g, args).await,
         Command::Chats(args) => chats::run(g, args).await,
         Command::Etl(args) => etl::run(g, args).await,
+        Command::Import(args) => import::run(g, args).await,
         Command::Local(command) => local::run(g, command).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),

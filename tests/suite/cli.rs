@@ -1458,3 +1458,62 @@ fn etl_invokes_the_function_a_week_of_days_at_a_time_and_shows_each_days_summary
     );
     assert_eq!(code, 2);
 }
+
+#[test]
+fn import_stores_an_export_in_the_raw_bucket_and_rebuilds_the_days_it_touched() {
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    ok(&env.up(&[]));
+    // (moto applies the buckets' TLS-only Deny to plain-HTTP object calls: lifted here.)
+    let s3 = tgpipe::aws::s3_client(&aws.config);
+    aws.rt
+        .block_on(s3.delete_bucket_policy().bucket(RAW).send())
+        .unwrap();
+    let summary = |days: &[&str]| {
+        let days = days
+            .iter()
+            .map(|d| etl::DayReport {
+                date: lake::layout::parse_day(d).unwrap(),
+                objects_read: 1,
+                objects_skipped: 0,
+                skipped_keys: Vec::new(),
+                rows_written: 1,
+                parts: 1,
+                error: None,
+            })
+            .collect();
+        serde_json::to_string(&etl::Summary { days }).unwrap()
+    };
+    env.moto
+        .queue_lambda_results(common::REGION, &[summary(&["2024-05-01", "2024-05-02"])]);
+    let export = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/export/result.json"
+    );
+    env.moto.start_recording();
+    let (code, out, err) = env.run(&["import", export, "--output", "json"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["stored"], 12);
+    assert_eq!(report["chats"][0]["kept"], true);
+    let recorded = env.moto.recorded_requests();
+    let puts = recorded
+        .iter()
+        .filter(|r| r.method == "PUT" && r.what.contains("import_-1001234567890_"))
+        .count();
+    assert_eq!(puts, 12);
+    let payloads: Vec<serde_json::Value> = recorded
+        .iter()
+        .filter(|r| r.what.contains("/functions/tgpipe-etl/invocations"))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        payloads,
+        [serde_json::json!({"dates": ["2024-05-01", "2024-05-02"]})]
+    );
+    let listed = aws
+        .rt
+        .block_on(s3.list_objects_v2().bucket(RAW).prefix("telegram/").send())
+        .unwrap();
+    assert_eq!(listed.contents().len(), 12);
+}

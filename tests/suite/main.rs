@@ -6,6 +6,7 @@ mod common;
 mod athena;
 mod cli;
 mod iam;
+mod import;
 mod lambda;
 mod local;
 mod query;

@@ -41,6 +41,12 @@ pub fn raw_key(day: NaiveDate, update_id: i64) -> String {
     format!("{}{update_id}.json", day_prefix(day))
 }
 
+/// The raw object of message `message_id` of `chat` imported from a Telegram Desktop export:
+/// the same on every import, and never an `update_id` key (those are digits only).
+pub fn imported_key(day: NaiveDate, chat: i64, message_id: i64) -> String {
+    format!("{}import_{chat}_{message_id}.json", day_prefix(day))
+}
+
 /// Whether a key under a raw day prefix is an update object (and not a stray file).
 pub fn is_raw_object(key: &str) -> bool {
     key.ends_with(".json")

@@ -62,14 +62,17 @@ impl Row {
 #[derive(Default)]
 struct Entry {
     original: Option<Row>,
+    /// Whether the original kept came from an export (`tgpipe import`).
+    original_imported: bool,
     latest_edit: Option<Row>,
 }
 
 /// Collects the updates of one day and yields one row per message.
 ///
 /// A message is identified by `(chat_id, message_id)`, so the same message arriving twice
-/// (a webhook retry, a history import) is one row; of several copies the one with the lowest
-/// `update_id` is kept, whatever order they were read in. The edit with the latest `edit_date`
+/// (a webhook retry, a history import) is one row; of several copies the webhook's with the
+/// lowest `update_id` is kept (an imported copy only when the webhook has none), whatever order
+/// they were read in. The edit with the latest `edit_date`
 /// (then the highest `update_id`) sets the text, caption and `edit_date`; an edit whose
 /// original is missing still yields a row, built from the edit.
 #[derive(Default)]
@@ -87,6 +90,7 @@ impl DayRows {
         let Some((kind, message)) = update.message else {
             return;
         };
+        let imported = update.imported;
         let row = Row::from_message(update.update_id, message);
         let entry = self
             .messages
@@ -103,9 +107,10 @@ impl DayRows {
         } else if entry
             .original
             .as_ref()
-            .is_none_or(|old| row.update_id < old.update_id)
+            .is_none_or(|old| (imported, row.update_id) < (entry.original_imported, old.update_id))
         {
             entry.original = Some(row);
+            entry.original_imported = imported;
         }
     }
 
@@ -164,6 +169,23 @@ mod tests {
             assert_eq!(rows[0].edit_date, Some(300));
             assert_eq!(rows[0].update_id, 10);
             assert_eq!(rows[0].user_first_name.as_deref(), Some("A"));
+        }
+    }
+
+    #[test]
+    fn the_webhooks_copy_of_a_message_wins_over_the_imported_one() {
+        let received = r#"{"update_id":900,"message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"text":"from the webhook"}}"#;
+        let imported = r#"{"update_id":0,"tgpipe_imported":true,"message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"text":"from the export"}}"#;
+        let other = r#"{"update_id":0,"tgpipe_imported":true,"message":{"message_id":2,"chat":{"id":-1,"type":"group"},"date":100,"tgpipe_service":"boost_apply"}}"#;
+        for order in [[received, imported, other], [other, imported, received]] {
+            let mut day = DayRows::new();
+            for u in order {
+                day.add(update(u));
+            }
+            let rows = day.into_rows();
+            assert_eq!(rows.len(), 2);
+            assert_eq!(rows[0].text.as_deref(), Some("from the webhook"));
+            assert_eq!(rows[1].message_type, "service");
         }
     }
 

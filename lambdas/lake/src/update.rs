@@ -137,11 +137,19 @@ impl MessageKind {
     }
 }
 
+/// The field `tgpipe import` adds to the updates it makes from a Telegram Desktop export: where
+/// the webhook also received the message, its copy wins.
+pub const IMPORTED_FIELD: &str = "tgpipe_imported";
+/// The field an imported service message carries when the Bot API has none for its action.
+pub const IMPORTED_SERVICE_FIELD: &str = "tgpipe_service";
+
 /// An update, reduced to the message it carries (if any).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
     pub update_id: i64,
     pub message: Option<(MessageKind, Message)>,
+    /// Made by `tgpipe import` from an export, not received from Telegram.
+    pub imported: bool,
 }
 
 impl Update {
@@ -309,10 +317,15 @@ impl<'de> Deserialize<'de> for Update {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Update, A::Error> {
                 let mut update_id = None;
                 let mut message = None;
+                let mut imported = false;
                 while let Some(Key(key)) = map.next_key()? {
                     let kind = match key.as_ref() {
                         "update_id" => {
                             update_id = Some(map.next_value::<i64>()?);
+                            continue;
+                        }
+                        IMPORTED_FIELD => {
+                            imported = map.next_value::<Option<bool>>()?.unwrap_or(false);
                             continue;
                         }
                         "message" => MessageKind::Message,
@@ -327,7 +340,11 @@ impl<'de> Deserialize<'de> for Update {
                     message = Some((kind, map.next_value::<Message>()?));
                 }
                 let update_id = update_id.ok_or_else(|| de::Error::missing_field("update_id"))?;
-                Ok(Update { update_id, message })
+                Ok(Update {
+                    update_id,
+                    message,
+                    imported,
+                })
             }
         }
         deserializer.deserialize_map(UpdateVisitor)
@@ -369,7 +386,9 @@ impl<'de> Deserialize<'de> for Message {
                         other => {
                             if let Some(i) = CONTENT_PRECEDENCE.iter().position(|k| *k == other) {
                                 content = Some(content.map_or(i, |c| c.min(i)));
-                            } else if SERVICE_FIELDS.contains(&other) {
+                            } else if SERVICE_FIELDS.contains(&other)
+                                || other == IMPORTED_SERVICE_FIELD
+                            {
                                 service = true;
                             }
                             map.next_value::<IgnoredAny>()?;
@@ -480,7 +499,8 @@ mod tests {
             u,
             Update {
                 update_id: 9,
-                message: None
+                message: None,
+                imported: false,
             }
         );
         let u = Update::from_slice(

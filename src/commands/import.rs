@@ -1,0 +1,321 @@
+//! `tgpipe import EXPORT`: a group's history from a Telegram Desktop export into the raw lake
+//! (locally or the stack's raw bucket), then the days it touched rebuilt.
+//!
+//! The export is read twice, as a stream: first to check all of it (a truncated or foreign file
+//! writes nothing), then to store each message of a kept chat under a key that is the same on
+//! every import, so importing twice changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use chrono::NaiveDate;
+use clap::Args;
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::ExitStatus;
+use super::context::{AwsArgs, connect};
+use super::ui::{Output, Progress, print_etl};
+use crate::cli::Global;
+use crate::import::{ExportChat, ImportError, read_export, to_update};
+
+/// Objects stored at once.
+const CONCURRENT_PUTS: usize = 16;
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  tgpipe import ~/Downloads/ChatExport_2024-05-10/result.json           # into the stack's chats
+  tgpipe import result.json --local tgpipe-data --chat-id -1001234567890")]
+pub struct ImportArgs {
+    /// The export's result.json (Telegram Desktop: Export chat history, format JSON).
+    pub export: PathBuf,
+    /// Import into the lake at DIR instead of the stack's raw bucket.
+    #[arg(long, value_name = "DIR")]
+    pub local: Option<PathBuf>,
+    /// A chat of the export to import (repeatable); default: the chats the stack keeps (with
+    /// --local: the export's one chat).
+    #[arg(long = "chat-id", allow_hyphen_values = true)]
+    pub chat_ids: Vec<i64>,
+    /// The time zone of the computer that made the export, for exports without date_unixtime.
+    #[arg(long, value_name = "TZ")]
+    pub export_timezone: Option<String>,
+    /// With --local: the zone days are filed by (as `local poll --timezone`), default UTC.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// What one chat of the export came to.
+#[derive(Serialize, Debug, Default, Clone)]
+struct ChatImport {
+    id: i64,
+    name: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    messages: usize,
+    kept: bool,
+    days: usize,
+}
+
+/// Where the objects go.
+enum Target {
+    Local(lake::Storage),
+    Bucket(aws_sdk_s3::Client, String),
+}
+
+impl Target {
+    async fn put(&self, key: String, body: Bytes) -> anyhow::Result<()> {
+        match self {
+            Target::Local(storage) => storage
+                .put(&key, body)
+                .await
+                .with_context(|| format!("cannot store {key}")),
+            Target::Bucket(s3, bucket) => s3
+                .put_object()
+                .bucket(bucket)
+                .key(&key)
+                .content_type("application/json")
+                .body(body.into())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| crate::aws::aws_error(format!("S3 PutObject {bucket}/{key}"), e)),
+        }
+    }
+}
+
+pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus> {
+    let output = args.output.select();
+    let file = args.export.display().to_string();
+    let export_zone = args
+        .export_timezone
+        .as_deref()
+        .map(lake::day::parse_time_zone)
+        .transpose()?;
+    // Where, in which zone, and which chats.
+    let (target, tz, kept, ctx) = match &args.local {
+        Some(dir) => {
+            let tz = lake::day::parse_time_zone(args.timezone.as_deref().unwrap_or("UTC"))?;
+            let (raw, _) = crate::local::stores(dir)?;
+            (Target::Local(raw), tz, args.chat_ids.clone(), None)
+        }
+        None => {
+            let ctx = connect(global, &args.aws).await?;
+            let tz = ctx.time_zone().await?;
+            let kept = match (args.chat_ids.is_empty(), ctx.deployed_chats().await?) {
+                (false, _) => args.chat_ids.clone(),
+                (true, Some(chats)) => chats,
+                (true, None) => bail!(
+                    "stack {} is not deployed: run `tgpipe up` first, or import into a local lake with --local DIR",
+                    ctx.stack.name
+                ),
+            };
+            let target = Target::Bucket(ctx.aws.s3.clone(), ctx.stack.raw_bucket());
+            (target, tz, kept, Some(ctx))
+        }
+    };
+
+    // First pass: every message must map, or nothing is written.
+    let checked = check(&args.export, &file, tz, export_zone)?;
+    let kept = chosen_chats(&checked, kept, args.local.is_some())?;
+    let mut report: Vec<ChatImport> = checked
+        .iter()
+        .map(|(c, n, days)| ChatImport {
+            id: c.id,
+            name: c.name.clone(),
+            kind: c.kind,
+            messages: *n,
+            kept: kept.contains(&c.id),
+            days: days.len(),
+        })
+        .collect();
+    for c in report.iter().filter(|c| !c.kept) {
+        crate::say!(
+            "  skipped   chat {} ({}, {} messages): not kept; --chat-id {} imports it",
+            c.id,
+            c.name,
+            c.messages,
+            c.id
+        );
+    }
+    let days: BTreeSet<NaiveDate> = checked
+        .iter()
+        .filter(|(c, _, _)| kept.contains(&c.id))
+        .flat_map(|(_, _, d)| d.iter().copied())
+        .collect();
+    let total: usize = report.iter().filter(|c| c.kept).map(|c| c.messages).sum();
+
+    // Second pass: store, many at once.
+    let progress = Progress::start();
+    progress.step(&format!("storing {total} messages"));
+    let stored = store(&args.export, &file, tz, export_zone, &kept, &target).await?;
+    progress.done();
+    for c in report.iter_mut().filter(|c| c.kept) {
+        crate::say!(
+            "  imported  chat {} ({}): {} messages over {} days",
+            c.id,
+            c.name,
+            c.messages,
+            c.days
+        );
+    }
+    crate::say!(
+        "Stored {stored} messages; rebuilding the {} days they touched.",
+        days.len()
+    );
+
+    // The days touched, rebuilt.
+    let summary = match (&ctx, &args.local) {
+        (_, Some(dir)) if !days.is_empty() => {
+            let dates: Vec<NaiveDate> = days.iter().copied().collect();
+            crate::local::etl(dir, &dates).await?
+        }
+        (Some(ctx), None) if !days.is_empty() => Some(
+            crate::stack::lambda::run_etl(
+                &ctx.aws.lambda,
+                &ctx.stack,
+                &days,
+                &|line| eprintln!("  … {line}"),
+                &|batch| print_etl(batch),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    if let (Some(s), Some(_)) = (&summary, &args.local) {
+        print_etl(s);
+    }
+    output.json(&serde_json::json!({
+        "chats": report,
+        "stored": stored,
+        "days": summary.as_ref().map(|s| &s.days),
+    }))?;
+    if let Some(s) = summary {
+        s.into_result()?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Each chat of the export with its message count and the days its messages fall on.
+type Checked = Vec<(ExportChat, usize, BTreeSet<NaiveDate>)>;
+
+fn check(
+    path: &std::path::Path,
+    file: &str,
+    tz: lake::TimeZone,
+    export_zone: Option<lake::TimeZone>,
+) -> anyhow::Result<Checked> {
+    let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
+    let mut per_chat: BTreeMap<i64, (usize, BTreeSet<NaiveDate>)> = BTreeMap::new();
+    let chats = read_export(file, reader, &mut |chat, m| {
+        let (day, _) =
+            to_update(chat, &m, tz, export_zone).map_err(|why| ImportError::BadMessage {
+                file: file.to_owned(),
+                chat: chat.id,
+                message_id: m.id,
+                why,
+            })?;
+        let entry = per_chat.entry(chat.id).or_default();
+        entry.0 += 1;
+        entry.1.insert(day);
+        Ok(())
+    })?;
+    Ok(chats
+        .into_iter()
+        .map(|c| {
+            let (n, days) = per_chat.remove(&c.id).unwrap_or_default();
+            (c, n, days)
+        })
+        .collect())
+}
+
+/// The chats to import: those asked for (or kept), which must be in the export.
+fn chosen_chats(checked: &Checked, asked: Vec<i64>, local: bool) -> anyhow::Result<BTreeSet<i64>> {
+    if asked.is_empty() && local {
+        // A one-chat export is imported whole; of a whole account's, the user says which.
+        return match checked.as_slice() {
+            [(chat, _, _)] => Ok(BTreeSet::from([chat.id])),
+            _ => bail!(
+                "the export holds {} chats: say which to import with --chat-id (the ids are the Bot API's, e.g. -100…)",
+                checked.len()
+            ),
+        };
+    }
+    let asked: BTreeSet<i64> = asked.into_iter().collect();
+    if !checked.iter().any(|(c, _, _)| asked.contains(&c.id)) {
+        let found: Vec<String> = checked
+            .iter()
+            .map(|(c, _, _)| format!("{} ({})", c.id, c.name))
+            .collect();
+        bail!(
+            "the export holds none of the chats to import ({}); it holds {}: pass --chat-id to choose",
+            asked
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            found.join(", ")
+        );
+    }
+    Ok(asked)
+}
+
+/// Stores every message of the kept chats; returns how many.
+async fn store(
+    path: &std::path::Path,
+    file: &str,
+    tz: lake::TimeZone,
+    export_zone: Option<lake::TimeZone>,
+    kept: &BTreeSet<i64>,
+    target: &Target,
+) -> anyhow::Result<usize> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<(String, Bytes)>(CONCURRENT_PUTS * 4);
+    let (path, file_name, kept_ids) = (path.to_owned(), file.to_owned(), kept.clone());
+    // The reader blocks on the file: on its own thread, handing objects over a bounded channel
+    // (memory stays a few dozen messages whatever the export's size).
+    let reader = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let f = std::fs::File::open(&path).with_context(|| format!("cannot open {file_name}"))?;
+        read_export(&file_name, f, &mut |chat, m| {
+            if !kept_ids.contains(&chat.id) {
+                return Ok(());
+            }
+            let (day, update) =
+                to_update(chat, &m, tz, export_zone).map_err(ImportError::Stopped)?;
+            let key = lake::layout::imported_key(day, chat.id, m.id);
+            let body = Bytes::from(update.to_string());
+            tx.blocking_send((key, body))
+                .map_err(|_| ImportError::Stopped("storing stopped".to_owned()))
+        })?;
+        Ok(())
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut puts = std::pin::pin!(
+        stream
+            .map(|(key, body)| target.put(key, body))
+            .buffer_unordered(CONCURRENT_PUTS)
+    );
+    let mut stored = 0;
+    let mut first_error = None;
+    while let Some(put) = puts.next().await {
+        match put {
+            Ok(()) => stored += 1,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    reader.await.context("the export reader stopped")??;
+    if let Some(e) = first_error {
+        return Err(e.context(format!(
+            "stored {stored} messages before this; run the same import again to finish (it rewrites the same objects)"
+        )));
+    }
+    Ok(stored)
+}

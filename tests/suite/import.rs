@@ -1,0 +1,193 @@
+//! `tgpipe import`: a Telegram Desktop export (fixtures written in the real format's fields)
+//! into a local lake and into the stack's raw bucket, then the days rebuilt and queried.
+
+use std::path::{Path, PathBuf};
+
+use crate::common;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/export")
+        .join(name)
+}
+
+fn tgpipe(args: &[&str]) -> (i32, String, String) {
+    common::run(common::tgpipe(args))
+}
+
+/// Every file under `dir`, with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    if dir.exists() {
+        testkit::files(dir)
+    } else {
+        Vec::new()
+    }
+}
+
+const CLUB: i64 = -1001234567890;
+
+#[test]
+fn an_export_imports_into_a_local_lake_once_and_reads_right() {
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let export = fixture("result.json");
+    let (code, out, err) = tgpipe(&["import", export.to_str().unwrap(), "--local", dir]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(&format!(
+            "imported  chat {CLUB} (Data club): 12 messages over 2 days"
+        )),
+        "{out}"
+    );
+    let raw = files(&lake.path().join("raw"));
+    assert_eq!(raw.len(), 12);
+    assert!(
+        raw.iter()
+            .all(|(k, _)| k.contains("/import_-1001234567890_")),
+        "{raw:?}"
+    );
+
+    // Importing again changes nothing.
+    let (code, _, err) = tgpipe(&["import", export.to_str().unwrap(), "--local", dir]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(files(&lake.path().join("raw")), raw);
+
+    let (code, json, err) = tgpipe(&[
+        "query",
+        "--local",
+        dir,
+        "--output",
+        "json",
+        "--sql",
+        "SELECT message_id, chat_id, chat_type, user_id, user_first_name, text, caption, message_type, reply_to_message_id, edit_date, \"date\" FROM telegram ORDER BY message_id",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows.len(), 12, "{json}");
+    let row = |id: i64| rows.iter().find(|r| r["message_id"] == id).unwrap();
+    // The Bot API's id of a supergroup, whatever the export wrote.
+    assert!(
+        rows.iter()
+            .all(|r| r["chat_id"] == CLUB && r["chat_type"] == "supergroup")
+    );
+    assert_eq!(row(1)["message_type"], "service");
+    assert_eq!(row(2)["text"], "Bom dia! 🚀");
+    assert_eq!(row(2)["user_id"], 1001);
+    // Entities are concatenated; the edit and the reply come through.
+    assert_eq!(row(3)["text"], "See https://example.com/q2 and 𝕏 growth");
+    assert_eq!(row(3)["edit_date"], 1714554720);
+    assert_eq!(row(3)["reply_to_message_id"], 2);
+    // A deleted account still has its id.
+    assert_eq!(row(4)["user_id"], 1003);
+    assert_eq!(row(4)["user_first_name"], "Deleted Account");
+    assert_eq!(
+        (row(5)["message_type"].as_str(), row(5)["caption"].as_str()),
+        (Some("photo"), Some("our board"))
+    );
+    assert_eq!(row(6)["message_type"], "sticker");
+    assert_eq!(row(7)["message_type"], "poll");
+    assert_eq!(row(8)["message_type"], "service");
+    // Sent as the group itself: no user.
+    assert_eq!(row(9)["user_id"], serde_json::Value::Null);
+    // date_unixtime is UTC: 23:59:59 and 00:00:01 are on two days.
+    assert_eq!(row(10)["date"], 1714607999);
+    assert_eq!(row(11)["message_type"], "voice");
+    assert_eq!(row(12)["message_type"], "service");
+    let (_, days, _) = tgpipe(&[
+        "query",
+        "messages_per_day",
+        "--local",
+        dir,
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        days.contains("2024-05-01,") && days.contains("2024-05-02,"),
+        "{days}"
+    );
+}
+
+#[test]
+fn the_webhooks_copy_of_an_imported_message_wins() {
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let export = fixture("result.json");
+    let received = serde_json::json!({"update_id": 500, "message": {"message_id": 2, "date": 1714554300,
+        "chat": {"id": CLUB, "type": "supergroup", "title": "Data club"},
+        "from": {"id": 1001, "is_bot": false, "first_name": "Ana", "username": "ana"},
+        "text": "Bom dia! 🚀"}});
+    let day = lake.path().join("raw/telegram/context_date=2024-05-01");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::write(day.join("500.json"), received.to_string()).unwrap();
+    let (code, _, err) = tgpipe(&["import", export.to_str().unwrap(), "--local", dir]);
+    assert_eq!(code, 0, "{err}");
+    let (_, json, _) = tgpipe(&[
+        "query",
+        "--local",
+        dir,
+        "--output",
+        "json",
+        "--sql",
+        "SELECT update_id, user_username FROM telegram WHERE message_id = 2",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([{"update_id": 500, "user_username": "ana"}])
+    );
+}
+
+#[test]
+fn a_whole_account_export_imports_the_chosen_group_and_bad_files_write_nothing() {
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let account = fixture("account.json");
+    let account = account.to_str().unwrap();
+    // Several chats: which one must be said.
+    let (code, _, err) = tgpipe(&["import", account, "--local", dir]);
+    assert_eq!(code, 1);
+    assert!(err.contains("holds 2 chats"), "{err}");
+    // A basic group's Bot API id is minus the export's.
+    let (code, out, err) = tgpipe(&["import", account, "--local", dir, "--chat-id", "-4001234"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("skipped   chat 1002 (Bruno Reis"), "{out}");
+    let raw = files(&lake.path().join("raw"));
+    assert_eq!(raw.len(), 2, "{raw:?}");
+    assert!(raw.iter().all(|(k, _)| k.contains("import_-4001234_")));
+
+    // Truncated, HTML, not an export: one line, nothing written.
+    let bad = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("result.json")).unwrap();
+    let cases = [
+        (
+            "truncated.json",
+            text[..text.len() / 2].to_owned(),
+            "truncated",
+        ),
+        (
+            "messages.html",
+            "<!DOCTYPE html>\n<html><body>chat</body></html>".to_owned(),
+            "not a Telegram Desktop JSON export",
+        ),
+        (
+            "other.json",
+            "{\"rows\": [1, 2]}".to_owned(),
+            "holds no chat",
+        ),
+    ];
+    for (name, body, expected) in cases {
+        let path = bad.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let (code, _, err) = tgpipe(&[
+            "import",
+            path.to_str().unwrap(),
+            "--local",
+            empty.path().to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(err.contains(expected), "{name}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
+        assert!(files(&empty.path().join("raw")).is_empty(), "{name} wrote");
+    }
+}
