@@ -44,6 +44,9 @@ pub struct ImportArgs {
     /// With --local: the zone days are filed by (as `local poll --timezone`), default UTC.
     #[arg(long, value_name = "TZ")]
     pub timezone: Option<String>,
+    /// Only store the messages: leave the days to a later `tgpipe etl` (after several imports).
+    #[arg(long)]
+    pub no_etl: bool,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     #[command(flatten)]
@@ -164,13 +167,21 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
             c.days
         );
     }
-    crate::say!(
-        "Stored {stored} messages; rebuilding the {} days they touched.",
-        days.len()
-    );
+    if args.no_etl {
+        crate::say!(
+            "Stored {stored} messages over {} days; `tgpipe etl` rebuilds them.",
+            days.len()
+        );
+    } else {
+        crate::say!(
+            "Stored {stored} messages; rebuilding the {} days they touched.",
+            days.len()
+        );
+    }
 
     // The days touched, rebuilt.
     let summary = match (&ctx, &args.local) {
+        _ if args.no_etl => None,
         (_, Some(dir)) if !days.is_empty() => {
             let dates: Vec<NaiveDate> = days.iter().copied().collect();
             crate::local::etl(dir, &dates).await?
