@@ -1401,19 +1401,9 @@ fn etl_invokes_the_function_a_week_of_days_at_a_time_and_shows_each_days_summary
     ok(&env.up(&[]));
     let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2024, 5, d).unwrap();
     // What the function would answer for each batch (moto runs no code).
+    // Read and written counts that differ by day, so each printed line can be told apart.
     let summary = |days: std::ops::RangeInclusive<u32>| {
-        let days: Vec<etl::DayReport> = days
-            .map(|d| etl::DayReport {
-                date: day(d),
-                objects_read: 10 + d as usize,
-                objects_skipped: 0,
-                skipped_keys: Vec::new(),
-                rows_written: 9 + d as usize,
-                parts: 1,
-                error: None,
-            })
-            .collect();
-        serde_json::to_string(&etl::Summary { days }).unwrap()
+        etl_answer(days.map(|d| (day(d), 10 + d as usize, 9 + d as usize)))
     };
     env.moto
         .queue_lambda_results(common::REGION, &[summary(1..=7), summary(8..=9)]);
@@ -1470,19 +1460,10 @@ fn import_stores_an_export_in_the_raw_bucket_and_rebuilds_the_days_it_touched() 
         .block_on(s3.delete_bucket_policy().bucket(RAW).send())
         .unwrap();
     let summary = |days: &[&str]| {
-        let days = days
-            .iter()
-            .map(|d| etl::DayReport {
-                date: lake::layout::parse_day(d).unwrap(),
-                objects_read: 1,
-                objects_skipped: 0,
-                skipped_keys: Vec::new(),
-                rows_written: 1,
-                parts: 1,
-                error: None,
-            })
-            .collect();
-        serde_json::to_string(&etl::Summary { days }).unwrap()
+        etl_answer(
+            days.iter()
+                .map(|d| (lake::layout::parse_day(d).unwrap(), 1, 1)),
+        )
     };
     env.moto
         .queue_lambda_results(common::REGION, &[summary(&["2024-05-01", "2024-05-02"])]);
@@ -1516,4 +1497,21 @@ fn import_stores_an_export_in_the_raw_bucket_and_rebuilds_the_days_it_touched() 
         .block_on(s3.list_objects_v2().bucket(RAW).prefix("telegram/").send())
         .unwrap();
     assert_eq!(listed.contents().len(), 12);
+}
+
+/// What the ETL function answers (moto runs no code): each day with the updates it read and the
+/// rows it wrote.
+fn etl_answer(days: impl Iterator<Item = (chrono::NaiveDate, usize, usize)>) -> String {
+    let days = days
+        .map(|(date, read, written)| etl::DayReport {
+            date,
+            objects_read: read,
+            objects_skipped: 0,
+            skipped_keys: Vec::new(),
+            rows_written: written,
+            parts: 1,
+            error: None,
+        })
+        .collect();
+    serde_json::to_string(&etl::Summary { days }).unwrap()
 }
