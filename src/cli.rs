@@ -11,6 +11,7 @@ use crate::commands::import::ImportArgs;
 use crate::commands::local::LocalCommand;
 use crate::commands::outputs::OutputsArgs;
 use crate::commands::query::QueryArgs;
+use crate::commands::report::ReportArgs;
 use crate::commands::set_webhook::SetWebhookArgs;
 use crate::commands::status::StatusArgs;
 use crate::commands::up::UpArgs;
@@ -63,6 +64,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Run an analysis of sql/ (or your own SQL) on Athena, or on a local lake with --local.
     Query(QueryArgs),
+    /// Write the analyses' charts as one HTML page that opens with no network (Athena or --local).
+    Report(ReportArgs),
     /// The pipeline on this machine, no AWS account: poll the bot into DIR, then Parquet.
     #[command(subcommand)]
     Local(LocalCommand),

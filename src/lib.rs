@@ -11,6 +11,7 @@ pub mod import;
 pub mod local;
 pub mod plan;
 pub mod query;
+pub mod report;
 pub mod stack;
 pub mod telegram;
 pub mod webhook;

@@ -10,6 +10,7 @@ pub mod import;
 pub mod local;
 pub mod outputs;
 pub mod query;
+pub mod report;
 pub mod set_webhook;
 pub mod status;
 pub mod ui;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => status::run(g, args).await,
         Command::SetWebhook(args) => set_webhook::run(g, args).await,
         Command::Query(args) => query::run(g, args).await,
+        Command::Report(args) => report::run(g, args).await,
         Command::Outputs(args) => outputs::run(g, args).await,
         Command::Chats(args) => chats::run(g, args).await,
         Command::Etl(args) => etl::run(g, args).await,

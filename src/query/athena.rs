@@ -24,9 +24,9 @@ pub struct Finished {
     pub scanned_bytes: i64,
 }
 
-pub enum Outcome {
-    Finished(Finished),
-    /// Ctrl-C: the query was stopped on Athena.
+pub enum Outcome<T = Finished> {
+    Finished(T),
+    /// Ctrl-C: the queries (their ids) were stopped on Athena.
     Cancelled(String),
 }
 
@@ -45,6 +45,23 @@ pub async fn run(
     sql: &str,
     step: &dyn Fn(&str),
 ) -> anyhow::Result<Outcome> {
+    Ok(
+        match run_all(client, stack, &[sql.to_owned()], step).await? {
+            Outcome::Finished(mut all) => Outcome::Finished(all.remove(0)),
+            Outcome::Cancelled(id) => Outcome::Cancelled(id),
+        },
+    )
+}
+
+/// Runs each statement in the stack's workgroup, side by side: they are started in the order
+/// given, then waited for together, and the answers come back in that order. Ctrl-C stops every
+/// one on Athena, and so does the failure of one (its reason is the error).
+pub async fn run_all(
+    client: &Client,
+    stack: &Stack,
+    sqls: &[String],
+    step: &dyn Fn(&str),
+) -> anyhow::Result<Outcome<Vec<Finished>>> {
     let workgroup = stack.workgroup();
     if crate::stack::athena::workgroup_state(client, stack).await? == State::Missing {
         bail!(
@@ -54,6 +71,68 @@ pub async fn run(
             stack.region
         );
     }
+    // The handler is installed before the first query starts: a Ctrl-C after that stops the
+    // queries instead of killing tgpipe and leaving them running (and billed).
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    if futures::FutureExt::now_or_never(&mut interrupted).is_some() {
+        return Ok(Outcome::Cancelled("none started".to_owned()));
+    }
+    let mut ids = Vec::with_capacity(sqls.len());
+    for sql in sqls {
+        match start(client, stack, sql).await {
+            Ok(id) => ids.push(id),
+            Err(e) => {
+                stop_all(client, &ids).await;
+                return Err(e);
+            }
+        }
+    }
+    step(&match ids.as_slice() {
+        [id] => format!("query {id} is running on Athena (Ctrl-C stops it)"),
+        _ => format!(
+            "{} queries are running on Athena (Ctrl-C stops them)",
+            ids.len()
+        ),
+    });
+    let one = ids.len() == 1;
+    let all = futures::future::try_join_all(ids.iter().map(|id| async move {
+        let scanned = wait(client, id).await?;
+        if one {
+            step("fetching the results");
+        }
+        let answer = results(client, id).await?;
+        anyhow::Ok(Finished {
+            execution_id: id.clone(),
+            answer,
+            scanned_bytes: scanned,
+        })
+    }));
+    tokio::select! {
+        done = all => match done {
+            Ok(done) => Ok(Outcome::Finished(done)),
+            Err(e) => {
+                stop_all(client, &ids).await;
+                Err(e)
+            }
+        },
+        _ = &mut interrupted => {
+            for id in &ids {
+                client
+                    .stop_query_execution()
+                    .query_execution_id(id)
+                    .send()
+                    .await
+                    .aws(format!("Athena StopQueryExecution {id}"))?;
+            }
+            Ok(Outcome::Cancelled(ids.join(", ")))
+        }
+    }
+}
+
+/// Starts one query in the stack's workgroup and database; its execution id.
+async fn start(client: &Client, stack: &Stack, sql: &str) -> anyhow::Result<String> {
+    let workgroup = stack.workgroup();
     let started = client
         .start_query_execution()
         .query_string(sql)
@@ -69,38 +148,18 @@ pub async fn run(
         .aws(format!(
             "Athena StartQueryExecution in workgroup {workgroup}"
         ))?;
-    let id = started
+    Ok(started
         .query_execution_id()
         .context("Athena StartQueryExecution returned no query id")?
-        .to_owned();
-    // The handler is installed on the first poll: before the line that invites Ctrl-C, or a
-    // Ctrl-C right after it would kill tgpipe and leave the query running (and billed).
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
-    let early = futures::FutureExt::now_or_never(&mut interrupted).is_some();
-    step(&format!(
-        "query {id} is running on Athena (Ctrl-C stops it)"
-    ));
+        .to_owned())
+}
 
-    let scanned = tokio::select! {
-        done = wait(client, &id), if !early => done?,
-        _ = async { if !early { (&mut interrupted).await.ok(); } } => {
-            client
-                .stop_query_execution()
-                .query_execution_id(&id)
-                .send()
-                .await
-                .aws(format!("Athena StopQueryExecution {id}"))?;
-            return Ok(Outcome::Cancelled(id));
-        }
-    };
-    step("fetching the results");
-    let answer = results(client, &id).await?;
-    Ok(Outcome::Finished(Finished {
-        execution_id: id,
-        answer,
-        scanned_bytes: scanned,
-    }))
+/// Stops queries that are no longer wanted, as well as it can: the error that made them
+/// unwanted is what the user needs to see, and a finished query cannot be stopped anyway.
+async fn stop_all(client: &Client, ids: &[String]) {
+    for id in ids {
+        let _ = client.stop_query_execution().query_execution_id(id).send().await;
+    }
 }
 
 /// Waits for the query to end; its bytes scanned, or Athena's reason for failing.

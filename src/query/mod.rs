@@ -33,6 +33,7 @@ pub const ANALYSES: &[Analysis] = analyses!(
     "user_share",
     "reply_time",
     "message_types",
+    "chats",
 );
 
 /// Where a query names the time zone of hours and weekdays: `from_unixtime("date", '${timezone}')`.
@@ -71,6 +72,63 @@ pub fn bind(sql: &str, zone: TimeZone) -> String {
     sql.replace(TIMEZONE_PARAMETER, zone.name())
 }
 
+/// Which rows an analysis reads: a range of days (the partition, so Athena scans only those days)
+/// and a set of chats. The analyses name the table `telegram`; [`Scope::apply`] reads it through
+/// a filtered common table expression instead, so that every analysis takes a scope unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub chats: Vec<i64>,
+}
+
+/// The name the scoped table goes by inside a scoped statement.
+const SCOPED_TABLE: &str = "telegram_in_scope";
+
+impl Scope {
+    pub fn is_all(&self) -> bool {
+        self.from.is_none() && self.to.is_none() && self.chats.is_empty()
+    }
+
+    /// The rows in scope, as a WHERE condition on the table; `None` for all of them.
+    fn condition(&self) -> Option<String> {
+        let day = lake::layout::PARTITION_COLUMN;
+        let mut terms = Vec::new();
+        if let Some(from) = self.from {
+            terms.push(format!("{day} >= DATE '{}'", from.format("%Y-%m-%d")));
+        }
+        if let Some(to) = self.to {
+            terms.push(format!("{day} <= DATE '{}'", to.format("%Y-%m-%d")));
+        }
+        if !self.chats.is_empty() {
+            let ids: Vec<String> = self.chats.iter().map(i64::to_string).collect();
+            terms.push(format!("chat_id IN ({})", ids.join(", ")));
+        }
+        (!terms.is_empty()).then(|| terms.join(" AND "))
+    }
+
+    /// `sql` reading only the rows in scope: each `FROM telegram` / `JOIN telegram` reads the
+    /// filtered table instead. Days and chats are typed values, so the condition holds no text
+    /// from outside.
+    pub fn apply(&self, sql: &str) -> String {
+        let Some(condition) = self.condition() else {
+            return sql.to_owned();
+        };
+        let table = lake::schema::TABLE_NAME;
+        let reference = regex::Regex::new(&format!(r"(?i)\b(FROM|JOIN)(\s+){table}\b"))
+            .expect("a valid pattern");
+        let body = reference.replace_all(sql, format!("${{1}}${{2}}{SCOPED_TABLE}"));
+        let scoped = format!("{SCOPED_TABLE} AS (SELECT * FROM {table} WHERE {condition})");
+        // The statement's own WITH takes the scoped table first; otherwise one is added.
+        let with = regex::Regex::new(r"(?i)^((?:\s*--[^\n]*\n)*\s*)WITH\b").expect("a valid pattern");
+        if with.is_match(&body) {
+            with.replace(&body, format!("${{1}}WITH {scoped},")).into_owned()
+        } else {
+            format!("WITH {scoped}\n{body}")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +163,39 @@ mod tests {
         assert!(
             error.contains("top_words") && error.contains("messages_per_day"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn a_scope_reads_every_analysis_through_the_filtered_table() {
+        let scope = Scope {
+            from: lake::layout::parse_day("2024-05-01"),
+            to: lake::layout::parse_day("2024-05-31"),
+            chats: vec![-1001234567890],
+        };
+        for a in ANALYSES {
+            let sql = scope.apply(a.sql);
+            let table = regex::Regex::new(r"(?i)\b(FROM|JOIN)\s+telegram\b").expect("pattern");
+            assert_eq!(table.find_iter(&sql).count(), 1, "{}: {sql}", a.name);
+            assert!(
+                sql.contains("context_date >= DATE '2024-05-01' AND context_date <= DATE '2024-05-31' AND chat_id IN (-1001234567890)"),
+                "{sql}"
+            );
+            assert_eq!(
+                sql.matches("WITH").count(),
+                1,
+                "{}: one WITH list: {sql}",
+                a.name
+            );
+        }
+        assert_eq!(Scope::default().apply("SELECT 1 FROM telegram"), "SELECT 1 FROM telegram");
+        let day = Scope {
+            from: lake::layout::parse_day("2024-05-01"),
+            ..Scope::default()
+        };
+        assert_eq!(
+            day.apply("-- x\nwith a AS (SELECT * FROM telegram t) SELECT * FROM a JOIN telegram_x ON 1 = 1"),
+            "-- x\nWITH telegram_in_scope AS (SELECT * FROM telegram WHERE context_date >= DATE '2024-05-01'), a AS (SELECT * FROM telegram_in_scope t) SELECT * FROM a JOIN telegram_x ON 1 = 1"
         );
     }
 

@@ -56,6 +56,7 @@ def messages():
             "user_is_bot": sender.get("is_bot") if sender else None,
             "reply_to_message_id": reply["message_id"] if reply else None,
             "context_date": e["day"], "message_type": kind_of(base),
+            "chat_title": base["chat"].get("title"), "chat_type": base["chat"].get("type"),
         })
     return rows
 
@@ -144,6 +145,14 @@ def expected(name, rows):
         c = count(w for r in rows if r["text"] is not None for w in words(r["text"])
                   if len(w) > 1 and w not in STOP)
         return sorted([[w, k] for w, k in c.items()], key=lambda x: (-x[1], x[0]))[:100]
+    if name == "chats":
+        out = []
+        for chat in sorted({r["chat_id"] for r in rows}):
+            mine = [r for r in rows if r["chat_id"] == chat]
+            latest = max(mine, key=lambda r: (r["date"], r["message_id"]))
+            days = [r["context_date"] for r in mine]
+            out.append([chat, latest["chat_title"], latest["chat_type"], len(mine), min(days), max(days)])
+        return sorted(out, key=lambda x: (-x[3], x[0]))
     raise SystemExit(f"no independent computation for {name}: add one to {__file__}")
 
 
