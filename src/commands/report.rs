@@ -29,7 +29,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub local: Option<PathBuf>,
     /// Where to write the page ("-": standard output).
-    #[arg(short = 'o', long = "out", default_value = "report.html", value_name = "PATH")]
+    #[arg(
+        short = 'o',
+        long = "out",
+        default_value = "report.html",
+        value_name = "PATH"
+    )]
     pub out: PathBuf,
     /// The first day of the period (YYYY-MM-DD; default: the first day with messages).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
@@ -77,6 +82,9 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
             "--out - and --output json both write to standard output: give the page a file (-o report.html)"
         );
     }
+    if to_stdout {
+        super::ui::stdout_is_the_result();
+    }
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
     {
@@ -96,7 +104,12 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
         Some(dir) => {
             let zone = zone.unwrap_or(chrono_tz::UTC);
             let answers = on_lake(dir, &scope, zone).await?;
-            (answers, zone, format!("the lake in {}", dir.display()), None)
+            (
+                answers,
+                zone,
+                format!("the lake in {}", dir.display()),
+                None,
+            )
         }
         None => {
             let ctx = connect(global, &args.aws).await?;
@@ -106,12 +119,9 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
             };
             let progress = Progress::start();
             let sqls = statements(&scope, zone)?;
-            let outcome = crate::query::athena::run_all(
-                &ctx.aws.athena,
-                &ctx.stack,
-                &sqls,
-                &|s| progress.step(s),
-            )
+            let outcome = crate::query::athena::run_all(&ctx.aws.athena, &ctx.stack, &sqls, &|s| {
+                progress.step(s)
+            })
             .await;
             progress.done();
             let done = match outcome? {

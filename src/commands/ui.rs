@@ -21,7 +21,7 @@ impl Output {
     /// Makes this the command's output: with JSON, `say!` writes to stderr from now on.
     pub fn select(self) -> Output {
         if self == Output::Json {
-            LINES_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+            stdout_is_the_result();
         }
         self
     }
@@ -33,6 +33,11 @@ impl Output {
         }
         Ok(())
     }
+}
+
+/// Sends `say!` lines to stderr from now on: the command's result (a page, a file) owns stdout.
+pub fn stdout_is_the_result() {
+    LINES_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Which stack a JSON answer is about: its name, account and region.

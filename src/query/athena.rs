@@ -158,7 +158,11 @@ async fn start(client: &Client, stack: &Stack, sql: &str) -> anyhow::Result<Stri
 /// unwanted is what the user needs to see, and a finished query cannot be stopped anyway.
 async fn stop_all(client: &Client, ids: &[String]) {
     for id in ids {
-        let _ = client.stop_query_execution().query_execution_id(id).send().await;
+        let _ = client
+            .stop_query_execution()
+            .query_execution_id(id)
+            .send()
+            .await;
     }
 }
 

@@ -120,9 +120,11 @@ impl Scope {
         let body = reference.replace_all(sql, format!("${{1}}${{2}}{SCOPED_TABLE}"));
         let scoped = format!("{SCOPED_TABLE} AS (SELECT * FROM {table} WHERE {condition})");
         // The statement's own WITH takes the scoped table first; otherwise one is added.
-        let with = regex::Regex::new(r"(?i)^((?:\s*--[^\n]*\n)*\s*)WITH\b").expect("a valid pattern");
+        let with =
+            regex::Regex::new(r"(?i)^((?:\s*--[^\n]*\n)*\s*)WITH\b").expect("a valid pattern");
         if with.is_match(&body) {
-            with.replace(&body, format!("${{1}}WITH {scoped},")).into_owned()
+            with.replace(&body, format!("${{1}}WITH {scoped},"))
+                .into_owned()
         } else {
             format!("WITH {scoped}\n{body}")
         }
@@ -188,7 +190,10 @@ mod tests {
                 a.name
             );
         }
-        assert_eq!(Scope::default().apply("SELECT 1 FROM telegram"), "SELECT 1 FROM telegram");
+        assert_eq!(
+            Scope::default().apply("SELECT 1 FROM telegram"),
+            "SELECT 1 FROM telegram"
+        );
         let day = Scope {
             from: lake::layout::parse_day("2024-05-01"),
             ..Scope::default()

@@ -229,10 +229,7 @@ fn days(page: &mut String, r: &Report) {
         .collect();
     details(
         page,
-        &format!(
-            "Every day with messages ({})",
-            count(r.days.len() as i64)
-        ),
+        &format!("Every day with messages ({})", count(r.days.len() as i64)),
         "messages_per_day",
         &["Day", "Messages"],
         &rows,
@@ -247,9 +244,7 @@ fn week(page: &mut String, r: &Report) {
         .max_by_key(|&(d, h)| (r.week[d][h], std::cmp::Reverse((d, h))))
         .unwrap_or((0, 0));
     let by_day: Vec<i64> = r.week.iter().map(|hours| hours.iter().sum()).collect();
-    let by_hour: Vec<i64> = (0..24)
-        .map(|h| r.week.iter().map(|d| d[h]).sum())
-        .collect();
+    let by_hour: Vec<i64> = (0..24).map(|h| r.week.iter().map(|d| d[h]).sum()).collect();
     let top_day = (0..7)
         .max_by_key(|&d| (by_day[d], std::cmp::Reverse(d)))
         .unwrap_or(0);
@@ -407,11 +402,7 @@ fn users(page: &mut String, r: &Report) {
         bars.push((
             format!("{} others", count(others.len() as i64)),
             0.0,
-            format!(
-                "{} · {}",
-                count(n),
-                percent(n as f64 / total.max(1) as f64)
-            ),
+            format!("{} · {}", count(n), percent(n as f64 / total.max(1) as f64)),
         ));
     }
     bar_chart(page, "Each person's messages", &bars);
@@ -465,7 +456,13 @@ fn replies(page: &mut String, r: &Report) {
             plural(f.replies, "reply", "replies"),
         ),
     };
-    section_start(page, "replies", "How fast people reply", "reply_time", &lead);
+    section_start(
+        page,
+        "replies",
+        "How fast people reply",
+        "reply_time",
+        &lead,
+    );
     let max = r
         .replies
         .iter()
@@ -491,7 +488,11 @@ fn replies(page: &mut String, r: &Report) {
         })
         .collect();
     if !bars.is_empty() {
-        bar_chart(page, "Median time to reply, for those who reply most", &bars);
+        bar_chart(
+            page,
+            "Median time to reply, for those who reply most",
+            &bars,
+        );
     }
     let rows: Vec<String> = r
         .replies
@@ -561,11 +562,8 @@ fn senders(page: &mut String, r: &Report) {
         of(r.bots)
     );
     section_start(page, "senders", "People and bots", "bots_vs_humans", &lead);
-    let rows = [
-        ("false", "People", r.people),
-        ("true", "Bots", r.bots),
-    ]
-    .map(|(key, label, n)| (key.to_owned(), label.to_owned(), n, format_pair(n, &of(n))));
+    let rows = [("false", "People", r.people), ("true", "Bots", r.bots)]
+        .map(|(key, label, n)| (key.to_owned(), label.to_owned(), n, format_pair(n, &of(n))));
     data_bars(page, "bots_vs_humans", ["Sender", "Messages"], &rows);
     page.push_str("</section>\n");
 }
@@ -594,7 +592,12 @@ fn bar_chart(page: &mut String, label: &str, rows: &[(String, f64, String)]) {
 
 /// A bar chart that is also the analysis's table: (key, label, count, shown value) per row; the
 /// key goes in `data-value` of the row's heading, the count in that of its last cell.
-fn data_bars(page: &mut String, analysis: &str, headers: [&str; 2], rows: &[(String, String, i64, String)]) {
+fn data_bars(
+    page: &mut String,
+    analysis: &str,
+    headers: [&str; 2],
+    rows: &[(String, String, i64, String)],
+) {
     let max = rows.iter().map(|r| r.2).max().unwrap_or(0).max(1);
     let _ = write!(
         page,

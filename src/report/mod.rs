@@ -168,8 +168,8 @@ impl Report {
                 median_seconds: r.float("median_reply_seconds")?,
             })
         })?;
-        let types =
-            get("message_types")?.rows(|r| Ok((r.text("message_type")?, r.int("message_amount")?)))?;
+        let types = get("message_types")?
+            .rows(|r| Ok((r.text("message_type")?, r.int("message_amount")?)))?;
         let (mut people, mut bots) = (0, 0);
         for (bot, n) in get("bots_vs_humans")?
             .rows(|r| Ok((r.bool_or_null("user_is_bot")?, r.int("message_amount")?)))?
@@ -238,12 +238,7 @@ impl Table<'_> {
         self.answer
             .rows
             .iter()
-            .map(|cells| {
-                read(&RowOf {
-                    table: self,
-                    cells,
-                })
-            })
+            .map(|cells| read(&RowOf { table: self, cells }))
             .collect()
     }
 }

@@ -12,6 +12,7 @@ mod local;
 mod query;
 mod query_athena;
 mod release;
+mod report;
 mod s3;
 mod shell;
 mod wiring;
