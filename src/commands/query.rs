@@ -49,7 +49,40 @@ pub struct QueryArgs {
     #[arg(long)]
     pub timezone: Option<String>,
     #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// Which rows the query reads, for `query` and `report` alike: the table `telegram` is read
+/// through this filter (an analysis, a --file or --sql alike).
+#[derive(Args, Clone, Default)]
+pub struct ScopeArgs {
+    /// Only messages from this day on (YYYY-MM-DD, in the stack's zone; default: the first).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::etl::parse_date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Only messages up to this day, included (default: the last).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::etl::parse_date)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only this chat (repeatable), e.g. -1001234567890; default: every chat in the table.
+    #[arg(long = "chat-id", value_name = "ID", allow_hyphen_values = true)]
+    pub chat_ids: Vec<i64>,
+}
+
+impl ScopeArgs {
+    /// The scope, or an error when the period runs backwards.
+    pub fn scope(&self) -> anyhow::Result<crate::query::Scope> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            bail!("--from {from} is after --to {to}: give the first day, then the last");
+        }
+        Ok(crate::query::Scope {
+            from: self.from,
+            to: self.to,
+            chats: self.chat_ids.clone(),
+        })
+    }
 }
 
 /// The built-in analyses' names: checked when parsing, offered by the shell completions.
@@ -72,6 +105,7 @@ pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus>
         (_, _, Some(sql)) => sql.clone(),
         _ => bail!("say what to run: an analysis name, --file PATH, --sql \"…\" or --list"),
     };
+    let sql = args.scope.scope()?.apply(&sql);
     let zone = args
         .timezone
         .as_deref()

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use super::context::{AwsArgs, connect};
-use super::etl::parse_date;
+use super::query::ScopeArgs;
 use super::ui::{Output, Progress, human_bytes};
 use crate::cli::Global;
 use crate::query::Scope;
@@ -36,15 +36,8 @@ pub struct ReportArgs {
         value_name = "PATH"
     )]
     pub out: PathBuf,
-    /// The first day of the period (YYYY-MM-DD; default: the first day with messages).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
-    pub from: Option<NaiveDate>,
-    /// The last day of the period (default: the last day with messages).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
-    pub to: Option<NaiveDate>,
-    /// Only this chat (repeatable), e.g. -1001234567890; default: every chat in the table.
-    #[arg(long = "chat-id", value_name = "ID", allow_hyphen_values = true)]
-    pub chat_ids: Vec<i64>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// IANA time zone of hours and weekdays (default: the stack's; UTC with --local).
     #[arg(long)]
     pub timezone: Option<String>,
@@ -85,16 +78,7 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
     if to_stdout {
         super::ui::stdout_is_the_result();
     }
-    if let (Some(from), Some(to)) = (args.from, args.to)
-        && from > to
-    {
-        bail!("--from {from} is after --to {to}: give the first day, then the last");
-    }
-    let scope = Scope {
-        from: args.from,
-        to: args.to,
-        chats: args.chat_ids.clone(),
-    };
+    let scope = args.scope.scope()?;
     let zone = args
         .timezone
         .as_deref()
@@ -145,11 +129,12 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
         }
     };
     let about = About {
-        from: args.from,
-        to: args.to,
+        from: scope.from,
+        to: scope.to,
         zone: zone.name().to_owned(),
         source,
         made_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        query: query_command(&args, zone),
     };
     let report = Report::from_answers(&answers, about).map_err(|e| match e {
         crate::report::ReportError::Empty(period) if !scope.chats.is_empty() => anyhow::anyhow!(
@@ -209,6 +194,27 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
         cost_usd: cost,
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// `tgpipe query NAME` with the flags that give a chart's figures (the page's footer says it).
+fn query_command(args: &ReportArgs, zone: lake::day::TimeZone) -> String {
+    let mut command = "tgpipe query NAME".to_owned();
+    if let Some(dir) = &args.local {
+        command.push_str(&format!(" --local {}", dir.display()));
+    }
+    if let Some(from) = args.scope.from {
+        command.push_str(&format!(" --from {from}"));
+    }
+    if let Some(to) = args.scope.to {
+        command.push_str(&format!(" --to {to}"));
+    }
+    for chat in &args.scope.chat_ids {
+        command.push_str(&format!(" --chat-id {chat}"));
+    }
+    if args.timezone.is_some() || args.local.is_some() {
+        command.push_str(&format!(" --timezone {}", zone.name()));
+    }
+    command
 }
 
 /// The report's analyses, bound to the zone and read through the scope, in their order.

@@ -92,10 +92,11 @@ pub fn render(report: &Report) -> String {
     senders(&mut page, report);
     let _ = write!(
         page,
-        "<footer><p>Made by tgpipe {} at {} from {}. Each chart is one analysis; <code>tgpipe query NAME</code> answers the same figures.</p></footer>\n</main>\n</body>\n</html>\n",
+        "<footer><p>Made by tgpipe {} at {} from {}. Each chart is one analysis, named under its title; <code>{}</code> answers the same figures.</p></footer>\n</main>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION"),
         esc(&report.about.made_at),
         esc(&report.about.source),
+        esc(&report.about.query),
     );
     page
 }

@@ -80,8 +80,11 @@ pub struct About {
     pub zone: String,
     /// "the lake in tgpipe-demo", "Athena (stack tgpipe, eu-west-1)".
     pub source: String,
-    /// When the report was made, in UTC (RFC 3339, to the second).
+    /// When the report was made, in UTC.
     pub made_at: String,
+    /// The command that answers a chart's figures, with NAME for the analysis:
+    /// `tgpipe query NAME --local demo --from 2024-05-01`.
+    pub query: String,
 }
 
 /// Everything the page shows.

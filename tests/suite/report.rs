@@ -323,13 +323,33 @@ fn a_report_covers_the_days_and_the_chats_asked_for() {
     ]);
     assert_eq!(code, 0, "{err}");
     let written: Value = serde_json::from_str(&out).unwrap();
+    // `tgpipe query` takes the same scope, and answers the days of the whole table's answer.
+    let group = tgpipe::demo::GROUP_ID.to_string();
+    let scoped = answers(
+        dir.path(),
+        &[
+            "--from",
+            "2024-05-08",
+            "--to",
+            "2024-05-10",
+            "--chat-id",
+            &group,
+        ],
+    );
     let all = answers(dir.path(), &[]);
-    let want: i64 = all["messages_per_day"]
+    let in_range: Vec<&Value> = all["messages_per_day"]
         .iter()
         .filter(|r| ("2024-05-08".."2024-05-11").contains(&r["context_date"].as_str().unwrap()))
+        .collect();
+    assert_eq!(in_range.len(), 3);
+    assert_eq!(
+        scoped["messages_per_day"].iter().collect::<Vec<_>>(),
+        in_range
+    );
+    let want: i64 = in_range
+        .iter()
         .map(|r| r["message_amount"].as_i64().unwrap())
         .sum();
-    assert!(want > 0);
     assert_eq!(written["messages"], json!(want), "{written}");
     assert_eq!(written["from"], json!("2024-05-08"));
     assert_eq!(written["to"], json!("2024-05-10"));
@@ -347,6 +367,12 @@ fn a_report_covers_the_days_and_the_chats_asked_for() {
         "three days: {days_table}"
     );
     assert!(page.contains("Hours and weekdays are in America/Sao_Paulo"));
+    assert!(
+        page.contains(&format!(
+            "tgpipe query NAME --local {d} --from 2024-05-08 --to 2024-05-10 --chat-id {group} --timezone America/Sao_Paulo"
+        )),
+        "the footer names the query that gives the same figures"
+    );
 
     // A chat with nothing in the table, a period backwards, and no lake: one clear line each.
     let (code, _, err) = tgpipe(&["report", "--local", d, "--chat-id", "-1009", "-o", "-"]);
@@ -377,4 +403,143 @@ fn a_report_covers_the_days_and_the_chats_asked_for() {
     let (code, page, _) = tgpipe(&["report", "--local", d, "-o", "-"]);
     assert_eq!(code, 0);
     assert!(page.starts_with("<!doctype html>") && page.trim_end().ends_with("</html>"));
+}
+
+/// The Athena types of a column of `tgpipe query --format json` rows.
+fn athena_type(column: &str, value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() => "bigint",
+        Value::Number(_) => "double",
+        _ if ["context_date", "first_day", "last_day"].contains(&column) => "date",
+        _ => "varchar",
+    }
+}
+
+/// Queues the answers for moto to give, one per query, in the order the queries start.
+fn seed_athena(moto: &testkit::Moto, answers: &BTreeMap<&str, Vec<Value>>) {
+    let results: Vec<Value> = tgpipe::report::ANALYSES
+        .iter()
+        .map(|name| {
+            let rows = &answers[name];
+            let columns: Vec<String> = rows[0].as_object().unwrap().keys().cloned().collect();
+            let text = |v: &Value| match v {
+                Value::Null => json!({}),
+                Value::String(s) => json!({ "VarCharValue": s }),
+                other => json!({ "VarCharValue": other.to_string() }),
+            };
+            // Athena repeats the column names as the first row of a SELECT's result.
+            let mut data = vec![json!({"Data": columns.iter().map(|c| json!({"VarCharValue": c})).collect::<Vec<_>>()})];
+            data.extend(rows.iter().map(|r| json!({"Data": columns.iter().map(|c| text(&r[c])).collect::<Vec<_>>()})));
+            let info: Vec<Value> = columns
+                .iter()
+                .map(|c| {
+                    // A column's type is that of its first non-null value.
+                    let sample = rows.iter().map(|r| &r[c]).find(|v| !v.is_null()).unwrap_or(&Value::Null);
+                    json!({"Name": c, "Label": c, "Type": athena_type(c, sample), "Nullable": "UNKNOWN"})
+                })
+                .collect();
+            json!({"rows": data, "column_info": info})
+        })
+        .collect();
+    let body = json!({"region": common::REGION, "results": results});
+    let (status, text) = testkit::http(
+        &moto.endpoint,
+        "POST",
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{text}");
+}
+
+/// The page without its footer, which names where the figures came from and when.
+fn without_footer(page: &str) -> &str {
+    page.split("<footer>").next().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_on_athena_runs_every_analysis_in_the_stack_and_draws_the_same_page() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_lake(dir.path());
+    let group = tgpipe::demo::GROUP_ID.to_string();
+    let scope = ["--chat-id", group.as_str(), "--timezone", "Europe/Lisbon"];
+    let answers = answers(dir.path(), &scope);
+    let local_page = dir.path().join("local.html");
+    let mut args = vec!["report", "--local", dir.path().to_str().unwrap()];
+    args.extend(["-o", local_page.to_str().unwrap()]);
+    args.extend(scope);
+    let (code, _, err) = tgpipe(&args);
+    assert_eq!(code, 0, "{err}");
+
+    let moto = testkit::Moto::start();
+    let shim = testkit::AthenaShim::start(
+        &moto.endpoint,
+        testkit::AthenaShimConfig {
+            scanned_bytes: 5_000_000,
+            fail_marker: "no_such_column".into(),
+            fail_reason: "COLUMN_NOT_FOUND".into(),
+        },
+    );
+    let config = common::sdk_config(&moto).await;
+    let athena = aws_sdk_athena::Client::new(&config);
+    let stack = common::stack("rp");
+    tgpipe::stack::athena::ensure(&athena, &aws_sdk_glue::Client::new(&config), &stack)
+        .await
+        .unwrap();
+    seed_athena(&moto, &answers);
+    let page = dir.path().join("athena.html");
+    let mut args = vec!["--name", "rp", "report", "-o", page.to_str().unwrap()];
+    args.extend(scope);
+    args.extend(["--output", "json"]);
+    let (code, out, err) = common::run(common::tgpipe_on_aws(&shim.endpoint, &args));
+    assert_eq!(code, 0, "{err}");
+    let written: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        written["scanned_bytes"],
+        json!(5_000_000 * tgpipe::report::ANALYSES.len() as i64),
+        "{written}"
+    );
+    assert!(
+        written["source"]
+            .as_str()
+            .unwrap()
+            .contains("Athena (stack rp"),
+        "{written}"
+    );
+    // Athena's answers, in the order the queries were started, make the page the local engine's.
+    let (athena_page, local) = (
+        std::fs::read_to_string(&page).unwrap(),
+        std::fs::read_to_string(&local_page).unwrap(),
+    );
+    assert_eq!(without_footer(&athena_page), without_footer(&local));
+
+    // One query per analysis in the stack's workgroup, each reading through the scope.
+    let ids = athena
+        .list_query_executions()
+        .work_group("rp")
+        .send()
+        .await
+        .unwrap();
+    let ids = ids.query_execution_ids();
+    assert_eq!(ids.len(), tgpipe::report::ANALYSES.len());
+    for id in ids {
+        let execution = athena
+            .get_query_execution()
+            .query_execution_id(id)
+            .send()
+            .await
+            .unwrap();
+        let query = execution
+            .query_execution()
+            .and_then(|e| e.query())
+            .unwrap_or_default();
+        assert!(
+            query.contains(&format!(
+                "telegram_in_scope AS (SELECT * FROM telegram WHERE chat_id IN ({group}))"
+            )),
+            "{query}"
+        );
+        assert!(!query.contains("${timezone}"), "{query}");
+    }
 }
