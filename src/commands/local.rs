@@ -204,6 +204,21 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitStatus> {
             println!("… ({total} rows)");
         }
     }
+    let page = dir.join("report.html");
+    let answers =
+        super::report::on_lake(dir, &crate::query::Scope::default(), chrono_tz::UTC).await?;
+    let about = crate::report::About::now(
+        &crate::query::Scope::default(),
+        chrono_tz::UTC,
+        format!("the lake in {}", dir.display()),
+        format!("tgpipe query NAME --local {}", dir.display()),
+    );
+    let report = crate::report::Report::from_answers(&answers, about)?;
+    super::report::write_atomically(&page, crate::report::html::render(&report).as_bytes())?;
+    println!(
+        "\n4. Wrote the charts of every analysis to {} (open it in a browser; it needs no network).",
+        page.display()
+    );
     println!(
         "\n{} messages over {} days. Next: `tgpipe query --list`, then `tgpipe query NAME --local {}`;",
         summary.days.iter().map(|d| d.rows_written).sum::<usize>(),

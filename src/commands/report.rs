@@ -128,14 +128,7 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
             (answers, zone, source, Some(scanned))
         }
     };
-    let about = About {
-        from: scope.from,
-        to: scope.to,
-        zone: zone.name().to_owned(),
-        source,
-        made_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        query: query_command(&args, zone),
-    };
+    let about = About::now(&scope, zone, source, query_command(&args, zone));
     let report = Report::from_answers(&answers, about).map_err(|e| match e {
         crate::report::ReportError::Empty(period) if !scope.chats.is_empty() => anyhow::anyhow!(
             "there are no messages {period} in chat {}: nothing to report (see `tgpipe chats` for the chats' ids)",
@@ -250,15 +243,14 @@ pub async fn on_lake(
 }
 
 /// Writes the whole file or nothing: a report being rewritten is never seen half-written.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(format!(".partial-{}", std::process::id()));
     let partial = PathBuf::from(partial);
     std::fs::write(&partial, bytes)
         .and_then(|()| std::fs::rename(&partial, path))
-        .map_err(|e| {
+        .inspect_err(|_| {
             let _ = std::fs::remove_file(&partial);
-            e
         })
         .with_context(|| format!("cannot write the report to {}", path.display()))
 }

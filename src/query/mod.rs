@@ -175,9 +175,9 @@ mod tests {
             to: lake::layout::parse_day("2024-05-31"),
             chats: vec![-1001234567890],
         };
+        let table = regex::Regex::new(r"(?i)\b(FROM|JOIN)\s+telegram\b").expect("pattern");
         for a in ANALYSES {
             let sql = scope.apply(a.sql);
-            let table = regex::Regex::new(r"(?i)\b(FROM|JOIN)\s+telegram\b").expect("pattern");
             assert_eq!(table.find_iter(&sql).count(), 1, "{}: {sql}", a.name);
             assert!(
                 sql.contains("context_date >= DATE '2024-05-01' AND context_date <= DATE '2024-05-31' AND chat_id IN (-1001234567890)"),

@@ -576,9 +576,9 @@ fn format_pair(n: i64, share: &str) -> String {
 /// A ranked chart whose figures are in a table below it: hidden from screen readers, which
 /// read that table instead.
 fn bar_chart(page: &mut String, label: &str, rows: &[(String, f64, String)]) {
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<table class=\"bars\" aria-hidden=\"true\" title=\"{}\"><tbody>\n",
+        "<table class=\"bars\" aria-hidden=\"true\" title=\"{}\"><tbody>",
         esc(label)
     );
     for (name, ratio, value) in rows {
@@ -600,9 +600,9 @@ fn data_bars(
     rows: &[(String, String, i64, String)],
 ) {
     let max = rows.iter().map(|r| r.2).max().unwrap_or(0).max(1);
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<table class=\"bars\" data-analysis=\"{analysis}\"><thead><tr><th scope=\"col\">{}</th><th></th><th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>\n",
+        "<table class=\"bars\" data-analysis=\"{analysis}\"><thead><tr><th scope=\"col\">{}</th><th></th><th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>",
         headers[0], headers[1]
     );
     for (key, label, n, shown) in rows {
@@ -662,7 +662,7 @@ pub fn count(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -697,8 +697,8 @@ pub fn duration(seconds: f64) -> String {
     }
     let s = seconds.round() as i64;
     match s {
-        ..3600 => format!("{} min {} s", s / 60, s % 60),
-        ..86400 => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+        0..3600 => format!("{} min {} s", s / 60, s % 60),
+        3600..86400 => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
         _ => format!("{} d {} h", s / 86400, s % 86400 / 3600),
     }
 }

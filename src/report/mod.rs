@@ -87,6 +87,26 @@ pub struct About {
     pub query: String,
 }
 
+impl About {
+    /// What a report made now covers: the scope's days, the zone, where the figures come from
+    /// and the query that gives them.
+    pub fn now(
+        scope: &crate::query::Scope,
+        zone: lake::day::TimeZone,
+        source: String,
+        query: String,
+    ) -> About {
+        About {
+            from: scope.from,
+            to: scope.to,
+            zone: zone.name().to_owned(),
+            source,
+            made_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            query,
+        }
+    }
+}
+
 /// Everything the page shows.
 #[derive(Debug, Clone)]
 pub struct Report {

@@ -348,6 +348,21 @@ fn the_demo_runs_the_whole_pipeline_and_counts_nothing_twice_when_run_again() {
     let before = messages_per_day(&bot, dir_arg);
     assert_eq!(before.lines().count(), 3, "{before}");
     assert!(first.contains("$ tgpipe query top_words"), "{first}");
+    // The demo ends with the report of its lake (the figures are checked in report.rs).
+    let total: i64 = before
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1)?.parse::<i64>().ok())
+        .sum();
+    let page = std::fs::read_to_string(dir.join("report.html")).expect("the demo's report");
+    assert!(
+        page.contains(&format!("id=\"messages\" data-value=\"{total}\"")),
+        "the demo's report does not count its {total} messages"
+    );
+    assert!(
+        first.contains("report.html (open it in a browser"),
+        "{first}"
+    );
 
     let (code, second, err) = run(&bot, &demo);
     assert_eq!(code, 0, "{err}");
