@@ -242,12 +242,19 @@ pub async fn on_lake(
     Ok(answers)
 }
 
-/// Writes the whole file or nothing: a report being rewritten is never seen half-written.
+/// Writes the whole file or nothing: a report being rewritten is never seen half-written. The
+/// page names the group's members, so it is the owner's only (0600), as local mode's files are.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(format!(".partial-{}", std::process::id()));
     let partial = PathBuf::from(partial);
-    std::fs::write(&partial, bytes)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&partial)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
         .and_then(|()| std::fs::rename(&partial, path))
         .inspect_err(|_| {
             let _ = std::fs::remove_file(&partial);

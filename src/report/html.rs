@@ -62,6 +62,7 @@ details tbody tr:nth-child(odd){background:rgba(127,127,127,.08)}
 .heat thead th{text-align:center;padding:0;font-weight:normal}
 .heat tr>:first-child{width:3em;font-size:.8rem;white-space:nowrap}
 .heat td.dark{color:#fff}
+.heat td.zero{color:var(--muted)}
 footer{color:var(--muted);font-size:.85rem;padding:8px 4px 24px}
 code{font-size:.9em}
 "#;
@@ -294,7 +295,11 @@ fn week(page: &mut String, r: &Report) {
             let _ = write!(
                 page,
                 "<td data-value=\"{n}\" class=\"{}\" style=\"background:rgba(43,111,214,{alpha:.2})\" title=\"{} {h:02}:00–{:02}:00: {} messages\">{}</td>",
-                if alpha > 0.55 { "dark" } else { "" },
+                match (*n, alpha > 0.55) {
+                    (0, _) => "zero",
+                    (_, true) => "dark",
+                    _ => "",
+                },
                 WEEKDAYS[d],
                 (h + 1) % 24,
                 count(*n),

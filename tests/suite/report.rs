@@ -356,6 +356,10 @@ fn a_report_covers_the_days_and_the_chats_asked_for() {
     assert_eq!(written["timezone"], json!("America/Sao_Paulo"));
     let page = std::fs::read_to_string(&html).unwrap();
     assert_eq!(written["bytes"], json!(page.len()));
+    // It names the group's members: the owner's only, as local mode's files are.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&html).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let days_table = page
         .split("data-analysis=\"messages_per_day\"")
         .nth(1)
