@@ -47,6 +47,9 @@ pub struct ImportArgs {
     /// Only store the messages: leave the days to a later `tgpipe etl` (after several imports).
     #[arg(long)]
     pub no_etl: bool,
+    /// Store every message again, even those an earlier import of this export already stored.
+    #[arg(long)]
+    pub restart: bool,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     #[command(flatten)]
@@ -65,6 +68,21 @@ struct ChatImport {
     days: usize,
 }
 
+/// How far an import of one export got: the first `stored` messages of the chosen chats, in the
+/// export's order, are stored. Kept in the raw store (`imports/{sha256}.json`); valid only for
+/// the same chats and zone, since those decide which messages there are and their keys.
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+struct Checkpoint {
+    export_sha256: String,
+    chats: Vec<i64>,
+    timezone: String,
+    stored: usize,
+    done: bool,
+}
+
+/// How often a long import records how far it got.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Where the objects go.
 enum Target {
     Local(lake::Storage),
@@ -72,6 +90,32 @@ enum Target {
 }
 
 impl Target {
+    /// An object's bytes, or `None` when there is none.
+    async fn get(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
+        match self {
+            Target::Local(storage) => storage
+                .get_opt(key)
+                .await
+                .with_context(|| format!("cannot read {key}")),
+            Target::Bucket(s3, bucket) => {
+                match s3.get_object().bucket(bucket).key(key).send().await {
+                    Ok(out) => Ok(Some(
+                        out.body
+                            .collect()
+                            .await
+                            .with_context(|| format!("cannot read s3://{bucket}/{key}"))?
+                            .into_bytes(),
+                    )),
+                    Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+                    Err(e) => Err(crate::aws::aws_error(
+                        format!("S3 GetObject {bucket}/{key}"),
+                        e,
+                    )),
+                }
+            }
+        }
+    }
+
     async fn put(&self, key: String, body: Bytes) -> anyhow::Result<()> {
         match self {
             Target::Local(storage) => storage
@@ -124,7 +168,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     };
 
     // First pass: every message must map, or nothing is written.
-    let checked = check(&args.export, &file, tz, export_zone)?;
+    let (checked, sha256) = check(&args.export, &file, tz, export_zone)?;
     let kept = chosen_chats(&checked, kept, args.local.is_some())?;
     let mut report: Vec<ChatImport> = checked
         .iter()
@@ -153,10 +197,57 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         .collect();
     let total: usize = report.iter().filter(|c| c.kept).map(|c| c.messages).sum();
 
+    // Where an earlier import of the same export, chats and zone stopped.
+    let checkpoint_key = lake::layout::import_checkpoint_key(&sha256);
+    let fresh = Checkpoint {
+        export_sha256: sha256.clone(),
+        chats: kept.iter().copied().collect(),
+        timezone: tz.name().to_owned(),
+        stored: 0,
+        done: false,
+    };
+    let earlier =
+        match target.get(&checkpoint_key).await? {
+            Some(bytes) if !args.restart => serde_json::from_slice::<Checkpoint>(&bytes)
+                .ok()
+                .filter(|c| {
+                    (&c.export_sha256, &c.chats, &c.timezone)
+                        == (&fresh.export_sha256, &fresh.chats, &fresh.timezone)
+                }),
+            _ => None,
+        };
+    let resume_from = earlier.as_ref().map_or(0, |c| c.stored.min(total));
+    if resume_from == total && total > 0 {
+        crate::say!(
+            "  an earlier import of this export stored all {total} messages; nothing to store (--restart stores them again)"
+        );
+    } else if resume_from > 0 {
+        crate::say!(
+            "  continuing an earlier import of this export: {resume_from} of {total} messages were stored"
+        );
+    }
+
     // Second pass: store, many at once.
-    let progress = Progress::start();
-    progress.step(&format!("storing {total} messages"));
-    let stored = store(&args.export, &file, tz, export_zone, &kept, &target).await?;
+    let progress = Progress::counted(total as u64, "storing messages");
+    progress.set_position(resume_from as u64);
+    let stored = store(
+        Source {
+            path: &args.export,
+            file: &file,
+            tz,
+            export_zone,
+            kept: &kept,
+        },
+        &target,
+        Resume {
+            key: &checkpoint_key,
+            checkpoint: fresh,
+            from: resume_from,
+            total,
+        },
+        &|n| progress.set_position(n as u64),
+    )
+    .await?;
     progress.done();
     for c in report.iter_mut().filter(|c| c.kept) {
         crate::say!(
@@ -174,7 +265,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         );
     } else {
         crate::say!(
-            "Stored {stored} messages; rebuilding the {} days they touched.",
+            "Stored {stored} messages; rebuilding the {} days the export touched.",
             days.len()
         );
     }
@@ -204,6 +295,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     output.json(&serde_json::json!({
         "chats": report,
         "stored": stored,
+        "already_stored": resume_from,
         "days": summary.as_ref().map(|s| &s.days),
     }))?;
     if let Some(s) = summary {
@@ -215,15 +307,34 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
 /// Each chat of the export with its message count and the days its messages fall on.
 type Checked = Vec<(ExportChat, usize, BTreeSet<NaiveDate>)>;
 
+/// A reader that hashes what passes through it: the export's SHA-256 names its checkpoint.
+struct Hashing<R> {
+    inner: R,
+    sha: sha2::Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.sha, &buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The first pass: each chat's messages and days, and the export's SHA-256 (hex).
 fn check(
     path: &std::path::Path,
     file: &str,
     tz: lake::TimeZone,
     export_zone: Option<lake::TimeZone>,
-) -> anyhow::Result<Checked> {
+) -> anyhow::Result<(Checked, String)> {
     let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
+    let mut reader = Hashing {
+        inner: reader,
+        sha: <sha2::Sha256 as sha2::Digest>::new(),
+    };
     let mut per_chat: BTreeMap<i64, (usize, BTreeSet<NaiveDate>)> = BTreeMap::new();
-    let chats = read_export(file, reader, &mut |chat, m| {
+    let chats = read_export(file, &mut reader, &mut |chat, m| {
         let (day, _) =
             to_update(chat, &m, tz, export_zone).map_err(|why| ImportError::BadMessage {
                 file: file.to_owned(),
@@ -236,13 +347,19 @@ fn check(
         entry.1.insert(day);
         Ok(())
     })?;
-    Ok(chats
+    // The parser stops at the root's end: what follows counts for the file's identity too.
+    std::io::copy(&mut reader, &mut std::io::sink())
+        .with_context(|| format!("cannot read {file}"))?;
+    let sha = sha2::Digest::finalize(reader.sha);
+    let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    let checked = chats
         .into_iter()
         .map(|c| {
             let (n, days) = per_chat.remove(&c.id).unwrap_or_default();
             (c, n, days)
         })
-        .collect())
+        .collect();
+    Ok((checked, hex))
 }
 
 /// The chats to import: those asked for (or kept), which must be in the export.
@@ -276,30 +393,76 @@ fn chosen_chats(checked: &Checked, asked: Vec<i64>, local: bool) -> anyhow::Resu
     Ok(asked)
 }
 
-/// Stores every message of the kept chats; returns how many.
-async fn store(
-    path: &std::path::Path,
-    file: &str,
+/// The export and what of it is imported.
+struct Source<'a> {
+    path: &'a std::path::Path,
+    file: &'a str,
     tz: lake::TimeZone,
     export_zone: Option<lake::TimeZone>,
-    kept: &BTreeSet<i64>,
+    kept: &'a BTreeSet<i64>,
+}
+
+/// Where the import records how far it got, and where it starts.
+struct Resume<'a> {
+    key: &'a str,
+    checkpoint: Checkpoint,
+    /// The messages (of the chosen chats, in the export's order) already stored.
+    from: usize,
+    total: usize,
+}
+
+impl Resume<'_> {
+    async fn record(&self, target: &Target, stored: usize, done: bool) -> anyhow::Result<()> {
+        let checkpoint = Checkpoint {
+            stored,
+            done,
+            ..self.checkpoint.clone()
+        };
+        target
+            .put(
+                self.key.to_owned(),
+                Bytes::from(serde_json::to_vec(&checkpoint)?),
+            )
+            .await
+    }
+}
+
+/// Stores every message of the kept chats from `resume.from` on; returns how many it stored.
+/// `at` hears how many are stored, counting from the export's first.
+async fn store(
+    source: Source<'_>,
     target: &Target,
+    resume: Resume<'_>,
+    at: &dyn Fn(usize),
 ) -> anyhow::Result<usize> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<(String, Bytes)>(CONCURRENT_PUTS * 4);
-    let (path, file_name, kept_ids) = (path.to_owned(), file.to_owned(), kept.clone());
+    if resume.from >= resume.total {
+        return Ok(0);
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<(usize, String, Bytes)>(CONCURRENT_PUTS * 4);
+    let (path, file_name, kept_ids) = (
+        source.path.to_owned(),
+        source.file.to_owned(),
+        source.kept.clone(),
+    );
+    let (tz, export_zone, skip) = (source.tz, source.export_zone, resume.from);
     // The reader blocks on the file: on its own thread, handing objects over a bounded channel
     // (memory stays a few dozen messages whatever the export's size).
     let reader = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let f = std::fs::File::open(&path).with_context(|| format!("cannot open {file_name}"))?;
+        let mut index = 0usize;
         read_export(&file_name, f, &mut |chat, m| {
             if !kept_ids.contains(&chat.id) {
+                return Ok(());
+            }
+            index += 1;
+            if index <= skip {
                 return Ok(());
             }
             let (day, update) =
                 to_update(chat, &m, tz, export_zone).map_err(ImportError::Stopped)?;
             let key = lake::layout::imported_key(day, chat.id, m.id);
             let body = Bytes::from(update.to_string());
-            tx.blocking_send((key, body))
+            tx.blocking_send((index - 1, key, body))
                 .map_err(|_| ImportError::Stopped("storing stopped".to_owned()))
         })?;
         Ok(())
@@ -309,24 +472,47 @@ async fn store(
     });
     let mut puts = std::pin::pin!(
         stream
-            .map(|(key, body)| target.put(key, body))
+            .map(|(index, key, body)| async move { target.put(key, body).await.map(|()| index) })
             .buffer_unordered(CONCURRENT_PUTS)
     );
+    // Puts end in any order: the checkpoint is the first message not yet stored.
+    let mut stored_up_to = resume.from;
+    let mut ahead = BTreeSet::new();
     let mut stored = 0;
-    let mut first_error = None;
+    let mut recorded = std::time::Instant::now();
+    let mut failed = None;
     while let Some(put) = puts.next().await {
         match put {
-            Ok(()) => stored += 1,
+            Ok(index) => {
+                stored += 1;
+                ahead.insert(index);
+                while ahead.remove(&stored_up_to) {
+                    stored_up_to += 1;
+                }
+                at(stored_up_to);
+                if recorded.elapsed() >= CHECKPOINT_EVERY {
+                    resume.record(target, stored_up_to, false).await?;
+                    recorded = std::time::Instant::now();
+                }
+            }
             Err(e) => {
-                first_error.get_or_insert(e);
+                failed = Some(e);
+                break;
             }
         }
     }
-    reader.await.context("the export reader stopped")??;
-    if let Some(e) = first_error {
+    // Dropping the puts closes the channel, which stops the reader.
+    drop(puts);
+    let read = reader.await.context("the export reader stopped")?;
+    if let Some(e) = failed {
+        // Recorded as well as it can be: the failure is what the user must see.
+        let _ = resume.record(target, stored_up_to, false).await;
         return Err(e.context(format!(
-            "stored {stored} messages before this; run the same import again to finish (it rewrites the same objects)"
+            "stored {stored_up_to} of {} messages; run the same import again to continue from there",
+            resume.total
         )));
     }
+    read?;
+    resume.record(target, resume.total, true).await?;
     Ok(stored)
 }

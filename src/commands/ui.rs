@@ -88,6 +88,31 @@ impl Progress {
         }))
     }
 
+    /// A bar counting to `total` on a terminal (nothing otherwise): `what` then `12/340`, the
+    /// rate and the time left.
+    pub fn counted(total: u64, what: &str) -> Progress {
+        use std::io::IsTerminal;
+        Progress(std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            // The template is a constant: it parses, or the plain bar stays.
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} {wide_bar} {human_pos}/{human_len} ({per_sec}, {eta} left)",
+            ) {
+                bar.set_style(style);
+            }
+            bar.set_message(what.to_owned());
+            bar.enable_steady_tick(std::time::Duration::from_millis(250));
+            bar
+        }))
+    }
+
+    /// How far a counted bar is.
+    pub fn set_position(&self, done: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(done);
+        }
+    }
+
     /// The step now under way.
     pub fn step(&self, what: &str) {
         match &self.0 {

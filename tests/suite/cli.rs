@@ -1497,6 +1497,25 @@ fn import_stores_an_export_in_the_raw_bucket_and_rebuilds_the_days_it_touched() 
         .block_on(s3.list_objects_v2().bucket(RAW).prefix("telegram/").send())
         .unwrap();
     assert_eq!(listed.contents().len(), 12);
+
+    // Again: the bucket's record of the import says all is stored; no message is put again.
+    env.moto
+        .queue_lambda_results(common::REGION, &[summary(&["2024-05-01", "2024-05-02"])]);
+    env.moto.start_recording();
+    let (code, out, err) = env.run(&["import", export, "--output", "json"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (report["stored"].as_u64(), report["already_stored"].as_u64()),
+        (Some(0), Some(12))
+    );
+    let puts = env
+        .moto
+        .recorded_requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.what.contains("import_-1001234567890_"))
+        .count();
+    assert_eq!(puts, 0);
 }
 
 /// What the ETL function answers (moto runs no code): each day with the updates it read and the

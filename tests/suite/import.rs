@@ -39,7 +39,7 @@ fn an_export_imports_into_a_local_lake_once_and_reads_right() {
         )),
         "{out}"
     );
-    let raw = files(&lake.path().join("raw"));
+    let raw = files(&lake.path().join("raw/telegram"));
     assert_eq!(raw.len(), 12);
     assert!(
         raw.iter()
@@ -47,10 +47,14 @@ fn an_export_imports_into_a_local_lake_once_and_reads_right() {
         "{raw:?}"
     );
 
-    // Importing again changes nothing.
-    let (code, _, err) = tgpipe(&["import", export.to_str().unwrap(), "--local", dir]);
+    // Importing again changes nothing, and knows it has nothing to store.
+    let (code, out, err) = tgpipe(&["import", export.to_str().unwrap(), "--local", dir]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(files(&lake.path().join("raw")), raw);
+    assert_eq!(files(&lake.path().join("raw/telegram")), raw);
+    assert!(
+        out.contains("an earlier import of this export stored all 12 messages"),
+        "{out}"
+    );
 
     let (code, json, err) = tgpipe(&[
         "query",
@@ -151,7 +155,7 @@ fn a_whole_account_export_imports_the_chosen_group_and_bad_files_write_nothing()
     let (code, out, err) = tgpipe(&["import", account, "--local", dir, "--chat-id", "-4001234"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("skipped   chat 1002 (Bruno Reis"), "{out}");
-    let raw = files(&lake.path().join("raw"));
+    let raw = files(&lake.path().join("raw/telegram"));
     assert_eq!(raw.len(), 2, "{raw:?}");
     assert!(raw.iter().all(|(k, _)| k.contains("import_-4001234_")));
 
@@ -190,4 +194,92 @@ fn a_whole_account_export_imports_the_chosen_group_and_bad_files_write_nothing()
         assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
         assert!(files(&empty.path().join("raw")).is_empty(), "{name} wrote");
     }
+}
+
+/// The import's record of how far it got (`raw/imports/{sha256}.json`), and its path.
+fn checkpoint(lake: &Path) -> (PathBuf, serde_json::Value) {
+    let dir = lake.join("raw/imports");
+    let entry = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .next()
+        .expect("a checkpoint")
+        .unwrap();
+    let record = serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
+    (entry.path(), record)
+}
+
+#[test]
+fn an_import_cut_short_continues_where_it_stopped() {
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let export = fixture("result.json");
+    let import = |extra: &[&str]| {
+        let mut args = vec!["import", export.to_str().unwrap(), "--local", dir];
+        args.extend(["--output", "json", "--no-etl"]);
+        args.extend(extra);
+        let (code, out, err) = tgpipe(&args);
+        let answer = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+        (code, answer, err)
+    };
+
+    // The second day cannot be written (a file stands where its directory goes): the import
+    // stops, says how far it got, and records it.
+    let telegram = lake.path().join("raw/telegram");
+    std::fs::create_dir_all(&telegram).unwrap();
+    let blocker = telegram.join("context_date=2024-05-02");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let (code, _, err) = import(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("run the same import again to continue from there"),
+        "{err}"
+    );
+    let (_, record) = checkpoint(lake.path());
+    let recorded = record["stored"].as_u64().unwrap() as usize;
+    assert_eq!(record["done"], false);
+    let day_one = files(&telegram.join("context_date=2024-05-01")).len();
+    assert!(recorded <= day_one, "{record} with {day_one} stored");
+
+    // Run again: it continues from the record, and ends with every message stored.
+    std::fs::remove_file(&blocker).unwrap();
+    let (code, answer, err) = import(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(answer["already_stored"], recorded, "{answer}");
+    assert_eq!(answer["stored"], 12 - recorded, "{answer}");
+    assert_eq!(files(&telegram).len(), 12);
+    let (path, record) = checkpoint(lake.path());
+    assert_eq!(
+        (record["stored"].as_u64(), record["done"].as_bool()),
+        (Some(12), Some(true))
+    );
+
+    // What is skipped is what the record says was stored: with 5 recorded and nothing on disk,
+    // exactly the other 7 are written.
+    std::fs::remove_dir_all(&telegram).unwrap();
+    let mut five = record.clone();
+    five["stored"] = 5.into();
+    five["done"] = false.into();
+    std::fs::write(&path, five.to_string()).unwrap();
+    let (code, answer, err) = import(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (answer["already_stored"].as_u64(), answer["stored"].as_u64()),
+        (Some(5), Some(7))
+    );
+    assert_eq!(files(&telegram).len(), 7);
+
+    // A record of other chats or another zone is not this import's; --restart ignores any.
+    let mut other = record.clone();
+    other["timezone"] = "Europe/Lisbon".into();
+    std::fs::write(&path, other.to_string()).unwrap();
+    let (_, answer, _) = import(&[]);
+    assert_eq!(
+        (answer["already_stored"].as_u64(), answer["stored"].as_u64()),
+        (Some(0), Some(12))
+    );
+    let (_, answer, _) = import(&["--restart"]);
+    assert_eq!(
+        (answer["already_stored"].as_u64(), answer["stored"].as_u64()),
+        (Some(0), Some(12))
+    );
 }

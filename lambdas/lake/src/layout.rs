@@ -103,6 +103,15 @@ pub fn seen_key(id: i64) -> String {
     format!("{SEEN_PREFIX}{id}.json")
 }
 
+/// Where `tgpipe import` records how far it got with an export (in the raw bucket, out of the
+/// table's way), so that an import cut short continues where it stopped.
+pub const IMPORTS_PREFIX: &str = "imports/";
+
+/// The record of an export's import, by the SHA-256 of the export file.
+pub fn import_checkpoint_key(export_sha256_hex: &str) -> String {
+    format!("{IMPORTS_PREFIX}{export_sha256_hex}.json")
+}
+
 /// The prefix of the ETL's records of each day's output, in the enriched bucket.
 pub const BUILT_PREFIX: &str = "etl/built/";
 
