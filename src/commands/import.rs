@@ -470,10 +470,11 @@ async fn store(
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    let mut puts = std::pin::pin!(
+    // Boxed, not pinned on the stack: dropping it must drop the channel's receiver.
+    let mut puts = Box::pin(
         stream
             .map(|(index, key, body)| async move { target.put(key, body).await.map(|()| index) })
-            .buffer_unordered(CONCURRENT_PUTS)
+            .buffer_unordered(CONCURRENT_PUTS),
     );
     // Puts end in any order: the checkpoint is the first message not yet stored.
     let mut stored_up_to = resume.from;
