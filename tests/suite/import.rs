@@ -283,3 +283,45 @@ fn an_import_cut_short_continues_where_it_stopped() {
         (Some(0), Some(12))
     );
 }
+
+#[test]
+fn a_failure_in_a_large_import_stops_it_instead_of_hanging() {
+    // More messages after the failure than the reader may hold in flight: the reader must be
+    // told to stop, not left waiting on a full channel.
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let messages: Vec<serde_json::Value> = (1..=600)
+        .map(|i| {
+            // 2024-05-01 00:00 UTC, then a message every 5 minutes: 288 a day over three days.
+            let at = 1_714_521_600 + i * 300;
+            serde_json::json!({"id": i, "type": "message", "date": "2024-05-01T00:00:00",
+                "date_unixtime": at.to_string(), "from": "Ana", "from_id": "user1001",
+                "text": format!("message {i}"), "text_entities": []})
+        })
+        .collect();
+    let export = lake.path().join("result.json");
+    // The chat's fields first, as Telegram Desktop writes them (the reader streams).
+    let body = format!(
+        "{{\"name\": \"Data club\", \"type\": \"private_supergroup\", \"id\": 1234567890, \"messages\": {}}}",
+        serde_json::Value::from(messages)
+    );
+    std::fs::write(&export, body).unwrap();
+    let telegram = lake.path().join("raw/telegram");
+    std::fs::create_dir_all(&telegram).unwrap();
+    std::fs::write(telegram.join("context_date=2024-05-02"), "not a directory").unwrap();
+    let mut cmd = common::tgpipe(&["import", export.to_str().unwrap(), "--local", dir]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the import hangs after a failed write");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (code, _, err) = common::outcome(child.wait_with_output().unwrap());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("continue from there"), "{err}");
+}
