@@ -11,9 +11,24 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
 }
 
+/// Attempts of one call before its error is final. AWS's control planes answer 5xx and throttle
+/// bursts; with a fifth of calls failing, ten attempts all fail once in ten million.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// How every call retries: the SDK's standard mode (only errors it classifies as transient or
+/// throttling, and only calls that are safe to repeat; see `stack::apigw` for two that are not),
+/// exponential backoff with full jitter from 0.2 s, each wait at most 20 s.
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(std::time::Duration::from_millis(200))
+        .with_max_backoff(std::time::Duration::from_secs(20))
+}
+
 /// Loads the SDK configuration: flags first, then the environment and the shared config files.
 pub async fn load(options: &AwsOptions) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).retry_config(retry_config());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }
@@ -53,14 +68,70 @@ macro_rules! aws_client {
     }};
 }
 
-/// `--verbose`: one line per AWS call on stderr — service, operation, HTTP status. Only AWS
-/// calls pass here; Telegram's URLs (which carry the token) never do.
+/// `--verbose`: one line per AWS call on stderr — service, operation, HTTP status — and one per
+/// retry as it starts, with what failed and how long it waited. Only AWS calls pass here;
+/// Telegram's URLs (which carry the token) never do.
 #[derive(Debug)]
 pub struct LogCalls;
+
+/// The attempt of a call that failed, until the next attempt starts.
+#[derive(Debug, Clone)]
+struct FailedAttempt {
+    what: String,
+    at: std::time::Instant,
+}
+
+impl aws_smithy_types::config_bag::Storable for FailedAttempt {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+/// The service and operation of the call a config bag belongs to.
+fn call_name(cfg: &aws_smithy_types::config_bag::ConfigBag) -> (String, String) {
+    cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+        .map(|m| (m.service().to_owned(), m.name().to_owned()))
+        .unwrap_or_default()
+}
 
 impl aws_smithy_runtime_api::client::interceptors::Intercept for LogCalls {
     fn name(&self) -> &'static str {
         "tgpipe-log-calls"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let what = match context.response().map(|r| r.status().as_u16()) {
+            Some(status) if status < 400 => return Ok(()),
+            Some(status) => status.to_string(),
+            None => "no answer".to_owned(),
+        };
+        cfg.interceptor_state().store_put(FailedAttempt {
+            what,
+            at: std::time::Instant::now(),
+        });
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        // A failed attempt before this one: this attempt is its retry, after the SDK's wait.
+        if let Some(failed) = cfg.load::<FailedAttempt>().cloned() {
+            let (service, operation) = call_name(cfg);
+            eprintln!(
+                "  aws {service} {operation}: {}, retrying after {:.1} s",
+                failed.what,
+                failed.at.elapsed().as_secs_f64()
+            );
+            cfg.interceptor_state().unset::<FailedAttempt>();
+        }
+        Ok(())
     }
 
     fn read_after_execution(
@@ -69,10 +140,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for LogCalls {
         _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let (service, operation) = cfg
-            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
-            .map(|m| (m.service().to_owned(), m.name().to_owned()))
-            .unwrap_or_default();
+        let (service, operation) = call_name(cfg);
         let status = context
             .response()
             .map(|r| r.status().as_u16().to_string())
@@ -130,4 +198,90 @@ where
         Err(e) if e.code() == Some(missing_code) => Ok(crate::plan::Removal::AlreadyGone),
         Err(e) => Err(aws_error(what, e)),
     }
+}
+
+/// Whether a failed call may succeed if made again: no answer, a 5xx, or throttling.
+pub fn is_transient<E>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => {
+            let code = e.err().code().unwrap_or_default();
+            e.raw().status().as_u16() >= 500
+                || code.contains("Throttl")
+                || code.contains("TooManyRequests")
+                || code == "SlowDown"
+                || code == "RequestLimitExceeded"
+        }
+        _ => false,
+    }
+}
+
+/// Makes something that has no idempotency token, once. AWS may carry out a create and still
+/// answer 500 (or lose the answer), and a blind retry would make a second one; so the SDK does
+/// not retry such a call, and here each new attempt first looks for what an earlier one made.
+/// `create` must be sent without the SDK's retries.
+pub async fn create_once<T, E, Look, LookFut, Create, CreateFut>(
+    what: &str,
+    look: Look,
+    create: Create,
+) -> anyhow::Result<T>
+where
+    Look: Fn() -> LookFut,
+    LookFut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+    Create: Fn() -> CreateFut,
+    CreateFut: std::future::Future<
+            Output = Result<
+                T,
+                aws_smithy_runtime_api::client::result::SdkError<
+                    E,
+                    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+                >,
+            >,
+        >,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    let mut attempt = 1;
+    loop {
+        if attempt > 1
+            && let Some(made) = look().await?
+        {
+            return Ok(made);
+        }
+        match create().await {
+            Ok(made) => return Ok(made),
+            Err(e) if is_transient(&e) && attempt < MAX_ATTEMPTS => {
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(aws_error(what, e)),
+        }
+    }
+}
+
+/// The wait before retry `attempt` (1 for the first retry): exponential from 0.2 s, at most
+/// 20 s, with full jitter, as the SDK's own retries wait.
+pub fn backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = (0.2 * 2f64.powi(attempt.saturating_sub(1).min(16) as i32)).min(20.0);
+    // A fresh RandomState is randomly keyed: enough randomness for jitter without a crate.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let share = (random >> 11) as f64 / (1u64 << 53) as f64;
+    std::time::Duration::from_secs_f64(ceiling * share)
 }

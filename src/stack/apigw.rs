@@ -55,13 +55,12 @@ fn source_arn(stack: &Stack, api_id: &str) -> String {
     )
 }
 
-/// What differs in the API's parts: integration, route, stage, permission.
-async fn parts(
+/// The API's integration with the ingest function, by id.
+async fn find_integration(
     client: &Client,
-    lambda: &aws_sdk_lambda::Client,
     stack: &Stack,
     api_id: &str,
-) -> anyhow::Result<Parts> {
+) -> anyhow::Result<Option<String>> {
     let function_arn = stack.function_arn(Function::Ingest);
     let integrations = client
         .get_integrations()
@@ -69,7 +68,7 @@ async fn parts(
         .send()
         .await
         .aws(format!("API Gateway GetIntegrations {api_id}"))?;
-    let integration = integrations
+    Ok(integrations
         .items()
         .iter()
         .find(|i| {
@@ -77,7 +76,23 @@ async fn parts(
                 && i.integration_uri() == Some(function_arn.as_str())
                 && i.payload_format_version() == Some("2.0")
         })
-        .and_then(|i| i.integration_id().map(str::to_owned));
+        .and_then(|i| i.integration_id().map(str::to_owned)))
+}
+
+/// A call made once, without the SDK's retries (see [`crate::aws::create_once`]).
+fn no_retries() -> aws_sdk_apigatewayv2::config::Builder {
+    aws_sdk_apigatewayv2::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+}
+
+/// What differs in the API's parts: integration, route, stage, permission.
+async fn parts(
+    client: &Client,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &Stack,
+    api_id: &str,
+) -> anyhow::Result<Parts> {
+    let integration = find_integration(client, stack, api_id).await?;
     let routes = client
         .get_routes()
         .api_id(api_id)
@@ -239,18 +254,26 @@ pub async fn ensure(
     let p = parts(client, lambda, stack, &api_id).await?;
     let integration = match p.integration.clone() {
         Some(id) => id,
-        None => client
-            .create_integration()
-            .api_id(&api_id)
-            .integration_type(IntegrationType::AwsProxy)
-            .integration_uri(stack.function_arn(Function::Ingest))
-            .payload_format_version("2.0")
-            .send()
-            .await
-            .aws(format!("API Gateway CreateIntegration {api_id}"))?
-            .integration_id()
-            .unwrap_or_default()
-            .to_owned(),
+        None => {
+            crate::aws::create_once(
+                &format!("API Gateway CreateIntegration {api_id}"),
+                || find_integration(client, stack, &api_id),
+                || async {
+                    client
+                        .create_integration()
+                        .api_id(&api_id)
+                        .integration_type(IntegrationType::AwsProxy)
+                        .integration_uri(stack.function_arn(Function::Ingest))
+                        .payload_format_version("2.0")
+                        .customize()
+                        .config_override(no_retries())
+                        .send()
+                        .await
+                        .map(|out| out.integration_id().unwrap_or_default().to_owned())
+                },
+            )
+            .await?
+        }
     };
     route_and_stage(client, &api_id, &p, &integration, stack).await?;
     let function = stack.function(Function::Ingest);
@@ -267,22 +290,30 @@ pub async fn ensure(
 }
 
 async fn create(client: &Client, stack: &Stack) -> anyhow::Result<Api> {
-    let created = client
-        .create_api()
-        .name(stack.http_api())
-        .protocol_type(ProtocolType::Http)
-        .description(format!("tgpipe stack {}: Telegram webhook", stack.name))
-        .tags(STACK_TAG, stack.name.as_str())
-        .send()
-        .await
-        .aws(format!("API Gateway CreateApi {}", stack.http_api()))?;
-    Ok(Api::builder()
-        .set_api_id(created.api_id().map(str::to_owned))
-        .set_api_endpoint(created.api_endpoint().map(str::to_owned))
-        .set_name(created.name().map(str::to_owned))
-        .set_tags(created.tags().cloned())
-        .set_protocol_type(created.protocol_type().cloned())
-        .build())
+    crate::aws::create_once(
+        &format!("API Gateway CreateApi {}", stack.http_api()),
+        || find(client, stack),
+        || async {
+            let created = client
+                .create_api()
+                .name(stack.http_api())
+                .protocol_type(ProtocolType::Http)
+                .description(format!("tgpipe stack {}: Telegram webhook", stack.name))
+                .tags(STACK_TAG, stack.name.as_str())
+                .customize()
+                .config_override(no_retries())
+                .send()
+                .await?;
+            Ok(Api::builder()
+                .set_api_id(created.api_id().map(str::to_owned))
+                .set_api_endpoint(created.api_endpoint().map(str::to_owned))
+                .set_name(created.name().map(str::to_owned))
+                .set_tags(created.tags().cloned())
+                .set_protocol_type(created.protocol_type().cloned())
+                .build())
+        },
+    )
+    .await
 }
 
 /// The `POST /webhook` route to the integration, and the throttled, auto-deployed stage.

@@ -9,6 +9,7 @@ mod iam;
 mod import;
 mod lambda;
 mod local;
+mod network;
 mod query;
 mod query_athena;
 mod release;

@@ -136,7 +136,7 @@ pub async fn ensure(
     match &before[0].state {
         State::Present => {}
         State::Missing => {
-            athena
+            match athena
                 .create_work_group()
                 .name(&name)
                 .description(format!("tgpipe stack {}", stack.name))
@@ -149,7 +149,18 @@ pub async fn ensure(
                 )
                 .send()
                 .await
-                .aws(format!("Athena CreateWorkGroup {name}"))?;
+            {
+                Ok(_) => {}
+                // A retry of a create AWS carried out but did not answer: it is this one.
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_invalid_request_exception()
+                            && s.meta()
+                                .message()
+                                .is_some_and(|m| m.contains("already exists"))
+                    }) => {}
+                Err(e) => return Err(e).aws(format!("Athena CreateWorkGroup {name}")),
+            }
         }
         State::Drifted(_) => {
             athena
@@ -185,12 +196,20 @@ pub async fn ensure(
     match &before[2].state {
         State::Present => {}
         State::Missing => {
-            glue.create_table()
+            match glue
+                .create_table()
                 .database_name(&db)
                 .table_input(table_input(stack)?)
                 .send()
                 .await
-                .aws(format!("Glue CreateTable {db}.{TABLE_NAME}"))?;
+            {
+                Ok(_) => {}
+                // A retry of a create AWS carried out but did not answer.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_already_exists_exception()) => {}
+                Err(e) => return Err(e).aws(format!("Glue CreateTable {db}.{TABLE_NAME}")),
+            }
         }
         State::Drifted(_) => {
             glue.update_table()

@@ -1,0 +1,350 @@
+//! Over a bad network: `up`, `status`, `set-webhook` and `down --delete-data` with a fifth of
+//! AWS's answers failing transiently (500, 503, throttling) and some connections dropped, through
+//! `testkit::FaultProxy` in front of moto. Each command must succeed in one run, and the account
+//! must end as it began: the stack whole after `up`, nothing of it after `down`, and nothing
+//! else touched. Also: a call that AWS carried out and then answered 500 is not repeated blindly.
+
+use std::collections::BTreeMap;
+
+use tgpipe::stack::Function;
+
+use crate::common;
+
+const TOKEN: &str = "123456789:AAHtestTOKENvalue_0123456789abcdef";
+const CHAT: &str = "-1001234567890";
+
+struct Net {
+    moto: testkit::Moto,
+    proxy: testkit::FaultProxy,
+    bot: testkit::TelegramStandIn,
+    home: tempfile::TempDir,
+    artifacts: tempfile::TempDir,
+}
+
+impl Net {
+    fn new(config: testkit::FaultConfig) -> Net {
+        let moto = testkit::Moto::start();
+        common::moto_lambda_without_docker(&moto);
+        let artifacts = tempfile::tempdir().unwrap();
+        for f in Function::ALL {
+            let path = tgpipe::stack::lambda::artifact_path(artifacts.path(), f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, common::zip_with_comment(f.suffix())).unwrap();
+        }
+        let proxy = testkit::FaultProxy::start(&moto.endpoint, config);
+        Net {
+            moto,
+            proxy,
+            bot: testkit::TelegramStandIn::start(TOKEN),
+            home: tempfile::tempdir().unwrap(),
+            artifacts,
+        }
+    }
+
+    /// tgpipe through the proxy; exit code, stdout, stderr.
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut cmd = common::tgpipe_on_aws(&self.proxy.endpoint, args);
+        cmd.env("HOME", self.home.path())
+            .env("TGPIPE_TELEGRAM_API_URL", &self.bot.url)
+            .env("TGPIPE_BOT_TOKEN", TOKEN);
+        common::run(cmd)
+    }
+
+    fn up(&self) -> (i32, String, String) {
+        let artifacts = self.artifacts.path().to_str().unwrap();
+        self.run(&["up", "--chat-id", CHAT, "--artifacts", artifacts])
+    }
+}
+
+fn ok(what: &str, (code, out, err): (i32, String, String)) -> String {
+    assert_eq!(code, 0, "{what}\nstdout:\n{out}\nstderr:\n{err}");
+    err
+}
+
+/// Everything in the account, by kind, read straight from moto (no faults).
+async fn inventory(moto: &testkit::Moto) -> BTreeMap<&'static str, Vec<String>> {
+    let config = common::sdk_config(moto).await;
+    let s3 = tgpipe::aws::s3_client(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let api = aws_sdk_apigatewayv2::Client::new(&config);
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let athena = aws_sdk_athena::Client::new(&config);
+    let glue = aws_sdk_glue::Client::new(&config);
+    let mut all = BTreeMap::new();
+    let buckets = s3.list_buckets().send().await.unwrap();
+    let mut objects = Vec::new();
+    for b in buckets.buckets() {
+        let name = b.name().unwrap_or_default();
+        let listed = s3.list_objects_v2().bucket(name).send().await.unwrap();
+        objects.extend(
+            listed
+                .contents()
+                .iter()
+                .map(|o| format!("{name}/{}", o.key().unwrap_or_default())),
+        );
+    }
+    all.insert(
+        "buckets",
+        buckets
+            .buckets()
+            .iter()
+            .map(|b| b.name().unwrap_or_default().to_owned())
+            .collect(),
+    );
+    all.insert("objects", objects);
+    let roles = iam.list_roles().send().await.unwrap();
+    all.insert(
+        "roles",
+        roles
+            .roles()
+            .iter()
+            .map(|r| r.role_name().to_owned())
+            .collect(),
+    );
+    let functions = lambda.list_functions().send().await.unwrap();
+    all.insert(
+        "functions",
+        functions
+            .functions()
+            .iter()
+            .map(|f| f.function_name().unwrap_or_default().to_owned())
+            .collect(),
+    );
+    let groups = logs.describe_log_groups().send().await.unwrap();
+    all.insert(
+        "log groups",
+        groups
+            .log_groups()
+            .iter()
+            .map(|g| g.log_group_name().unwrap_or_default().to_owned())
+            .collect(),
+    );
+    let apis = api.get_apis().send().await.unwrap();
+    all.insert(
+        "apis",
+        apis.items()
+            .iter()
+            .map(|a| a.name().unwrap_or_default().to_owned())
+            .collect(),
+    );
+    let rules = events.list_rules().send().await.unwrap();
+    all.insert(
+        "rules",
+        rules
+            .rules()
+            .iter()
+            .map(|r| r.name().unwrap_or_default().to_owned())
+            .collect(),
+    );
+    let groups = athena.list_work_groups().send().await.unwrap();
+    all.insert(
+        "workgroups",
+        groups
+            .work_groups()
+            .iter()
+            .map(|w| w.name().unwrap_or_default().to_owned())
+            .collect(),
+    );
+    let databases = glue.get_databases().send().await.unwrap();
+    all.insert(
+        "databases",
+        databases
+            .database_list()
+            .iter()
+            .map(|d| d.name().to_owned())
+            .collect(),
+    );
+    for list in all.values_mut() {
+        list.sort();
+    }
+    all
+}
+
+/// Things of someone else's in the account, which no command may touch.
+async fn someone_elses(moto: &testkit::Moto) {
+    let config = common::sdk_config(moto).await;
+    let s3 = tgpipe::aws::s3_client(&config);
+    s3.create_bucket()
+        .bucket("someone-elses-bucket")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket("someone-elses-bucket")
+        .key("telegram/context_date=2024-05-01/1.json")
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_iam::Client::new(&config)
+        .create_role()
+        .role_name("someone-elses-role")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_cloudwatchlogs::Client::new(&config)
+        .create_log_group()
+        .log_group_name("/aws/lambda/someone-elses")
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_eventbridge::Client::new(&config)
+        .put_rule()
+        .name("someone-elses-rule")
+        .schedule_expression("rate(1 day)")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_status_set_webhook_and_down_succeed_in_one_run_when_a_fifth_of_calls_fail() {
+    let net = Net::new(testkit::FaultConfig::default());
+    someone_elses(&net.moto).await;
+    let before = inventory(&net.moto).await;
+    // Three cycles, each with its own sequence of faults.
+    for seed in 1..=3 {
+        net.proxy.set_config(testkit::FaultConfig {
+            failures: 0.2,
+            drops: 0.03,
+            seed,
+            ..Default::default()
+        });
+        net.proxy.reset();
+        ok(&format!("up, seed {seed}"), net.up());
+        let up = net.proxy.stats();
+        let stack = inventory(&net.moto).await;
+        for (kind, n) in [("functions", 2), ("roles", 2), ("apis", 1), ("rules", 1)] {
+            assert_eq!(
+                stack[kind].len(),
+                before[kind].len() + n,
+                "seed {seed}: {kind} after up: {:?}",
+                stack[kind]
+            );
+        }
+        let status = net.run(&["status", "--output", "json"]);
+        // No data has come yet, which status may call stale; what matters is that it answered.
+        assert!(
+            status.0 == 0 || status.0 == 3,
+            "status, seed {seed}: {}\n{}",
+            status.1,
+            status.2
+        );
+        let report: serde_json::Value = serde_json::from_str(&status.1)
+            .unwrap_or_else(|e| panic!("status, seed {seed}: {e}: {}", status.2));
+        assert!(
+            report["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["state"] == "present"),
+            "status, seed {seed}: {report}"
+        );
+        ok(
+            &format!("set-webhook, seed {seed}"),
+            net.run(&["set-webhook"]),
+        );
+        ok(
+            &format!("down, seed {seed}"),
+            net.run(&["down", "--yes", "--delete-data"]),
+        );
+        let stats = net.proxy.stats();
+        assert!(
+            up.failed > 0 && stats.failed + stats.dropped > 5,
+            "seed {seed}: too few faults to prove anything: {stats:?}"
+        );
+        assert_eq!(
+            inventory(&net.moto).await,
+            before,
+            "seed {seed}: the account is not as it was"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_that_aws_carried_out_but_answered_500_is_not_made_twice() {
+    // AWS sometimes does the work and then fails the answer. An HTTP API (or an integration)
+    // has no idempotency token: a blind retry would make a second one. The other creates are
+    // retried, and must take "it exists already" from their retry as success.
+    let creates = [
+        "apigateway CreateApi",
+        "apigateway CreateIntegration",
+        "apigateway POST /v2/apis/*/routes",
+        "apigateway POST /v2/apis/*/stages",
+        "iam CreateRole",
+        "logs CreateLogGroup",
+        "s3 PUT /tgpipe-123456789012-eu-west-1-raw/",
+        "lambda POST /2015-03-31/functions",
+        "lambda POST /2015-03-31/functions/tgpipe-ingest/policy",
+        "glue CreateDatabase",
+        "glue CreateTable",
+        "athena CreateWorkGroup",
+    ];
+    let net = Net::new(testkit::FaultConfig {
+        applied_then_failed: creates.iter().map(|c| c.to_string()).collect(),
+        ..Default::default()
+    });
+    let before = inventory(&net.moto).await;
+    let err = ok("up", net.up());
+    let after = inventory(&net.moto).await;
+    for (kind, n) in [
+        ("functions", 2),
+        ("roles", 2),
+        ("apis", 1),
+        ("log groups", 2),
+        ("workgroups", 1),
+        ("databases", 1),
+    ] {
+        assert_eq!(
+            after[kind].len(),
+            before[kind].len() + n,
+            "{kind}: {:?}",
+            after[kind]
+        );
+    }
+    let config = common::sdk_config(&net.moto).await;
+    let api = aws_sdk_apigatewayv2::Client::new(&config);
+    let apis = api.get_apis().send().await.unwrap();
+    assert_eq!(apis.items().len(), 1, "{:?}\n{err}", apis.items());
+    let id = apis.items()[0].api_id().unwrap();
+    let integrations = api.get_integrations().api_id(id).send().await.unwrap();
+    assert_eq!(integrations.items().len(), 1, "{:?}", integrations.items());
+    assert_eq!(
+        net.proxy.stats().failed,
+        creates.len(),
+        "every fault happened: {:?}",
+        net.proxy.stats().operations
+    );
+    // And the next `up` finds nothing to change.
+    let again = ok("up again", net.up());
+    assert!(!again.contains("error"), "{again}");
+}
+
+#[test]
+fn verbose_shows_each_retry_as_it_happens() {
+    let net = Net::new(testkit::FaultConfig {
+        failures: 0.3,
+        seed: 5,
+        ..Default::default()
+    });
+    let (code, out, err) = net.run(&["--verbose", "status"]);
+    assert!(code == 0 || code == 3, "{out}\n{err}");
+    let retry = err
+        .lines()
+        .find(|l| l.contains(", retrying after "))
+        .unwrap_or_else(|| panic!("no retry shown:\n{err}"));
+    // "  aws Lambda GetFunction: 503, retrying after 0.1 s"
+    let re = regex::Regex::new(
+        r"^  aws \S+ \S+: (500|503|400|429|no answer), retrying after \d+\.\d s$",
+    )
+    .unwrap();
+    assert!(re.is_match(retry), "{retry}");
+}
