@@ -4,6 +4,7 @@
 use anyhow::Context;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use futures::{StreamExt, TryStreamExt};
 use lake::{layout, update};
 use serde::Serialize;
 
@@ -80,8 +81,10 @@ pub async fn freshness(
             Ok::<_, anyhow::Error>(days.iter().filter_map(|p| layout::day_of_key(p)).max())
         }
     };
-    let raw_day = newest_day(stack.raw_bucket()).await?;
-    let enriched_day = newest_day(stack.enriched_bucket()).await?;
+    let (raw_day, enriched_day) = tokio::try_join!(
+        newest_day(stack.raw_bucket()),
+        newest_day(stack.enriched_bucket())
+    )?;
     let newest_raw = match raw_day {
         None => None,
         Some(day) => list_all(s3, &stack.raw_bucket(), &layout::day_prefix(day))
@@ -165,40 +168,53 @@ pub async fn data_health(
     now: DateTime<Utc>,
 ) -> anyhow::Result<DataHealth> {
     let raw = stack.raw_bucket();
-    let quarantined = list_all(s3, &raw, layout::QUARANTINE_PREFIX).await?.len();
+    let enriched = stack.enriched_bucket();
+    // Every listing that does not depend on another, at once.
+    let (quarantined, marks, built, migrations, seen) = tokio::try_join!(
+        list_all(s3, &raw, layout::QUARANTINE_PREFIX),
+        list_all(s3, &raw, layout::CHANGED_PREFIX),
+        list_all(s3, &enriched, layout::BUILT_PREFIX),
+        migrations(s3, stack),
+        list_all(s3, &raw, layout::SEEN_PREFIX),
+    )?;
     let today = lake::day::today(now, tz);
     let mut days: std::collections::BTreeSet<NaiveDate> = (0..etl::SCHEDULED_LOOKBACK_DAYS)
         .filter_map(|back| today.checked_sub_days(Days::new(back)))
         .collect();
-    for mark in list_all(s3, &raw, layout::CHANGED_PREFIX).await? {
+    for mark in marks {
         days.extend(layout::day_of_key(&mark.key));
     }
-    let built = etl::built_times(
-        list_all(s3, &stack.enriched_bucket(), layout::BUILT_PREFIX)
-            .await?
-            .into_iter()
-            .map(|o| o.key),
-    );
-    let mut stale_days = Vec::new();
-    for day in days {
-        let newest = list_all(s3, &raw, &layout::day_prefix(day))
-            .await?
-            .into_iter()
-            .filter(|o| layout::is_raw_object(&o.key))
-            .filter_map(|o| o.last_modified)
-            .max();
-        if newest.is_none() {
-            continue;
-        }
-        if etl::is_stale(newest, built.get(&day).copied(), etl::S3_CLOCK_MARGIN) {
-            stale_days.push(day);
-        }
-    }
+    let built = etl::built_times(built.into_iter().map(|o| o.key));
+    // Then each day's raw objects, all days at once (a few at a time when marks pile up).
+    let newest = futures::stream::iter(days)
+        .map(|day| {
+            let raw = &raw;
+            async move {
+                let newest = list_all(s3, raw, &layout::day_prefix(day))
+                    .await?
+                    .into_iter()
+                    .filter(|o| layout::is_raw_object(&o.key))
+                    .filter_map(|o| o.last_modified)
+                    .max();
+                anyhow::Ok((day, newest))
+            }
+        })
+        .buffered(16)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let stale_days = newest
+        .into_iter()
+        .filter(|(day, newest)| {
+            newest.is_some()
+                && etl::is_stale(*newest, built.get(day).copied(), etl::S3_CLOCK_MARGIN)
+        })
+        .map(|(day, _)| day)
+        .collect();
     Ok(DataHealth {
-        quarantined,
+        quarantined: quarantined.len(),
         stale_days,
-        migrations: migrations(s3, stack).await?,
-        chats_not_kept: list_all(s3, &raw, layout::SEEN_PREFIX).await?.len(),
+        migrations,
+        chats_not_kept: seen.len(),
     })
 }
 

@@ -58,6 +58,9 @@ impl BotArgs {
 pub struct Ctx {
     pub stack: Stack,
     pub aws: Clients,
+    /// Each function's configuration as deployed when first asked (one read per command: the
+    /// zone, the chats and the secret all come from it).
+    deployed: [tokio::sync::OnceCell<Option<lambda::Configuration>>; 2],
 }
 
 /// Checks the credentials and finds the account: the stack's names depend on it.
@@ -99,6 +102,7 @@ pub async fn connect(global: &Global, args: &AwsArgs) -> anyhow::Result<Ctx> {
             athena: crate::aws_client!(aws_sdk_athena, &config, v),
             glue: crate::aws_client!(aws_sdk_glue, &config, v),
         },
+        deployed: Default::default(),
     })
 }
 
@@ -111,7 +115,15 @@ impl Ctx {
     /// A variable of a deployed function's environment; `None` when it or the function is
     /// missing.
     pub async fn variable(&self, f: Function, variable: &str) -> anyhow::Result<Option<String>> {
-        lambda::variable(&self.aws.lambda, &self.stack, f, variable).await
+        let index = Function::ALL.iter().position(|g| *g == f).unwrap_or(0);
+        let deployed = self.deployed[index]
+            .get_or_try_init(|| async {
+                lambda::configuration(&self.aws.lambda, &self.stack.function(f)).await
+            })
+            .await?;
+        Ok(deployed
+            .as_ref()
+            .and_then(|c| lambda::variable_of(c, variable)))
     }
 
     /// The chats the deployed ingest function keeps (none without it).

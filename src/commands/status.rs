@@ -58,17 +58,39 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     let ctx = connect(global, &args.aws).await?;
     let stack = &ctx.stack;
     let now = chrono::Utc::now();
-    let resources = crate::stack::inspect_all(&ctx.aws, stack, None).await?;
+    // The stack, the data and Telegram's side are read at once.
+    let telegram_and_freshness = async {
+        let (newest_raw, newest_enriched_day) =
+            crate::health::freshness(&ctx.aws.s3, stack).await?;
+        let telegram = match &bot {
+            Some(bot) => {
+                let newest = newest_raw.as_ref().map(|n| n.1);
+                Some(telegram_side(&ctx, bot, newest, now).await?)
+            }
+            None => None,
+        };
+        anyhow::Ok((newest_raw, newest_enriched_day, telegram))
+    };
+    // The data's health needs the raw bucket; when it is missing the answer is dropped below.
+    let data = async {
+        let zone = ctx.time_zone().await?;
+        crate::health::data_health(&ctx.aws.s3, stack, zone, now).await
+    };
+    let (resources, side, data) = tokio::join!(
+        crate::stack::inspect_all(&ctx.aws, stack, None),
+        telegram_and_freshness,
+        data
+    );
+    let resources = resources?;
+    let (newest_raw, newest_enriched_day, telegram) = side?;
     let mut problems: Vec<String> = resources
         .iter()
         .filter(|r| !r.state.is_ok())
         .map(|r| format!("{} {} is not as deployed", r.kind, r.name))
         .collect();
-    let (newest_raw, newest_enriched_day) = crate::health::freshness(&ctx.aws.s3, stack).await?;
-    let (webhook, webhook_skipped, chats) = match &bot {
-        Some(bot) => {
-            let newest = newest_raw.as_ref().map(|n| n.1);
-            let (webhook, chats) = telegram_side(&ctx, bot, newest, now, &mut problems).await?;
+    let (webhook, webhook_skipped, chats) = match telegram {
+        Some((webhook, chats, found)) => {
+            problems.extend(found);
             (Some(webhook), None, chats)
         }
         None => (
@@ -84,8 +106,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
         .iter()
         .any(|r| r.name == stack.raw_bucket() && r.state != State::Missing)
     {
-        let data =
-            crate::health::data_health(&ctx.aws.s3, stack, ctx.time_zone().await?, now).await?;
+        let data = data?;
         if data.quarantined > 0 {
             problems.push(format!(
                 "{} bodies Telegram sent were not updates and are kept under quarantine/ in the raw bucket",
@@ -121,23 +142,25 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     })
 }
 
-/// The webhook as Telegram sees it and the chats as the bot sees them; adds what is wrong to
-/// `problems`.
+/// The webhook as Telegram sees it and the chats as the bot sees them, with what is wrong.
 async fn telegram_side(
     ctx: &Ctx,
     bot: &Telegram,
     newest_raw: Option<chrono::DateTime<chrono::Utc>>,
     now: chrono::DateTime<chrono::Utc>,
-    problems: &mut Vec<String>,
-) -> anyhow::Result<(WebhookStatus, Vec<crate::webhook::ChatCheck>)> {
-    let url = apigw::find(&ctx.aws.api, &ctx.stack)
-        .await?
-        .as_ref()
-        .and_then(apigw::webhook_url);
-    let info = bot.get_webhook_info().await?;
+) -> anyhow::Result<(WebhookStatus, Vec<crate::webhook::ChatCheck>, Vec<String>)> {
+    let mut problems = Vec::new();
+    let (api, info, secrets, me, chats) = tokio::try_join!(
+        apigw::find(&ctx.aws.api, &ctx.stack),
+        async { anyhow::Ok(bot.get_webhook_info().await?) },
+        crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack),
+        async { anyhow::Ok(bot.me().await?) },
+        ctx.deployed_chats(),
+    )?;
+    let url = api.as_ref().and_then(apigw::webhook_url);
     let points_at_api = url.as_deref() == Some(info.url.as_str());
     let mut wrong = crate::health::webhook_problems(&info, newest_raw, now);
-    if let Some(secrets) = crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack).await? {
+    if let Some(secrets) = secrets {
         if secrets.rotating() {
             wrong.push("a secret rotation was not finished: run `tgpipe set-webhook`".to_owned());
         } else if !secrets.telegram_has_current() {
@@ -153,9 +176,7 @@ async fn telegram_side(
         problems.push("the webhook does not point at this stack's API".to_owned());
     }
     problems.extend(wrong.iter().cloned());
-    let me = bot.me().await?;
-    let chats = ctx.deployed_chats().await?.unwrap_or_default();
-    let checks = crate::webhook::check_chats(bot, &me, &chats).await?;
+    let checks = crate::webhook::check_chats(bot, &me, &chats.unwrap_or_default()).await?;
     problems.extend(checks.iter().filter_map(|c| {
         c.problem
             .as_ref()
@@ -166,7 +187,7 @@ async fn telegram_side(
         points_at_api,
         problems: wrong,
     };
-    Ok((webhook, checks))
+    Ok((webhook, checks, problems))
 }
 
 fn print_status(r: &StatusReport) {

@@ -85,18 +85,22 @@ async fn chat_ids(bot: &Telegram, given: &[ChatName]) -> anyhow::Result<Vec<i64>
 }
 
 async fn wanted(ctx: &Ctx, args: &UpArgs, given: Vec<i64>) -> anyhow::Result<Wanted> {
-    let deployed_zone = ctx.variable(Function::Etl, lake::env::TIMEZONE).await?;
-    let deployed_schedule = events::deployed_schedule(&ctx.aws.events, &ctx.stack).await?;
+    // What is deployed, read at once.
+    let (deployed_zone, deployed_schedule, deployed_chats, migrations) = tokio::try_join!(
+        ctx.variable(Function::Etl, lake::env::TIMEZONE),
+        events::deployed_schedule(&ctx.aws.events, &ctx.stack),
+        ctx.deployed_chats(),
+        crate::health::migrations(&ctx.aws.s3, &ctx.stack),
+    )?;
     let mut chats: Vec<i64> = if given.is_empty() {
-        ctx.deployed_chats()
-            .await?
+        deployed_chats
             .context("--chat-id is required the first time: the id of the group to keep, such as -1001234567890 (`tgpipe chats` lists the chats the bot knows)")?
     } else {
         given
     };
     // A kept group that became a supergroup: its new id joins the stack's chats.
     let mut migrated = Vec::new();
-    for m in crate::health::migrations(&ctx.aws.s3, &ctx.stack).await? {
+    for m in migrations {
         if chats.contains(&m.from) && !chats.contains(&m.to) {
             chats.push(m.to);
             migrated.push((m.from, m.to));
@@ -225,18 +229,23 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
         lake::day::parse_time_zone(zone)?;
     }
     let bot = args.bot.required(global.verbose)?;
-    let bot_name = bot.get_me().await?;
-    let given = chat_ids(&bot, &args.chat_ids).await?;
-    let ctx = connect(global, &args.aws).await?;
+    // Telegram and AWS are asked side by side: the bot and its chats, the account.
+    let ((bot_name, given), ctx) = tokio::try_join!(
+        async { anyhow::Ok((bot.get_me().await?, chat_ids(&bot, &args.chat_ids).await?)) },
+        connect(global, &args.aws),
+    )?;
     let stack = &ctx.stack;
-    // Nothing that bears the stack's names without its tag is touched, let alone adopted.
-    let foreign = ctx.foreign().await?;
+    let artifacts = Artifacts::choose(args.artifacts.clone());
+    // Nothing that bears the stack's names without its tag is touched, let alone adopted: the
+    // owners are read while the wanted state is worked out, and checked before any change.
+    let (foreign, (wanted, desired)) = tokio::try_join!(ctx.foreign(), async {
+        let wanted = wanted(&ctx, &args, given).await?;
+        let desired = desired(&ctx, &artifacts, &wanted).await?;
+        anyhow::Ok((wanted, desired))
+    })?;
     if !foreign.is_empty() {
         bail!("{}", foreign.refusal(stack));
     }
-    let wanted = wanted(&ctx, &args, given).await?;
-    let artifacts = Artifacts::choose(args.artifacts.clone());
-    let desired = desired(&ctx, &artifacts, &wanted).await?;
     eprintln!(
         "{} stack {} in account {} ({}) for @{bot_name}; Lambda code {}",
         if args.dry_run {
@@ -275,11 +284,11 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
         progress.done();
         before
     };
-    let checks = print_chat_checks(&bot, &wanted.chats).await?;
-    let url = apigw::find(&ctx.aws.api, stack)
-        .await?
-        .as_ref()
-        .and_then(apigw::webhook_url);
+    let (checks, api) = tokio::try_join!(
+        print_chat_checks(&bot, &wanted.chats),
+        apigw::find(&ctx.aws.api, stack)
+    )?;
+    let url = api.as_ref().and_then(apigw::webhook_url);
     let unchanged =
         resources.iter().all(|r| r.state == State::Present) && wanted.migrated.is_empty();
     let report = |webhook_set: bool, rotation_finished: bool| Report {

@@ -92,13 +92,22 @@ async fn parts(
     stack: &Stack,
     api_id: &str,
 ) -> anyhow::Result<Parts> {
-    let integration = find_integration(client, stack, api_id).await?;
-    let routes = client
-        .get_routes()
-        .api_id(api_id)
-        .send()
-        .await
-        .aws(format!("API Gateway GetRoutes {api_id}"))?;
+    let function = stack.function(Function::Ingest);
+    let source = source_arn(stack, api_id);
+    let permission = Permission {
+        function: &function,
+        statement_id: PERMISSION_ID,
+        principal: "apigateway.amazonaws.com",
+        source_arn: &source,
+    };
+    // The four parts are read at once.
+    let (integration, routes, stage, permission) = tokio::join!(
+        find_integration(client, stack, api_id),
+        client.get_routes().api_id(api_id).send(),
+        client.get_stage().api_id(api_id).stage_name(STAGE).send(),
+        permission.state(lambda)
+    );
+    let routes = routes.aws(format!("API Gateway GetRoutes {api_id}"))?;
     let route = routes
         .items()
         .iter()
@@ -109,13 +118,7 @@ async fn parts(
                 r.target().unwrap_or_default().to_owned(),
             )
         });
-    let stage = match client
-        .get_stage()
-        .api_id(api_id)
-        .stage_name(STAGE)
-        .send()
-        .await
-    {
+    let stage = match stage {
         Ok(s) => Some(
             s.auto_deploy() == Some(true)
                 && s.default_route_settings().is_some_and(|r| {
@@ -131,21 +134,11 @@ async fn parts(
         }
         Err(e) => return Err(e).aws(format!("API Gateway GetStage {api_id}")),
     };
-    let function = stack.function(Function::Ingest);
-    let source = source_arn(stack, api_id);
-    let permission = Permission {
-        function: &function,
-        statement_id: PERMISSION_ID,
-        principal: "apigateway.amazonaws.com",
-        source_arn: &source,
-    }
-    .state(lambda)
-    .await?;
     Ok(Parts {
-        integration,
+        integration: integration?,
         route,
         stage,
-        permission,
+        permission: permission?,
     })
 }
 

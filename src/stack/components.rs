@@ -209,48 +209,102 @@ impl Component {
     }
 }
 
-/// Every resource of the stack, in [`Component::ALL`]'s order.
+/// Every resource of the stack, in [`Component::ALL`]'s order. The components are read side by
+/// side: reading has no order.
 pub async fn inspect_all(
     c: &Clients,
     stack: &Stack,
     desired: Option<&Desired>,
 ) -> anyhow::Result<Vec<Resource>> {
-    let mut all = Vec::new();
-    for component in Component::ALL {
-        all.extend(component.inspect(c, stack, desired).await?);
-    }
-    Ok(all)
+    let found = futures::future::try_join_all(
+        Component::ALL.map(|component| component.inspect(c, stack, desired)),
+    )
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
-/// `up`: each stage's components concurrently, the stages in order. Returns every resource's
-/// state before the run, in [`Component::ALL`]'s order.
+/// `up`: reads the whole stack at once, then applies only the components that are not as they
+/// should be, stage by stage (a stage's components concurrently). With nothing to change, that
+/// is one round of reads. `events.applied` hears of the components in [`Component::ALL`]'s
+/// order, each as soon as it and those before it are done, so the lines are the same on every
+/// run. Returns every resource's state before the run, in that order.
 pub async fn apply_all(
     c: &Clients,
     stack: &Stack,
     desired: &Desired,
     events: &Events<'_>,
 ) -> anyhow::Result<Vec<Resource>> {
-    let mut found: Vec<(Component, Vec<Resource>)> = Vec::new();
-    for (i, stage) in Component::STAGES.iter().enumerate() {
-        (events.step)(Component::stage_label(i));
-        let applied = futures::future::try_join_all(stage.iter().map(|comp| async move {
+    (events.step)("reading the stack");
+    let started = std::time::Instant::now();
+    let found = futures::future::try_join_all(
+        Component::ALL.map(|component| component.inspect(c, stack, Some(desired))),
+    )
+    .await?;
+    let read = started.elapsed();
+    let lines = InOrder::new(events);
+    let mut before: Vec<Option<Vec<Resource>>> = vec![None; Component::ALL.len()];
+    for (i, resources) in found.iter().enumerate() {
+        if resources.iter().all(|r| r.state == State::Present) {
+            before[i] = Some(resources.clone());
+            lines.done(i, resources.clone(), read);
+        }
+    }
+    for (s, stage) in Component::STAGES.iter().enumerate() {
+        let todo: Vec<(usize, Component)> = stage
+            .iter()
+            .filter_map(|comp| {
+                let i = Component::ALL.iter().position(|c| c == comp)?;
+                before[i].is_none().then_some((i, *comp))
+            })
+            .collect();
+        if todo.is_empty() {
+            continue;
+        }
+        (events.step)(Component::stage_label(s));
+        let lines = &lines;
+        let applied = futures::future::try_join_all(todo.iter().map(|(i, comp)| async move {
             let started = std::time::Instant::now();
             let resources = comp.apply(c, stack, desired, events.note).await?;
-            (events.applied)(&resources, started.elapsed());
-            anyhow::Ok(resources)
+            lines.done(*i, resources.clone(), started.elapsed());
+            anyhow::Ok((*i, resources))
         }))
         .await?;
-        found.extend(stage.iter().copied().zip(applied));
+        for (i, resources) in applied {
+            before[i] = Some(resources);
+        }
     }
-    Ok(Component::ALL
-        .iter()
-        .flat_map(|comp| {
-            found
-                .iter()
-                .filter(move |(f, _)| f == comp)
-                .flat_map(|(_, r)| r.clone())
-        })
-        .collect())
+    Ok(before.into_iter().flatten().flatten().collect())
+}
+
+/// A component's resources and the time it took, once it is done.
+type Finished = Option<(Vec<Resource>, Duration)>;
+
+/// Hands finished components to `events.applied` in [`Component::ALL`]'s order.
+struct InOrder<'a, 'e> {
+    events: &'a Events<'e>,
+    /// The next component to hand over, and those finished ahead of it.
+    state: std::sync::Mutex<(usize, Vec<Finished>)>,
+}
+
+impl<'a, 'e> InOrder<'a, 'e> {
+    fn new(events: &'a Events<'e>) -> Self {
+        InOrder {
+            events,
+            state: std::sync::Mutex::new((0, vec![None; Component::ALL.len()])),
+        }
+    }
+
+    fn done(&self, i: usize, resources: Vec<Resource>, took: Duration) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        let (next, finished) = &mut *state;
+        finished[i] = Some((resources, took));
+        while let Some(Some((resources, took))) = finished.get_mut(*next).map(Option::take) {
+            (self.events.applied)(&resources, took);
+            *next += 1;
+        }
+    }
 }
 
 /// `down`: every component in reverse order; `removed` hears of each component's resources as

@@ -65,7 +65,23 @@ async fn find(
     schedule: Option<&str>,
 ) -> anyhow::Result<Option<Found>> {
     let name = stack.etl_rule();
-    let rule = match client.describe_rule().name(&name).send().await {
+    let function_arn = stack.function_arn(Function::Etl);
+    let function = stack.function(Function::Etl);
+    let source = rule_arn(stack);
+    let permission = Permission {
+        function: &function,
+        statement_id: PERMISSION_ID,
+        principal: "events.amazonaws.com",
+        source_arn: &source,
+    };
+    // The rule, its targets and the function's permission at once: a missing rule makes the
+    // other two answers moot.
+    let (rule, targets, permission) = tokio::join!(
+        client.describe_rule().name(&name).send(),
+        client.list_targets_by_rule().rule(&name).send(),
+        permission.state(lambda)
+    );
+    let rule = match rule {
         Ok(r) => r,
         Err(e)
             if e.as_service_error()
@@ -75,15 +91,7 @@ async fn find(
         }
         Err(e) => return Err(e).aws(format!("EventBridge DescribeRule {name}")),
     };
-    let targets = client
-        .list_targets_by_rule()
-        .rule(&name)
-        .send()
-        .await
-        .aws(format!("EventBridge ListTargetsByRule {name}"))?;
-    let function_arn = stack.function_arn(Function::Etl);
-    let function = stack.function(Function::Etl);
-    let source = rule_arn(stack);
+    let targets = targets.aws(format!("EventBridge ListTargetsByRule {name}"))?;
     Ok(Some(Found {
         schedule_ok: schedule.is_none_or(|s| rule.schedule_expression() == Some(s)),
         enabled: rule.state() == Some(&RuleState::Enabled),
@@ -92,14 +100,7 @@ async fn find(
                 && t.arn() == function_arn
                 && t.retry_policy() == Some(&retry_policy())
         }),
-        permission: Permission {
-            function: &function,
-            statement_id: PERMISSION_ID,
-            principal: "events.amazonaws.com",
-            source_arn: &source,
-        }
-        .state(lambda)
-        .await?,
+        permission: permission?,
     }))
 }
 

@@ -105,7 +105,16 @@ async fn drift(
     f: Function,
 ) -> anyhow::Result<Option<Vec<RoleDrift>>> {
     let name = stack.role(f);
-    let role = match client.get_role().role_name(&name).send().await {
+    // The role (with its tags) and its inline policy at once; a missing role fails both.
+    let (role, policy) = tokio::join!(
+        client.get_role().role_name(&name).send(),
+        client
+            .get_role_policy()
+            .role_name(&name)
+            .policy_name(POLICY_NAME)
+            .send()
+    );
+    let role = match role {
         Ok(out) => out.role().cloned(),
         Err(e) if e.as_service_error().is_some_and(is_missing) => return Ok(None),
         Err(e) => return Err(e).aws(format!("IAM GetRole {name}")),
@@ -115,13 +124,7 @@ async fn drift(
     if role.assume_role_policy_document().and_then(parse_document) != Some(trust_policy()) {
         drift.push(RoleDrift::Trust);
     }
-    match client
-        .get_role_policy()
-        .role_name(&name)
-        .policy_name(POLICY_NAME)
-        .send()
-        .await
-    {
+    match policy {
         Ok(out) if parse_document(out.policy_document()) == Some(permissions(stack, f)) => {}
         Ok(_) => drift.push(RoleDrift::Permissions),
         Err(e) if e.as_service_error().is_some_and(is_missing) => {
@@ -129,13 +132,7 @@ async fn drift(
         }
         Err(e) => return Err(e).aws(format!("IAM GetRolePolicy {name}")),
     }
-    let tags = client
-        .list_role_tags()
-        .role_name(&name)
-        .send()
-        .await
-        .aws(format!("IAM ListRoleTags {name}"))?;
-    if !stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
+    if !stack.owns(role.tags().iter().map(|t| (t.key(), t.value()))) {
         drift.push(RoleDrift::StackTag);
     }
     Ok(Some(drift))
@@ -162,15 +159,11 @@ impl std::fmt::Display for RoleDrift {
 }
 
 pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    let mut out = Vec::new();
-    for f in Function::ALL {
-        out.push(Resource::with_drift(
-            "iam role",
-            stack.role(f),
-            drift(client, stack, f).await?,
-        ));
-    }
-    Ok(out)
+    futures::future::try_join_all(Function::ALL.map(|f| async move {
+        let drift = drift(client, stack, f).await?;
+        anyhow::Ok(Resource::with_drift("iam role", stack.role(f), drift))
+    }))
+    .await
 }
 
 fn stack_tag(stack: &Stack) -> anyhow::Result<Tag> {
@@ -316,15 +309,14 @@ pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Vec<(Stri
 
 /// Who holds the stack's role names (see [`crate::stack::ownership`]).
 pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-    let mut out = Vec::new();
-    for f in Function::ALL {
+    futures::future::try_join_all(Function::ALL.map(|f| async move {
         let role = stack.role(f);
         let owned = match client.list_role_tags().role_name(&role).send().await {
             Ok(t) => Some(stack.owns(t.tags().iter().map(|t| (t.key(), t.value())))),
             Err(e) if e.code() == Some("NoSuchEntity") => None,
             Err(e) => return Err(e).aws(format!("IAM ListRoleTags {role}")),
         };
-        out.push(Claim::new("iam role", role, owned));
-    }
-    Ok(out)
+        anyhow::Ok(Claim::new("iam role", role, owned))
+    }))
+    .await
 }

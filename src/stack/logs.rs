@@ -24,21 +24,20 @@ async fn retention(client: &Client, name: &str) -> anyhow::Result<Option<Option<
 }
 
 pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    let mut out = Vec::new();
-    for f in Function::ALL {
+    futures::future::try_join_all(Function::ALL.map(|f| async move {
         let name = stack.log_group(f);
         let state = match retention(client, &name).await? {
             None => State::Missing,
             Some(Some(LOG_RETENTION_DAYS)) => State::Present,
             Some(_) => State::Drifted(vec!["retention differs".into()]),
         };
-        out.push(Resource {
+        anyhow::Ok(Resource {
             kind: "log group",
             name,
             state,
-        });
-    }
-    Ok(out)
+        })
+    }))
+    .await
 }
 
 pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
@@ -96,8 +95,7 @@ pub async fn destroy(
 
 /// Who holds the stack's log group names (see [`crate::stack::ownership`]).
 pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-    let mut out = Vec::new();
-    for f in Function::ALL {
+    futures::future::try_join_all(Function::ALL.map(|f| async move {
         let group = stack.log_group(f);
         #[allow(deprecated)] // ListTagsForResource needs the ARN; this takes the name.
         let owned = match client
@@ -110,7 +108,7 @@ pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>
             Err(e) if e.code() == Some("ResourceNotFoundException") => None,
             Err(e) => return Err(e).aws(format!("CloudWatch Logs ListTagsLogGroup {group}")),
         };
-        out.push(Claim::new("log group", group, owned));
-    }
-    Ok(out)
+        anyhow::Ok(Claim::new("log group", group, owned))
+    }))
+    .await
 }

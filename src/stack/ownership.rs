@@ -54,13 +54,15 @@ impl Claim {
 
 /// Reads, for every name of the stack that is taken, whether the stack's tag is on it.
 pub async fn foreign(c: &Clients, stack: &Stack) -> anyhow::Result<Foreign> {
-    let mut found = BTreeSet::new();
-    for component in Component::ALL {
-        for claim in component.claims(c, stack).await? {
-            if claim.owned == Some(false) {
-                found.insert((claim.kind, claim.name));
-            }
-        }
-    }
-    Ok(Foreign(found))
+    let claims =
+        futures::future::try_join_all(Component::ALL.map(|component| component.claims(c, stack)))
+            .await?;
+    Ok(Foreign(
+        claims
+            .into_iter()
+            .flatten()
+            .filter(|claim| claim.owned == Some(false))
+            .map(|claim| (claim.kind, claim.name))
+            .collect::<BTreeSet<_>>(),
+    ))
 }

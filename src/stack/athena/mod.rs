@@ -107,21 +107,26 @@ pub async fn inspect(
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
 ) -> anyhow::Result<Vec<Resource>> {
+    let (workgroup, database, table) = tokio::try_join!(
+        workgroup_state(athena, stack),
+        database_state(glue, stack),
+        table_state(glue, stack)
+    )?;
     Ok(vec![
         Resource {
             kind: "athena workgroup",
             name: stack.workgroup(),
-            state: workgroup_state(athena, stack).await?,
+            state: workgroup,
         },
         Resource {
             kind: "glue database",
             name: stack.glue_database(),
-            state: database_state(glue, stack).await?,
+            state: database,
         },
         Resource {
             kind: "glue table",
             name: format!("{}.{TABLE_NAME}", stack.glue_database()),
-            state: table_state(glue, stack).await?,
+            state: table,
         },
     ])
 }
@@ -265,17 +270,11 @@ pub async fn claims(
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
 ) -> anyhow::Result<Vec<Claim>> {
+    let (workgroup, database) =
+        tokio::try_join!(workgroup_owned(athena, stack), database_owned(glue, stack))?;
     Ok(vec![
-        Claim::new(
-            "athena workgroup",
-            stack.workgroup(),
-            workgroup_owned(athena, stack).await?,
-        ),
-        Claim::new(
-            "glue database",
-            stack.glue_database(),
-            database_owned(glue, stack).await?,
-        ),
+        Claim::new("athena workgroup", stack.workgroup(), workgroup),
+        Claim::new("glue database", stack.glue_database(), database),
     ])
 }
 

@@ -11,21 +11,19 @@ use super::{FunctionDrift, run_drift};
 
 /// Whether both functions exist (the API and the schedule have something to invoke).
 pub async fn all_exist(client: &Client, stack: &Stack) -> anyhow::Result<bool> {
-    for f in Function::ALL {
-        if configuration(client, &stack.function(f)).await?.is_none() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let found = futures::future::try_join_all(
+        Function::ALL.map(|f| async move { configuration(client, &stack.function(f)).await }),
+    )
+    .await?;
+    Ok(found.iter().all(Option::is_some))
 }
 
+/// A function's configuration as deployed.
+pub type Configuration =
+    aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+
 /// A function's configuration; `None` when there is no such function.
-async fn configuration(
-    client: &Client,
-    name: &str,
-) -> anyhow::Result<
-    Option<aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput>,
-> {
+pub async fn configuration(client: &Client, name: &str) -> anyhow::Result<Option<Configuration>> {
     match client
         .get_function_configuration()
         .function_name(name)
@@ -47,7 +45,13 @@ pub async fn variable(
 ) -> anyhow::Result<Option<String>> {
     Ok(configuration(client, &stack.function(f))
         .await?
-        .and_then(|c| c.environment()?.variables()?.get(variable).cloned()))
+        .as_ref()
+        .and_then(|c| variable_of(c, variable)))
+}
+
+/// A variable of a configuration's environment.
+pub fn variable_of(c: &Configuration, variable: &str) -> Option<String> {
+    c.environment()?.variables()?.get(variable).cloned()
 }
 
 /// The variables each function must have.
@@ -70,8 +74,7 @@ fn required_variables(f: Function) -> &'static [&'static str] {
 /// The functions as deployed, for `status`: present or missing, with drift in what can be known
 /// without the artifacts (the code is not compared here).
 pub async fn status(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    let mut out = Vec::new();
-    for f in Function::ALL {
+    futures::future::try_join_all(Function::ALL.map(|f| async move {
         let name = stack.function(f);
         let drift = match configuration(client, &name).await? {
             None => None,
@@ -104,7 +107,7 @@ pub async fn status(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resour
                 Some(drift)
             }
         };
-        out.push(Resource::with_drift("lambda function", name, drift));
-    }
-    Ok(out)
+        anyhow::Ok(Resource::with_drift("lambda function", name, drift))
+    }))
+    .await
 }

@@ -38,7 +38,7 @@ mod deployed;
 mod invoke;
 mod spec;
 
-pub use deployed::{all_exist, status, variable};
+pub use deployed::{Configuration, all_exist, configuration, status, variable, variable_of};
 pub use invoke::{DAYS_PER_INVOCATION, dates_event, run_etl};
 pub use spec::{
     Artifacts, DEFAULT_ARTIFACTS, FunctionDrift, FunctionSpec, artifact_path, run_drift,
@@ -51,15 +51,14 @@ pub async fn inspect(
     stack: &Stack,
     specs: &[FunctionSpec],
 ) -> anyhow::Result<Vec<Resource>> {
-    let mut out = Vec::new();
-    for spec in specs {
+    futures::future::try_join_all(specs.iter().map(|spec| async move {
         let name = stack.function(spec.function);
         let drift = get(client, &name, spec.runs_alone)
             .await?
             .map(|deployed| differences(&deployed, spec, stack));
-        out.push(Resource::with_drift("lambda function", name, drift));
-    }
-    Ok(out)
+        anyhow::Ok(Resource::with_drift("lambda function", name, drift))
+    }))
+    .await
 }
 
 /// Waits until the function can take the next change (or invocations).
@@ -252,15 +251,14 @@ pub async fn destroy(
 
 /// Who holds the stack's function names (see [`crate::stack::ownership`]).
 pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-    let mut out = Vec::new();
-    for f in Function::ALL {
+    futures::future::try_join_all(Function::ALL.map(|f| async move {
         let function = stack.function(f);
         let owned = match client.get_function().function_name(&function).send().await {
             Ok(out) => Some(stack.owns_map(out.tags())),
             Err(e) if e.code() == Some("ResourceNotFoundException") => None,
             Err(e) => return Err(e).aws(format!("Lambda GetFunction {function}")),
         };
-        out.push(Claim::new("lambda function", function, owned));
-    }
-    Ok(out)
+        anyhow::Ok(Claim::new("lambda function", function, owned))
+    }))
+    .await
 }

@@ -296,7 +296,28 @@ pub(super) async fn get(
     name: &str,
     runs_alone: bool,
 ) -> anyhow::Result<Option<Deployed>> {
-    let out = match client.get_function().function_name(name).send().await {
+    // The function and how its asynchronous runs retry, at once.
+    let retries = async {
+        if !runs_alone {
+            return Ok(None);
+        }
+        match client
+            .get_function_event_invoke_config()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(c) => Ok(Some((
+                c.maximum_retry_attempts().unwrap_or(-1),
+                c.maximum_event_age_in_seconds().unwrap_or(-1),
+            ))),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(e).aws(format!("Lambda GetFunctionEventInvokeConfig {name}")),
+        }
+    };
+    let (out, async_retries) =
+        tokio::join!(client.get_function().function_name(name).send(), retries);
+    let out = match out {
         Ok(out) => out,
         Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
         Err(e) => return Err(e).aws(format!("Lambda GetFunction {name}")),
@@ -307,23 +328,7 @@ pub(super) async fn get(
     let reserved = out
         .concurrency()
         .and_then(|c| c.reserved_concurrent_executions());
-    let async_retries = if runs_alone {
-        match client
-            .get_function_event_invoke_config()
-            .function_name(name)
-            .send()
-            .await
-        {
-            Ok(c) => Some((
-                c.maximum_retry_attempts().unwrap_or(-1),
-                c.maximum_event_age_in_seconds().unwrap_or(-1),
-            )),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
-            Err(e) => return Err(e).aws(format!("Lambda GetFunctionEventInvokeConfig {name}")),
-        }
-    } else {
-        None
-    };
+    let async_retries = async_retries?;
     Ok(Some(Deployed {
         config,
         tags: out.tags().cloned(),

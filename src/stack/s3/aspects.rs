@@ -112,81 +112,86 @@ pub(super) async fn drift(
     role: BucketRole,
 ) -> anyhow::Result<Vec<Aspect>> {
     let bucket = role.bucket(stack);
-    let mut drifted = Vec::new();
-    for aspect in Aspect::ALL {
-        let ok = match aspect {
-            Aspect::PublicAccess => match client
-                .get_public_access_block()
-                .bucket(&bucket)
-                .send()
-                .await
-            {
-                Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
-                    c.block_public_acls() == Some(true)
-                        && c.ignore_public_acls() == Some(true)
-                        && c.block_public_policy() == Some(true)
-                        && c.restrict_public_buckets() == Some(true)
-                }),
-                Err(e) if not_configured(e.code()) => false,
-                Err(e) => return Err(e).aws(format!("S3 GetPublicAccessBlock {bucket}")),
-            },
-            Aspect::Encryption => match client.get_bucket_encryption().bucket(&bucket).send().await
-            {
-                Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
-                    c.rules()
-                        .iter()
-                        .any(|r| r.apply_server_side_encryption_by_default().is_some())
-                }),
-                Err(e) if not_configured(e.code()) => false,
-                Err(e) => return Err(e).aws(format!("S3 GetBucketEncryption {bucket}")),
-            },
-            Aspect::Policy => match client.get_bucket_policy().bucket(&bucket).send().await {
-                Ok(out) => out
-                    .policy()
-                    .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                    .is_some_and(|p| p == tls_only_policy(&bucket)),
-                Err(e) if not_configured(e.code()) => false,
-                Err(e) => return Err(e).aws(format!("S3 GetBucketPolicy {bucket}")),
-            },
-            Aspect::Tags => match client.get_bucket_tagging().bucket(&bucket).send().await {
-                Ok(out) => stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value()))),
-                Err(e) if not_configured(e.code()) => false,
-                Err(e) => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
-            },
-            Aspect::Lifecycle => {
-                match client
-                    .get_bucket_lifecycle_configuration()
-                    .bucket(&bucket)
-                    .send()
-                    .await
-                {
-                    Ok(out) => {
-                        let want = lifecycle_rules(role)?;
-                        want.iter().all(|w| {
-                            out.rules().iter().any(|r| {
-                                r.id() == w.id()
-                                    && r.status() == w.status()
-                                    && r.expiration().and_then(|e| e.days())
-                                        == w.expiration().and_then(|e| e.days())
-                                    && r.abort_incomplete_multipart_upload()
-                                        .and_then(|a| a.days_after_initiation())
-                                        == w.abort_incomplete_multipart_upload()
-                                            .and_then(|a| a.days_after_initiation())
-                            })
-                        })
-                    }
-                    Err(e) if not_configured(e.code()) => false,
-                    Err(e) => {
-                        return Err(e).aws(format!("S3 GetBucketLifecycleConfiguration {bucket}"));
+    // Every aspect is read at once: each is one call, and none depends on another.
+    let checks = Aspect::ALL.map(|aspect| {
+        let bucket = &bucket;
+        async move {
+            let ok = match aspect {
+                Aspect::PublicAccess => {
+                    match client.get_public_access_block().bucket(bucket).send().await {
+                        Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
+                            c.block_public_acls() == Some(true)
+                                && c.ignore_public_acls() == Some(true)
+                                && c.block_public_policy() == Some(true)
+                                && c.restrict_public_buckets() == Some(true)
+                        }),
+                        Err(e) if not_configured(e.code()) => false,
+                        Err(e) => return Err(e).aws(format!("S3 GetPublicAccessBlock {bucket}")),
                     }
                 }
-            }
-        };
-        if !ok {
-            drifted.push(aspect);
+                Aspect::Encryption => {
+                    match client.get_bucket_encryption().bucket(bucket).send().await {
+                        Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
+                            c.rules()
+                                .iter()
+                                .any(|r| r.apply_server_side_encryption_by_default().is_some())
+                        }),
+                        Err(e) if not_configured(e.code()) => false,
+                        Err(e) => return Err(e).aws(format!("S3 GetBucketEncryption {bucket}")),
+                    }
+                }
+                Aspect::Policy => match client.get_bucket_policy().bucket(bucket).send().await {
+                    Ok(out) => out
+                        .policy()
+                        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                        .is_some_and(|p| p == tls_only_policy(bucket)),
+                    Err(e) if not_configured(e.code()) => false,
+                    Err(e) => return Err(e).aws(format!("S3 GetBucketPolicy {bucket}")),
+                },
+                Aspect::Tags => match client.get_bucket_tagging().bucket(bucket).send().await {
+                    Ok(out) => stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value()))),
+                    Err(e) if not_configured(e.code()) => false,
+                    Err(e) => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
+                },
+                Aspect::Lifecycle => {
+                    match client
+                        .get_bucket_lifecycle_configuration()
+                        .bucket(bucket)
+                        .send()
+                        .await
+                    {
+                        Ok(out) => {
+                            let want = lifecycle_rules(role)?;
+                            want.iter().all(|w| {
+                                out.rules().iter().any(|r| {
+                                    r.id() == w.id()
+                                        && r.status() == w.status()
+                                        && r.expiration().and_then(|e| e.days())
+                                            == w.expiration().and_then(|e| e.days())
+                                        && r.abort_incomplete_multipart_upload()
+                                            .and_then(|a| a.days_after_initiation())
+                                            == w.abort_incomplete_multipart_upload()
+                                                .and_then(|a| a.days_after_initiation())
+                                })
+                            })
+                        }
+                        Err(e) if not_configured(e.code()) => false,
+                        Err(e) => {
+                            return Err(e)
+                                .aws(format!("S3 GetBucketLifecycleConfiguration {bucket}"));
+                        }
+                    }
+                }
+            };
+            anyhow::Ok((aspect, ok))
         }
-    }
-    Ok(drifted)
+    });
+    Ok(futures::future::try_join_all(checks)
+        .await?
+        .into_iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(aspect, _)| aspect)
+        .collect())
 }
 
 pub(super) async fn apply(

@@ -62,8 +62,8 @@ async fn exists(client: &Client, bucket: &str) -> anyhow::Result<bool> {
 
 /// The state of each bucket of the stack.
 pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    let mut out = Vec::new();
-    for role in BucketRole::ALL {
+    // The buckets side by side; each one's aspects side by side once it is found.
+    futures::future::try_join_all(BucketRole::ALL.map(|role| async move {
         let name = role.bucket(stack);
         let state = if !exists(client, &name).await? {
             State::Missing
@@ -80,13 +80,13 @@ pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resou
                 )
             }
         };
-        out.push(Resource {
+        anyhow::Ok(Resource {
             kind: "s3 bucket",
             name,
             state,
-        });
-    }
-    Ok(out)
+        })
+    }))
+    .await
 }
 
 /// Creates what is missing and repairs what differs; touches nothing that is right.
@@ -236,8 +236,7 @@ async fn empty(client: &Client, bucket: &str) -> anyhow::Result<()> {
 
 /// Who holds the stack's bucket names (see [`crate::stack::ownership`]).
 pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-    let mut out = Vec::new();
-    for role in BucketRole::ALL {
+    futures::future::try_join_all(BucketRole::ALL.map(|role| async move {
         let bucket = role.bucket(stack);
         let owned = match client.get_bucket_tagging().bucket(&bucket).send().await {
             Ok(out) => Some(stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
@@ -247,7 +246,7 @@ pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>
                 _ => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
             },
         };
-        out.push(Claim::new("s3 bucket", bucket, owned));
-    }
-    Ok(out)
+        anyhow::Ok(Claim::new("s3 bucket", bucket, owned))
+    }))
+    .await
 }
