@@ -112,6 +112,16 @@ impl Ctx {
         crate::stack::ownership::foreign(&self.aws, &self.stack).await
     }
 
+    /// [`Ctx::foreign`], and the components of which nothing exists yet.
+    pub async fn survey(
+        &self,
+    ) -> anyhow::Result<(
+        crate::stack::ownership::Foreign,
+        Vec<crate::stack::Component>,
+    )> {
+        crate::stack::ownership::survey(&self.aws, &self.stack).await
+    }
+
     /// A variable of a deployed function's environment; `None` when it or the function is
     /// missing.
     pub async fn variable(&self, f: Function, variable: &str) -> anyhow::Result<Option<String>> {

@@ -238,7 +238,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     let artifacts = Artifacts::choose(args.artifacts.clone());
     // Nothing that bears the stack's names without its tag is touched, let alone adopted: the
     // owners are read while the wanted state is worked out, and checked before any change.
-    let (foreign, (wanted, desired)) = tokio::try_join!(ctx.foreign(), async {
+    let ((foreign, absent), (wanted, desired)) = tokio::try_join!(ctx.survey(), async {
         let wanted = wanted(&ctx, &args, given).await?;
         let desired = desired(&ctx, &artifacts, &wanted).await?;
         anyhow::Ok((wanted, desired))
@@ -280,7 +280,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
                 }
             },
         };
-        let before = crate::stack::apply_all(&ctx.aws, stack, &desired, &events).await?;
+        let before = crate::stack::apply_all(&ctx.aws, stack, &desired, &absent, &events).await?;
         progress.done();
         before
     };

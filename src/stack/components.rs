@@ -225,25 +225,31 @@ pub async fn inspect_all(
 
 /// `up`: reads the whole stack at once, then applies only the components that are not as they
 /// should be, stage by stage (a stage's components concurrently). With nothing to change, that
-/// is one round of reads. `events.applied` hears of the components in [`Component::ALL`]'s
+/// is one round of reads. Components known to be `absent` (none of their names is taken) are
+/// not read: they are created. `events.applied` hears of the components in [`Component::ALL`]'s
 /// order, each as soon as it and those before it are done, so the lines are the same on every
 /// run. Returns every resource's state before the run, in that order.
 pub async fn apply_all(
     c: &Clients,
     stack: &Stack,
     desired: &Desired,
+    absent: &[Component],
     events: &Events<'_>,
 ) -> anyhow::Result<Vec<Resource>> {
     (events.step)("reading the stack");
     let started = std::time::Instant::now();
-    let found = futures::future::try_join_all(
-        Component::ALL.map(|component| component.inspect(c, stack, Some(desired))),
-    )
+    let found = futures::future::try_join_all(Component::ALL.map(|component| async move {
+        if absent.contains(&component) {
+            return anyhow::Ok(None);
+        }
+        Ok(Some(component.inspect(c, stack, Some(desired)).await?))
+    }))
     .await?;
     let read = started.elapsed();
     let lines = InOrder::new(events);
     let mut before: Vec<Option<Vec<Resource>>> = vec![None; Component::ALL.len()];
     for (i, resources) in found.iter().enumerate() {
+        let Some(resources) = resources else { continue };
         if resources.iter().all(|r| r.state == State::Present) {
             before[i] = Some(resources.clone());
             lines.done(i, resources.clone(), read);

@@ -54,15 +54,26 @@ impl Claim {
 
 /// Reads, for every name of the stack that is taken, whether the stack's tag is on it.
 pub async fn foreign(c: &Clients, stack: &Stack) -> anyhow::Result<Foreign> {
+    Ok(survey(c, stack).await?.0)
+}
+
+/// [`foreign`], and the components none of whose names is taken: nothing of them exists, so
+/// `up` creates them without reading them again.
+pub async fn survey(c: &Clients, stack: &Stack) -> anyhow::Result<(Foreign, Vec<Component>)> {
     let claims =
         futures::future::try_join_all(Component::ALL.map(|component| component.claims(c, stack)))
             .await?;
-    Ok(Foreign(
-        claims
-            .into_iter()
-            .flatten()
-            .filter(|claim| claim.owned == Some(false))
-            .map(|claim| (claim.kind, claim.name))
-            .collect::<BTreeSet<_>>(),
-    ))
+    let absent = Component::ALL
+        .iter()
+        .zip(&claims)
+        .filter(|(_, claims)| !claims.is_empty() && claims.iter().all(|c| c.owned.is_none()))
+        .map(|(component, _)| *component)
+        .collect();
+    let foreign = claims
+        .into_iter()
+        .flatten()
+        .filter(|claim| claim.owned == Some(false))
+        .map(|claim| (claim.kind, claim.name))
+        .collect::<BTreeSet<_>>();
+    Ok((Foreign(foreign), absent))
 }
