@@ -105,68 +105,76 @@ pub async fn ensure(
     progress: &(dyn Fn(String) + Sync),
 ) -> anyhow::Result<Vec<Resource>> {
     let before = inspect(client, stack, specs).await?;
-    for (spec, resource) in specs.iter().zip(&before) {
-        let name = &resource.name;
-        match &resource.state {
-            State::Present => {}
-            State::Missing => {
-                create(client, stack, spec, progress).await?;
-                if spec.runs_alone
-                    && let Some(deployed) = get(client, name, true).await?
-                {
-                    apply_run_settings(client, name, &deployed, progress).await?;
+    // The two functions are independent: made or updated side by side.
+    futures::future::try_join_all(
+        specs
+            .iter()
+            .zip(&before)
+            .map(|(spec, resource)| async move {
+                let name = &resource.name;
+                match &resource.state {
+                    State::Present => {}
+                    State::Missing => {
+                        create(client, stack, spec, progress).await?;
+                        if spec.runs_alone
+                            && let Some(deployed) = get(client, name, true).await?
+                        {
+                            apply_run_settings(client, name, &deployed, progress).await?;
+                        }
+                    }
+                    State::Drifted(_) => {
+                        let Some(deployed) = get(client, name, spec.runs_alone).await? else {
+                            create(client, stack, spec, progress).await?;
+                            return anyhow::Ok(());
+                        };
+                        let current = &deployed.config;
+                        let drift = differences(&deployed, spec, stack);
+                        if drift.contains(&FunctionDrift::Code) {
+                            client
+                                .update_function_code()
+                                .function_name(name)
+                                .zip_file(Blob::new(spec.zip.clone()))
+                                .send()
+                                .await
+                                .aws(format!("Lambda UpdateFunctionCode {name}"))?;
+                            wait_ready(client, name).await?;
+                        }
+                        if drift.iter().any(FunctionDrift::is_configuration) {
+                            client
+                                .update_function_configuration()
+                                .function_name(name)
+                                .runtime(Runtime::Providedal2023)
+                                .handler("bootstrap")
+                                .role(&spec.role_arn)
+                                .memory_size(spec.memory_mb)
+                                .timeout(spec.timeout_s)
+                                .environment(environment(spec))
+                                .send()
+                                .await
+                                .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
+                            wait_ready(client, name).await?;
+                        }
+                        if drift.contains(&FunctionDrift::StackTag) {
+                            let arn = current
+                                .function_arn()
+                                .context("Lambda GetFunction returned no ARN")?;
+                            client
+                                .tag_resource()
+                                .resource(arn)
+                                .tags(STACK_TAG, stack.name.as_str())
+                                .send()
+                                .await
+                                .aws(format!("Lambda TagResource {name}"))?;
+                        }
+                        if spec.runs_alone {
+                            apply_run_settings(client, name, &deployed, progress).await?;
+                        }
+                    }
                 }
-            }
-            State::Drifted(_) => {
-                let Some(deployed) = get(client, name, spec.runs_alone).await? else {
-                    create(client, stack, spec, progress).await?;
-                    continue;
-                };
-                let current = &deployed.config;
-                let drift = differences(&deployed, spec, stack);
-                if drift.contains(&FunctionDrift::Code) {
-                    client
-                        .update_function_code()
-                        .function_name(name)
-                        .zip_file(Blob::new(spec.zip.clone()))
-                        .send()
-                        .await
-                        .aws(format!("Lambda UpdateFunctionCode {name}"))?;
-                    wait_ready(client, name).await?;
-                }
-                if drift.iter().any(FunctionDrift::is_configuration) {
-                    client
-                        .update_function_configuration()
-                        .function_name(name)
-                        .runtime(Runtime::Providedal2023)
-                        .handler("bootstrap")
-                        .role(&spec.role_arn)
-                        .memory_size(spec.memory_mb)
-                        .timeout(spec.timeout_s)
-                        .environment(environment(spec))
-                        .send()
-                        .await
-                        .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
-                    wait_ready(client, name).await?;
-                }
-                if drift.contains(&FunctionDrift::StackTag) {
-                    let arn = current
-                        .function_arn()
-                        .context("Lambda GetFunction returned no ARN")?;
-                    client
-                        .tag_resource()
-                        .resource(arn)
-                        .tags(STACK_TAG, stack.name.as_str())
-                        .send()
-                        .await
-                        .aws(format!("Lambda TagResource {name}"))?;
-                }
-                if spec.runs_alone {
-                    apply_run_settings(client, name, &deployed, progress).await?;
-                }
-            }
-        }
-    }
+                anyhow::Ok(())
+            }),
+    )
+    .await?;
     Ok(before)
 }
 
