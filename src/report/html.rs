@@ -117,7 +117,7 @@ fn header(page: &mut String, r: &Report, title: &str) {
         count(span),
         plural(span, "day", "days"),
         count(people as i64),
-        plural(people as i64, "person", "people"),
+        plural(people as i64, "member", "members"),
         esc(&r.about.zone),
     );
     if r.chats.len() > 1 {
@@ -376,7 +376,7 @@ fn users(page: &mut String, r: &Report) {
             format!(
                 "{} {} wrote {} messages. {} wrote the most: {} messages, {} of all.{}",
                 count(r.users.len() as i64),
-                plural(r.users.len() as i64, "person", "people"),
+                plural(r.users.len() as i64, "member", "members"),
                 count(total),
                 user_name(top.name.as_deref(), top.id),
                 count(top.messages),

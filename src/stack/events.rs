@@ -35,6 +35,16 @@ fn rule_arn(stack: &Stack) -> String {
     )
 }
 
+/// The ETL function's statement that lets the schedule's rule invoke it.
+fn permission<'a>(function: &'a str, source: &'a str) -> Permission<'a> {
+    Permission {
+        function,
+        statement_id: PERMISSION_ID,
+        principal: "events.amazonaws.com",
+        source_arn: source,
+    }
+}
+
 /// The schedule of the deployed rule; `None` when there is no rule.
 pub async fn deployed_schedule(client: &Client, stack: &Stack) -> anyhow::Result<Option<String>> {
     let name = stack.etl_rule();
@@ -66,14 +76,8 @@ async fn find(
 ) -> anyhow::Result<Option<Found>> {
     let name = stack.etl_rule();
     let function_arn = stack.function_arn(Function::Etl);
-    let function = stack.function(Function::Etl);
-    let source = rule_arn(stack);
-    let permission = Permission {
-        function: &function,
-        statement_id: PERMISSION_ID,
-        principal: "events.amazonaws.com",
-        source_arn: &source,
-    };
+    let (function, source) = (stack.function(Function::Etl), rule_arn(stack));
+    let permission = permission(&function, &source);
     // The rule, its targets and the function's permission at once: a missing rule makes the
     // other two answers moot.
     let (rule, targets, permission) = tokio::join!(
@@ -206,14 +210,8 @@ pub async fn ensure(
     }
     // Checked on its own: a statement can outlive its rule (an interrupted run, a rule deleted by
     // hand), and adding it twice is a conflict.
-    let function = stack.function(Function::Etl);
-    let source = rule_arn(stack);
-    let permission = Permission {
-        function: &function,
-        statement_id: PERMISSION_ID,
-        principal: "events.amazonaws.com",
-        source_arn: &source,
-    };
+    let (function, source) = (stack.function(Function::Etl), rule_arn(stack));
+    let permission = permission(&function, &source);
     let state = permission.state(lambda).await?;
     permission.ensure(lambda, &state).await?;
     Ok(before)

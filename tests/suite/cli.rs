@@ -989,16 +989,7 @@ fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_del
     let (athena, glue) = (aws_sdk_athena::Client::new(c), aws_sdk_glue::Client::new(c));
     // Someone else's resources, one of each kind, with the names a stack "other" would use.
     aws.rt.block_on(async {
-        s3.create_bucket()
-            .bucket("other-123456789012-eu-west-1-raw")
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        common::create_bucket(&s3, "other-123456789012-eu-west-1-raw").await;
         let trust = tgpipe::stack::iam::trust_policy().to_string();
         iam.create_role()
             .role_name("other-etl")

@@ -104,3 +104,17 @@ pub fn on_aws(mut cmd: std::process::Command, endpoint: &str) -> std::process::C
         .env("AWS_REGION", REGION);
     cmd
 }
+
+/// Creates a bucket in [`REGION`], as someone else's would be.
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) {
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

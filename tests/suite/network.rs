@@ -166,16 +166,7 @@ async fn inventory(moto: &testkit::Moto) -> BTreeMap<&'static str, Vec<String>> 
 async fn someone_elses(moto: &testkit::Moto) {
     let config = common::sdk_config(moto).await;
     let s3 = tgpipe::aws::s3_client(&config);
-    s3.create_bucket()
-        .bucket("someone-elses-bucket")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    common::create_bucket(&s3, "someone-elses-bucket").await;
     s3.put_object()
         .bucket("someone-elses-bucket")
         .key("telegram/context_date=2024-05-01/1.json")
@@ -205,6 +196,39 @@ async fn someone_elses(moto: &testkit::Moto) {
         .unwrap();
 }
 
+/// The kinds of resource `up` names, in the order of its lines.
+fn resource_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("  ")?;
+            let (word, rest) = rest.split_once(' ')?;
+            if !["created", "updated", "unchanged"].contains(&word) {
+                return None;
+            }
+            Some(rest.trim_start().get(..17)?.trim_end().to_owned())
+        })
+        .filter(|kind| kind != "telegram webhook")
+        .collect()
+}
+
+/// What a first `up` creates, in the order it says so (the stack's components, in order).
+const FIRST_UP_ORDER: [&str; 14] = [
+    "s3 bucket",
+    "s3 bucket",
+    "s3 bucket",
+    "iam role",
+    "iam role",
+    "log group",
+    "log group",
+    "lambda function",
+    "lambda function",
+    "http api",
+    "eventbridge rule",
+    "athena workgroup",
+    "glue database",
+    "glue table",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn up_status_set_webhook_and_down_succeed_in_one_run_when_a_fifth_of_calls_fail() {
     let net = Net::new(testkit::FaultConfig::default());
@@ -219,7 +243,14 @@ async fn up_status_set_webhook_and_down_succeed_in_one_run_when_a_fifth_of_calls
             ..Default::default()
         });
         net.proxy.reset();
-        ok(&format!("up, seed {seed}"), net.up());
+        let (code, out, err) = net.up();
+        assert_eq!(code, 0, "up, seed {seed}\nstdout:\n{out}\nstderr:\n{err}");
+        // Made side by side, and still told in the same order whatever finished first.
+        assert_eq!(
+            resource_lines(&out),
+            FIRST_UP_ORDER,
+            "seed {seed}: the lines of up came in another order:\n{out}"
+        );
         let up = net.proxy.stats();
         let stack = inventory(&net.moto).await;
         for (kind, n) in [("functions", 2), ("roles", 2), ("apis", 1), ("rules", 1)] {

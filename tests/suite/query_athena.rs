@@ -69,21 +69,11 @@ fn seed(moto: &testkit::Moto) {
         ]}));
     }
     let column = |name: &str, ty: &str| json!({"Name": name, "Label": name, "Type": ty, "Nullable": "UNKNOWN"});
-    let body = json!({
-        "region": common::REGION,
-        "results": [{"rows": rows, "column_info": [
-            column("context_date", "date"), column("message_amount", "bigint"),
-            column("share", "double"), column("user_is_bot", "boolean"), column("word", "varchar"),
-        ]}],
-    });
-    let (status, text) = testkit::http(
-        &moto.endpoint,
-        "POST",
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{text}");
+    let result = json!({"rows": rows, "column_info": [
+        column("context_date", "date"), column("message_amount", "bigint"),
+        column("share", "double"), column("user_is_bot", "boolean"), column("word", "varchar"),
+    ]});
+    moto.queue_athena_results(common::REGION, &[result]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

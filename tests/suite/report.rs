@@ -446,15 +446,7 @@ fn seed_athena(moto: &testkit::Moto, answers: &BTreeMap<&str, Vec<Value>>) {
             json!({"rows": data, "column_info": info})
         })
         .collect();
-    let body = json!({"region": common::REGION, "results": results});
-    let (status, text) = testkit::http(
-        &moto.endpoint,
-        "POST",
-        "/moto-api/static/athena/query-results",
-        &body.to_string(),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{text}");
+    moto.queue_athena_results(common::REGION, &results);
 }
 
 /// The page without its footer, which names where the figures came from and when.

@@ -178,6 +178,20 @@ impl Moto {
         assert!((200..300).contains(&status), "{status} {reply}");
     }
 
+    /// What the next Athena queries started in `region` answer (moto runs no SQL), one result
+    /// each (`{"rows": […], "column_info": […]}`), in the order the queries start.
+    pub fn queue_athena_results(&self, region: &str, results: &[serde_json::Value]) {
+        let body = serde_json::json!({"results": results, "region": region}).to_string();
+        let (status, reply) = http(
+            &self.endpoint,
+            "POST",
+            "/moto-api/static/athena/query-results",
+            &body,
+        )
+        .expect("queue Athena results");
+        assert!((200..300).contains(&status), "{status} {reply}");
+    }
+
     /// The S3 settings that point the lake's storage at this server.
     pub fn s3_options(&self) -> Vec<(&'static str, String)> {
         vec![
