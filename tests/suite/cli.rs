@@ -4,7 +4,6 @@
 use crate::common;
 
 use crate::common::mutating;
-use tgpipe::stack::Function;
 
 const TOKEN: &str = "123456789:AAHtestTOKENvalue_0123456789abcdef";
 
@@ -23,12 +22,7 @@ impl Env {
 
     fn with_moto(moto: testkit::Moto) -> Env {
         common::moto_lambda_without_docker(&moto);
-        let artifacts = tempfile::tempdir().unwrap();
-        for f in Function::ALL {
-            let path = tgpipe::stack::lambda::artifact_path(artifacts.path(), f);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, common::zip_with_comment(f.suffix())).unwrap();
-        }
+        let artifacts = common::fake_artifacts();
         Env {
             moto,
             bot: testkit::TelegramStandIn::start(TOKEN),

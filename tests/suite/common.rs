@@ -118,3 +118,15 @@ pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) {
         .await
         .unwrap();
 }
+
+/// A directory of Lambda zips for `up --artifacts`: valid, empty, one per function (moto runs no
+/// code), each with its own bytes.
+pub fn fake_artifacts() -> tempfile::TempDir {
+    let artifacts = tempfile::tempdir().unwrap();
+    for f in tgpipe::stack::Function::ALL {
+        let path = tgpipe::stack::lambda::artifact_path(artifacts.path(), f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, zip_with_comment(f.suffix())).unwrap();
+    }
+    artifacts
+}

@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use tgpipe::stack::Function;
-
 use crate::common;
 
 const TOKEN: &str = "123456789:AAHtestTOKENvalue_0123456789abcdef";
@@ -25,12 +23,7 @@ impl Net {
     fn new(config: testkit::FaultConfig) -> Net {
         let moto = testkit::Moto::start();
         common::moto_lambda_without_docker(&moto);
-        let artifacts = tempfile::tempdir().unwrap();
-        for f in Function::ALL {
-            let path = tgpipe::stack::lambda::artifact_path(artifacts.path(), f);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, common::zip_with_comment(f.suffix())).unwrap();
-        }
+        let artifacts = common::fake_artifacts();
         let proxy = testkit::FaultProxy::start(&moto.endpoint, config);
         Net {
             moto,
