@@ -17,7 +17,8 @@ use crate::query::output::{Answer, Fit, Format};
 #[command(after_help = "Examples:
   tgpipe query --list
   tgpipe query messages_per_day --format csv > days.csv
-  tgpipe query top_words --local tgpipe-demo --max-rows 0")]
+  tgpipe query top_words --local tgpipe-demo --max-rows 0
+  tgpipe query user_share --from 2024-05-01 --to 2024-05-31 --chat-id -1001234567890")]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["analysis", "file", "sql", "list"])))]
 pub struct QueryArgs {
     /// An analysis by name (see --list), e.g. messages_per_day.

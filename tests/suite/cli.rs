@@ -601,6 +601,15 @@ impl Aws {
         c.environment().unwrap().variables().unwrap().clone()
     }
 
+    /// moto applies the buckets' TLS-only Deny to plain-HTTP object calls: a test that seeds or
+    /// reads objects lifts it first.
+    fn lift_tls_only_policy(&self, bucket: &str) {
+        let s3 = tgpipe::aws::s3_client(&self.config);
+        self.rt
+            .block_on(s3.delete_bucket_policy().bucket(bucket).send())
+            .unwrap();
+    }
+
     fn put(&self, bucket: &str, key: &str, body: &str) {
         let s3 = tgpipe::aws::s3_client(&self.config);
         self.rt
@@ -809,11 +818,7 @@ fn status_and_up_read_the_data_quarantine_stale_days_migrations_and_the_deployed
 
     // A body in quarantine, a day with raw updates and no Parquet, a group that migrated.
     let today = chrono::Utc::now().date_naive();
-    // (moto applies the buckets' TLS-only Deny to plain-HTTP object calls: lifted to seed them.)
-    let s3 = tgpipe::aws::s3_client(&aws.config);
-    aws.rt
-        .block_on(s3.delete_bucket_policy().bucket(RAW).send())
-        .unwrap();
+    aws.lift_tls_only_policy(RAW);
     aws.put(RAW, "quarantine/received_date=2024-05-01/abc", "not json");
     aws.put(
         RAW,
@@ -1215,10 +1220,7 @@ fn chats_names_every_chat_the_bot_heard_from_without_taking_updates_and_up_takes
     );
 
     // Deployed: the webhook holds the updates, and the stack's note names the chat not kept.
-    let s3 = tgpipe::aws::s3_client(&aws.config);
-    aws.rt
-        .block_on(s3.delete_bucket_policy().bucket(RAW).send())
-        .unwrap();
+    aws.lift_tls_only_policy(RAW);
     let seen = |h: i64| chrono::DateTime::from_timestamp(1_714_613_400 + h * 3600, 0).unwrap();
     let note = lake::update::SeenChat {
         chat: lake::update::ChatRef {
@@ -1349,9 +1351,7 @@ fn down_on_a_terminal_asks_first_and_deletes_data_only_for_the_stacks_name_typed
     let aws = Aws::new(&env);
     ok(&env.up(&[]));
     let s3 = tgpipe::aws::s3_client(&aws.config);
-    aws.rt
-        .block_on(s3.delete_bucket_policy().bucket(RAW).send())
-        .unwrap();
+    aws.lift_tls_only_policy(RAW);
     aws.put(RAW, "telegram/context_date=2024-05-01/1.json", "{}");
     let raw_exists = || aws.rt.block_on(s3.head_bucket().bucket(RAW).send()).is_ok();
     let lambda = aws_sdk_lambda::Client::new(&aws.config);
@@ -1439,11 +1439,8 @@ fn import_stores_an_export_in_the_raw_bucket_and_rebuilds_the_days_it_touched() 
     let env = Env::new();
     let aws = Aws::new(&env);
     ok(&env.up(&[]));
-    // (moto applies the buckets' TLS-only Deny to plain-HTTP object calls: lifted here.)
     let s3 = tgpipe::aws::s3_client(&aws.config);
-    aws.rt
-        .block_on(s3.delete_bucket_policy().bucket(RAW).send())
-        .unwrap();
+    aws.lift_tls_only_policy(RAW);
     let summary = |days: &[&str]| {
         etl_answer(
             days.iter()
