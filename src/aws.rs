@@ -3,6 +3,10 @@
 
 use aws_smithy_types::error::display::DisplayErrorContext;
 
+pub mod found;
+
+pub use found::{AlreadyExists, FindExt, NotFound};
+
 /// Where to reach AWS.
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
@@ -124,11 +128,11 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for LogCalls {
         // A failed attempt before this one: this attempt is its retry, after the SDK's wait.
         if let Some(failed) = cfg.load::<FailedAttempt>().cloned() {
             let (service, operation) = call_name(cfg);
-            eprintln!(
+            crate::ui::trace(format_args!(
                 "  aws {service} {operation}: {}, retrying after {:.1} s",
                 failed.what,
                 failed.at.elapsed().as_secs_f64()
-            );
+            ));
             cfg.interceptor_state().unset::<FailedAttempt>();
         }
         Ok(())
@@ -145,7 +149,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for LogCalls {
             .response()
             .map(|r| r.status().as_u16().to_string())
             .unwrap_or_else(|| "no response".to_owned());
-        eprintln!("  aws {service} {operation}: {status}");
+        crate::ui::trace(format_args!("  aws {service} {operation}: {status}"));
         Ok(())
     }
 }
@@ -179,25 +183,19 @@ where
     }
 }
 
-/// The outcome of a delete call: deleted, or already gone when the service answers with
-/// `missing_code`; any other error names the call.
+/// The outcome of a delete call: deleted, or already gone when the service says there is no
+/// such thing; any other error names the call.
 pub fn removal<T, E>(
     result: Result<T, E>,
-    missing_code: &str,
     what: impl std::fmt::Display,
 ) -> anyhow::Result<crate::plan::Removal>
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
+    E: NotFound + std::error::Error + Send + Sync + 'static,
 {
-    match result {
-        Ok(_) => Ok(crate::plan::Removal::Deleted),
-        Err(e) if e.code() == Some(missing_code) => Ok(crate::plan::Removal::AlreadyGone),
-        Err(e) => Err(aws_error(what, e)),
-    }
+    Ok(match result.found().aws(what)? {
+        Some(_) => crate::plan::Removal::Deleted,
+        None => crate::plan::Removal::AlreadyGone,
+    })
 }
 
 /// Whether a failed call may succeed if made again: no answer, a 5xx, or throttling.

@@ -1,8 +1,9 @@
 //! The command line's grammar: the flags every command takes, and the commands. Each command's
 //! own flags live beside it in `commands/`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::commands::args::Global;
 use crate::commands::chats::ChatsArgs;
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::down::DownArgs;
@@ -15,7 +16,10 @@ use crate::commands::report::ReportArgs;
 use crate::commands::set_webhook::SetWebhookArgs;
 use crate::commands::status::StatusArgs;
 use crate::commands::up::UpArgs;
-use crate::stack::DEFAULT_NAME;
+use crate::commands::{
+    ExitStatus, chats, completions, down, etl, import, local, outputs, query, report, set_webhook,
+    status, up,
+};
 
 /// Stand up (and tear down) a Telegram data pipeline on your own AWS account.
 #[derive(Parser)]
@@ -31,16 +35,6 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Args)]
-pub struct Global {
-    /// Stack name: every resource name derives from it (a-z, 0-9, '-', at most 20).
-    #[arg(long, global = true, env = "TGPIPE_NAME", default_value = DEFAULT_NAME)]
-    pub name: String,
-    /// Print every AWS call (service, operation, status) and Telegram method on stderr.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
 }
 
 #[derive(Subcommand)]
@@ -74,4 +68,26 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(hide = true)]
     Man,
+}
+
+impl Cli {
+    /// Runs the command given. An error is [`ExitStatus::Failure`], printed by `main`.
+    pub async fn run(self) -> anyhow::Result<ExitStatus> {
+        let g = &self.global;
+        match self.command {
+            Command::Up(args) => up::run(g, args).await,
+            Command::Down(args) => down::run(g, args).await,
+            Command::Status(args) => status::run(g, args).await,
+            Command::SetWebhook(args) => set_webhook::run(g, args).await,
+            Command::Query(args) => query::run(g, args).await,
+            Command::Report(args) => report::run(g, args).await,
+            Command::Outputs(args) => outputs::run(g, args).await,
+            Command::Chats(args) => chats::run(g, args).await,
+            Command::Etl(args) => etl::run(g, args).await,
+            Command::Import(args) => import::run(g, args).await,
+            Command::Local(command) => local::run(g, command).await,
+            Command::Completions(args) => completions::completions(Cli::command(), args),
+            Command::Man => completions::man(Cli::command()),
+        }
+    }
 }

@@ -5,6 +5,8 @@
 //! whole account (`chats.list`, each with the same fields). Memory stays bounded whatever the
 //! export's size: only one message is held at a time.
 
+pub mod pipeline;
+
 use std::fmt;
 use std::io::Read;
 

@@ -36,6 +36,8 @@ pub enum LocalModeError {
         key: String,
         error: String,
     },
+    #[error("no raw updates at {raw}: fill it with `tgpipe local poll {dir} --chat-id …` first", raw = .0.join(RAW_STORE).display(), dir = .0.display())]
+    NoRaw(PathBuf),
     #[error("cannot use {0} as a data directory: {1}")]
     Dir(PathBuf, String),
     #[error(transparent)]
@@ -211,6 +213,9 @@ pub async fn etl(
     dir: &Path,
     dates: &[chrono::NaiveDate],
 ) -> Result<Option<etl::Summary>, LocalModeError> {
+    if !dir.join(RAW_STORE).is_dir() {
+        return Err(LocalModeError::NoRaw(dir.to_owned()));
+    }
     let (raw, enriched) = stores(dir)?;
     // The zone only picks "today" for the Lambda's weekly look-back, which is not used here:
     // the days are those of the raw keys, fixed when the updates were kept.

@@ -2,6 +2,53 @@
 
 use serde::Serialize;
 
+/// A kind of resource of the stack: what a line, a plan and a JSON document call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    #[serde(rename = "s3 bucket")]
+    Bucket,
+    #[serde(rename = "iam role")]
+    Role,
+    #[serde(rename = "log group")]
+    LogGroup,
+    #[serde(rename = "lambda function")]
+    Function,
+    #[serde(rename = "http api")]
+    HttpApi,
+    #[serde(rename = "eventbridge rule")]
+    Rule,
+    #[serde(rename = "athena workgroup")]
+    Workgroup,
+    #[serde(rename = "glue database")]
+    GlueDatabase,
+    #[serde(rename = "glue table")]
+    GlueTable,
+}
+
+impl Kind {
+    /// The words for people and for JSON alike.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Bucket => "s3 bucket",
+            Kind::Role => "iam role",
+            Kind::LogGroup => "log group",
+            Kind::Function => "lambda function",
+            Kind::HttpApi => "http api",
+            Kind::Rule => "eventbridge rule",
+            Kind::Workgroup => "athena workgroup",
+            Kind::GlueDatabase => "glue database",
+            Kind::GlueTable => "glue table",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    // `pad`, so that `{:<17}` lines the columns up.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.label())
+    }
+}
+
 /// The state of one resource compared with what the stack wants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", content = "details", rename_all = "lowercase")]
@@ -40,7 +87,7 @@ impl From<&State> for Action {
 /// One resource of the stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resource {
-    pub kind: &'static str,
+    pub kind: Kind,
     pub name: String,
     #[serde(flatten)]
     pub state: State,
@@ -50,7 +97,7 @@ impl Resource {
     /// A resource from a component's typed drift: `None` when missing, empty when as wanted.
     /// The drift becomes words here, for display and JSON only.
     pub fn with_drift<D: std::fmt::Display>(
-        kind: &'static str,
+        kind: Kind,
         name: String,
         drift: Option<Vec<D>>,
     ) -> Resource {
@@ -98,7 +145,17 @@ impl Removal {
 /// One resource `down` dealt with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Removed {
-    pub kind: &'static str,
+    pub kind: Kind,
     pub name: String,
     pub removal: Removal,
+}
+
+impl Removed {
+    pub fn new(kind: Kind, name: String, removal: Removal) -> Removed {
+        Removed {
+            kind,
+            name,
+            removal,
+        }
+    }
 }

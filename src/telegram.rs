@@ -229,7 +229,7 @@ impl Telegram {
         let status = response.status();
         let text = response.text().await.map_err(http_error)?;
         if self.verbose {
-            eprintln!("  telegram {method}: {}", status.as_u16());
+            crate::ui::trace(format_args!("  telegram {method}: {}", status.as_u16()));
         }
         let reply: Reply<T> = serde_json::from_str(&text).map_err(|_| TelegramError::Http {
             method,

@@ -11,12 +11,11 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, bail};
-use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::Environment;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::aws::AwsResultExt;
+use crate::aws::{AwsResultExt, NotFound};
 use crate::stack::{Function, Stack};
 use crate::telegram::{ALLOWED_UPDATES, Me, Telegram, TelegramError, WebhookInfo};
 
@@ -80,7 +79,7 @@ pub async fn secrets(
     let name = stack.function(Function::Ingest);
     let out = match lambda.get_function().function_name(&name).send().await {
         Ok(out) => out,
-        Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e).aws(format!("Lambda GetFunction {name}")),
     };
     let config = out

@@ -12,16 +12,17 @@ use clap::Args;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, BotArgs, connect};
-use super::ui::Output;
-use crate::cli::Global;
+use super::args::{AwsArgs, BotArgs, Global};
+use super::context::connect;
 use crate::telegram::Telegram;
+use crate::ui::{Output, Printer, Render};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
   tgpipe chats                                   # add the bot to the group, send a message, run this
   tgpipe chats --output json | jq '.chats[] | select(.kept | not) | .id'")]
 pub struct ChatsArgs {
+    /// `json`: the chats as one JSON document on stdout.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// Only what Telegram holds: do not look for a deployed stack.
@@ -106,6 +107,7 @@ struct Report {
 }
 
 pub async fn run(global: &Global, args: ChatsArgs) -> anyhow::Result<ExitStatus> {
+    let printer = Printer::new(args.output);
     let bot = args.bot.required(global.verbose)?;
     let me = bot.me().await?;
     let mut chats: BTreeMap<i64, Chat> = BTreeMap::new();
@@ -113,7 +115,7 @@ pub async fn run(global: &Global, args: ChatsArgs) -> anyhow::Result<ExitStatus>
     let stack = if args.no_stack {
         None
     } else {
-        read_stack(global, &args.aws).await
+        read_stack(printer, global, &args.aws).await
     };
     if let Some(stack) = &stack {
         for id in &stack.kept {
@@ -148,10 +150,7 @@ pub async fn run(global: &Global, args: ChatsArgs) -> anyhow::Result<ExitStatus>
         webhook: (!webhook.is_empty()).then_some(webhook),
         chats,
     };
-    match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Text => print(&report, stack.is_some()),
-    }
+    printer.answer(&report)?;
     Ok(ExitStatus::Success)
 }
 
@@ -168,7 +167,7 @@ struct StackChats {
 
 /// The stack's chats; none, with a note why, when there is no stack to read (a user finding
 /// the chat before the first `up` has nothing deployed, and may have no AWS set up yet).
-async fn read_stack(global: &Global, aws: &AwsArgs) -> Option<StackChats> {
+async fn read_stack(printer: Printer, global: &Global, aws: &AwsArgs) -> Option<StackChats> {
     let read = async {
         let ctx = connect(global, aws).await?;
         let Some(kept) = ctx.deployed_chats().await? else {
@@ -184,7 +183,9 @@ async fn read_stack(global: &Global, aws: &AwsArgs) -> Option<StackChats> {
     match read.await {
         Ok(stack) => stack,
         Err(e) => {
-            eprintln!("note: not reading the stack ({e:#}); --no-stack skips it");
+            printer.note(format_args!(
+                "note: not reading the stack ({e:#}); --no-stack skips it"
+            ));
             None
         }
     }
@@ -206,56 +207,61 @@ async fn ask_telegram(bot: &Telegram, c: &mut Chat) {
     }
 }
 
-fn print(report: &Report, stack_read: bool) {
-    if report.chats.is_empty() {
-        println!("@{} has heard from no chat yet.", report.bot);
-    } else {
-        println!("Chats @{} knows:", report.bot);
-        println!(
-            "  {:<16} {:<10} {:>7}  {:<4} {:<16}  TITLE",
-            "CHAT ID", "TYPE", "MEMBERS", "KEPT", "LAST SEEN (UTC)"
-        );
-        for c in &report.chats {
-            println!(
-                "  {:<16} {:<10} {:>7}  {:<4} {:<16}  {}",
-                c.id,
-                c.kind.as_deref().unwrap_or("?"),
-                c.members.map(|m| m.to_string()).unwrap_or_default(),
-                if c.kept { "yes" } else { "no" },
-                c.last_seen
-                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default(),
-                c.title.as_deref().unwrap_or("")
-            );
+impl Render for Report {
+    fn render(&self, printer: Printer) {
+        let (report, stack_read) = (self, self.stack.is_some());
+        if report.chats.is_empty() {
+            printer.line(format_args!("@{} has heard from no chat yet.", report.bot));
+        } else {
+            printer.line(format_args!("Chats @{} knows:", report.bot));
+            printer.line(format_args!(
+                "  {:<16} {:<10} {:>7}  {:<4} {:<16}  TITLE",
+                "CHAT ID", "TYPE", "MEMBERS", "KEPT", "LAST SEEN (UTC)"
+            ));
+            for c in &report.chats {
+                printer.line(format_args!(
+                    "  {:<16} {:<10} {:>7}  {:<4} {:<16}  {}",
+                    c.id,
+                    c.kind.as_deref().unwrap_or("?"),
+                    c.members.map(|m| m.to_string()).unwrap_or_default(),
+                    if c.kept { "yes" } else { "no" },
+                    c.last_seen
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default(),
+                    c.title.as_deref().unwrap_or("")
+                ));
+            }
         }
-    }
-    if let Some(url) = &report.webhook
-        && !stack_read
-    {
-        println!(
+        if let Some(url) = &report.webhook
+            && !stack_read
+        {
+            printer.line(format_args!(
             "\nThe bot delivers to a webhook ({url}), so the updates waiting at Telegram cannot be read; chats a stack does not keep are listed once it is deployed here."
-        );
-    }
-    let kept: Vec<i64> = report
-        .chats
-        .iter()
-        .filter(|c| c.kept)
-        .map(|c| c.id)
-        .collect();
-    match report.chats.iter().find(|c| !c.kept) {
-        Some(new) => {
-            // `--chat-id` names every kept chat: the ones kept now go on the line too.
-            let flags: String = kept
-                .iter()
-                .chain([&new.id])
-                .map(|id| format!(" --chat-id {id}"))
-                .collect();
-            println!("\nTo keep a chat, deploy with its id: tgpipe up{flags}");
+        ));
         }
-        None if report.chats.is_empty() => println!(
-            "Add @{} to the group, send a message there, then run `tgpipe chats` again.",
-            report.bot
-        ),
-        None => {}
+        let kept: Vec<i64> = report
+            .chats
+            .iter()
+            .filter(|c| c.kept)
+            .map(|c| c.id)
+            .collect();
+        match report.chats.iter().find(|c| !c.kept) {
+            Some(new) => {
+                // `--chat-id` names every kept chat: the ones kept now go on the line too.
+                let flags: String = kept
+                    .iter()
+                    .chain([&new.id])
+                    .map(|id| format!(" --chat-id {id}"))
+                    .collect();
+                printer.line(format_args!(
+                    "\nTo keep a chat, deploy with its id: tgpipe up{flags}"
+                ));
+            }
+            None if report.chats.is_empty() => printer.line(format_args!(
+                "Add @{} to the group, send a message there, then run `tgpipe chats` again.",
+                report.bot
+            )),
+            None => {}
+        }
     }
 }

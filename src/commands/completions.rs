@@ -2,10 +2,9 @@
 //! both from the same definitions as the command line itself.
 
 use anyhow::Context;
-use clap::{Args, CommandFactory};
+use clap::Args;
 
 use super::ExitStatus;
-use crate::cli::Cli;
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -17,14 +16,17 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitStatus> {
-    let mut command = Cli::command();
+/// `command` is the whole command line's definition (`Cli::command()`).
+pub fn completions(
+    mut command: clap::Command,
+    args: CompletionsArgs,
+) -> anyhow::Result<ExitStatus> {
     clap_complete::generate(args.shell, &mut command, "tgpipe", &mut std::io::stdout());
     Ok(ExitStatus::Success)
 }
 
-pub fn man() -> anyhow::Result<ExitStatus> {
-    clap_mangen::Man::new(Cli::command())
+pub fn man(command: clap::Command) -> anyhow::Result<ExitStatus> {
+    clap_mangen::Man::new(command)
         .render(&mut std::io::stdout())
         .context("cannot write the man page to standard output")?;
     Ok(ExitStatus::Success)

@@ -1,58 +1,10 @@
-//! What the AWS commands share: the AWS and bot flags, and the connection to one stack.
+//! The connection to one stack, for the commands that talk to AWS.
 
 use anyhow::Context;
-use clap::Args;
 
+use super::args::{AwsArgs, Global};
 use crate::aws::AwsOptions;
-use crate::cli::Global;
 use crate::stack::{Clients, Function, Stack, StackName, lambda};
-use crate::telegram::{BotToken, DEFAULT_API_URL, Telegram};
-
-/// Where the stack lives: flattened into the commands that talk to AWS.
-#[derive(Args, Clone, Debug)]
-#[command(next_help_heading = "AWS")]
-pub struct AwsArgs {
-    /// AWS profile (as the AWS CLI's --profile).
-    #[arg(long, env = "AWS_PROFILE")]
-    pub profile: Option<String>,
-    /// AWS region (default: AWS_REGION or the profile's region).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS endpoint, for an emulator (default: AWS_ENDPOINT_URL).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
-}
-
-/// The bot: flattened into the commands that talk to Telegram.
-#[derive(Args, Clone, Debug)]
-#[command(next_help_heading = "Telegram")]
-pub struct BotArgs {
-    /// The bot's token from @BotFather (never stored, never printed).
-    #[arg(long, env = "TGPIPE_BOT_TOKEN", hide_env_values = true)]
-    pub bot_token: Option<String>,
-    /// The Telegram Bot API base URL.
-    #[arg(long, env = "TGPIPE_TELEGRAM_API_URL", default_value = DEFAULT_API_URL)]
-    pub telegram_api_url: String,
-}
-
-impl BotArgs {
-    /// The bot, when a token was given.
-    pub fn telegram(&self, verbose: bool) -> anyhow::Result<Option<Telegram>> {
-        match &self.bot_token {
-            None => Ok(None),
-            Some(t) => Ok(Some(
-                Telegram::new(&self.telegram_api_url, BotToken::parse(t)?).verbose(verbose),
-            )),
-        }
-    }
-
-    /// The bot, for a command that cannot go on without it.
-    pub fn required(&self, verbose: bool) -> anyhow::Result<Telegram> {
-        self.telegram(verbose)?.context(
-            "no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN (the token @BotFather gave you)",
-        )
-    }
-}
 
 /// Everything a command needs to talk to AWS about one stack.
 pub struct Ctx {
@@ -109,7 +61,7 @@ pub async fn connect(global: &Global, args: &AwsArgs) -> anyhow::Result<Ctx> {
 impl Ctx {
     /// Which of the stack's names are taken by resources that are not the stack's.
     pub async fn foreign(&self) -> anyhow::Result<crate::stack::ownership::Foreign> {
-        crate::stack::ownership::foreign(&self.aws, &self.stack).await
+        crate::stack::foreign(&self.aws, &self.stack).await
     }
 
     /// [`Ctx::foreign`], and the components of which nothing exists yet.
@@ -119,7 +71,7 @@ impl Ctx {
         crate::stack::ownership::Foreign,
         Vec<crate::stack::Component>,
     )> {
-        crate::stack::ownership::survey(&self.aws, &self.stack).await
+        crate::stack::survey(&self.aws, &self.stack).await
     }
 
     /// A variable of a deployed function's environment; `None` when it or the function is

@@ -8,13 +8,13 @@ use clap::Args;
 use anyhow::bail;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, BotArgs, Ctx, connect};
-use super::ui::{Output, Progress, StackId, ask, confirm, elapsed};
-use crate::cli::Global;
+use super::args::{AwsArgs, BotArgs, Global};
+use super::context::{Ctx, connect};
 use crate::plan::{Removal, State};
 use crate::stack::apigw;
 use crate::stack::ownership::Foreign;
 use crate::telegram::Telegram;
+use crate::ui::{Output, Printer, Progress, StackId, ask, confirm, elapsed, status_line};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -54,17 +54,17 @@ struct Report<'a> {
 }
 
 pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> {
-    let output = args.output.select();
+    let printer = Printer::new(args.output);
     let bot = args.bot.telegram(global.verbose)?;
     let ctx = connect(global, &args.aws).await?;
     let stack = &ctx.stack;
-    eprintln!(
+    printer.note(format_args!(
         "Removing stack {} from account {} ({})",
         stack.name, stack.account, stack.region
-    );
+    ));
     let foreign = ctx.foreign().await?;
     let plan = plan(&ctx, &foreign, args.delete_data).await?;
-    print_plan(&plan);
+    print_plan(printer, &plan);
     let report = |webhook, removed| Report {
         at: StackId::from(stack),
         dry_run: args.dry_run,
@@ -73,20 +73,20 @@ pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> 
         removed,
     };
     if args.dry_run {
-        crate::say!("Dry run: nothing was deleted.");
-        output.json(&report(None, &[]))?;
+        printer.line("Dry run: nothing was deleted.");
+        printer.json(&report(None, &[]))?;
         return Ok(ExitStatus::Success);
     }
     if !plan.iter().any(|p| p.delete) {
-        crate::say!("Nothing of stack {} to delete.", stack.name);
+        printer.line(format_args!("Nothing of stack {} to delete.", stack.name));
     } else if !args.yes && !confirmed(stack.name.as_str(), &plan, args.delete_data)? {
-        crate::say!("Nothing was deleted.");
-        output.json(&report(None, &[]))?;
+        printer.line("Nothing was deleted.");
+        printer.json(&report(None, &[]))?;
         return Ok(ExitStatus::Success);
     }
-    let webhook = remove_webhook(&ctx, bot.as_ref()).await?;
+    let webhook = remove_webhook(printer, &ctx, bot.as_ref()).await?;
     // Each resource's line as soon as it is gone (or kept).
-    let progress = Progress::start();
+    let progress = Progress::start(printer);
     progress.step(&format!("removing stack {}", stack.name));
     let removed = crate::stack::remove_all(
         &ctx.aws,
@@ -100,12 +100,10 @@ pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> 
                     .why()
                     .map(|w| format!(" ({w})"))
                     .unwrap_or_default();
-                progress.line(format!(
-                    "  {:<13} {:<17} {}{why}{}",
+                progress.line(status_line(
                     r.removal.word(),
                     r.kind,
-                    r.name,
-                    elapsed(Some(took))
+                    format_args!("{}{why}{}", r.name, elapsed(Some(took))),
                 ));
             }
         },
@@ -117,11 +115,11 @@ pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> 
         .filter(|r| r.removal == Removal::KeptWithData)
         .count();
     if kept > 0 {
-        crate::say!(
+        printer.line(format_args!(
             "\nKept {kept} bucket(s) with your data; `tgpipe down --delete-data` deletes them and every object in them."
-        );
+        ));
     }
-    output.json(&report(Some(webhook), &removed))?;
+    printer.json(&report(Some(webhook), &removed))?;
     Ok(ExitStatus::Success)
 }
 
@@ -134,11 +132,17 @@ enum WebhookRemoval {
 }
 
 /// Only a webhook that points at this stack's API is removed.
-async fn remove_webhook(ctx: &Ctx, bot: Option<&Telegram>) -> anyhow::Result<WebhookRemoval> {
+async fn remove_webhook(
+    printer: Printer,
+    ctx: &Ctx,
+    bot: Option<&Telegram>,
+) -> anyhow::Result<WebhookRemoval> {
     let Some(bot) = bot else {
-        crate::say!(
-            "  skipped   telegram webhook: no bot token (--bot-token or TGPIPE_BOT_TOKEN); it may still point at the removed API"
-        );
+        printer.line(status_line(
+            "skipped",
+            "telegram webhook",
+            "(no bot token: --bot-token or TGPIPE_BOT_TOKEN; it may still point at the removed API)",
+        ));
         return Ok(WebhookRemoval::NoBotToken);
     };
     let api = apigw::find(&ctx.aws.api, &ctx.stack).await?;
@@ -149,10 +153,14 @@ async fn remove_webhook(ctx: &Ctx, bot: Option<&Telegram>) -> anyhow::Result<Web
         .is_some_and(|u| u == info.url)
     {
         bot.delete_webhook().await?;
-        crate::say!("  deleted   telegram webhook");
+        printer.line(status_line("deleted", "telegram webhook", ""));
         Ok(WebhookRemoval::Deleted)
     } else {
-        crate::say!("  skipped   telegram webhook (it does not point at this stack)");
+        printer.line(status_line(
+            "skipped",
+            "telegram webhook",
+            "(it does not point at this stack)",
+        ));
         Ok(WebhookRemoval::NotThisStacks)
     }
 }
@@ -160,7 +168,7 @@ async fn remove_webhook(ctx: &Ctx, bot: Option<&Telegram>) -> anyhow::Result<Web
 /// One resource as `down` would leave it.
 #[derive(serde::Serialize)]
 struct Planned {
-    kind: &'static str,
+    kind: crate::plan::Kind,
     name: String,
     delete: bool,
     /// Why it stays, or what goes with it.
@@ -178,7 +186,7 @@ async fn plan(ctx: &Ctx, foreign: &Foreign, delete_data: bool) -> anyhow::Result
         .rev()
         .filter(|r| r.state != State::Missing)
     {
-        let (delete, note) = if foreign.contains(&r.name) {
+        let (delete, note) = if foreign.contains(r.kind, &r.name) {
             (false, Some("not this stack's".to_owned()))
         } else if data_buckets.contains(&r.name) {
             let objects = crate::health::list_all(&ctx.aws.s3, &r.name, "")
@@ -205,7 +213,7 @@ async fn plan(ctx: &Ctx, foreign: &Foreign, delete_data: bool) -> anyhow::Result
     Ok(plan)
 }
 
-fn print_plan(plan: &[Planned]) {
+fn print_plan(printer: Printer, plan: &[Planned]) {
     for p in plan {
         let word = if p.delete { "delete" } else { "keep" };
         let note = p
@@ -213,7 +221,7 @@ fn print_plan(plan: &[Planned]) {
             .as_ref()
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
-        crate::say!("  {word:<13} {:<17} {}{note}", p.kind, p.name);
+        printer.line(status_line(word, p.kind, format_args!("{}{note}", p.name)));
     }
 }
 

@@ -2,16 +2,16 @@
 //! batch of days per invocation) or in a local lake (`--local DIR`, as `tgpipe local etl`).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::bail;
 use chrono::NaiveDate;
 use clap::Args;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, connect};
-use super::ui::{Output, Progress, print_etl};
-use crate::cli::Global;
+use super::args::{AwsArgs, Global, parse_date};
+use super::context::connect;
+use crate::ui::{Output, Printer, Progress, etl_answer, print_etl};
 
 /// The longest range one `tgpipe etl` takes: ten years of days.
 const MAX_DAYS: i64 = 3660;
@@ -43,11 +43,6 @@ pub struct EtlArgs {
     pub aws: AwsArgs,
 }
 
-/// A day as the command line gives it.
-pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    lake::layout::parse_day(text).ok_or_else(|| format!("{text:?} is not a day like 2024-05-01"))
-}
-
 /// The days asked for: the --date ones, or every day of --from..--to.
 fn days(args: &EtlArgs) -> anyhow::Result<BTreeSet<NaiveDate>> {
     let (Some(from), Some(to)) = (args.from, args.to) else {
@@ -64,11 +59,11 @@ fn days(args: &EtlArgs) -> anyhow::Result<BTreeSet<NaiveDate>> {
 }
 
 pub async fn run(global: &Global, args: EtlArgs) -> anyhow::Result<ExitStatus> {
-    let output = args.output.select();
+    let printer = Printer::new(args.output);
     let days = days(&args)?;
     if let Some(dir) = &args.local {
         let dates: Vec<NaiveDate> = days.into_iter().collect();
-        return local(dir, &dates, output).await;
+        return etl_answer(printer, crate::local::etl(dir, &dates).await?);
     }
     if days.is_empty() {
         bail!(
@@ -76,45 +71,25 @@ pub async fn run(global: &Global, args: EtlArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     let ctx = connect(global, &args.aws).await?;
-    eprintln!(
+    printer.note(format_args!(
         "Rebuilding {} day{} with {} ({} a run)",
         days.len(),
         if days.len() == 1 { "" } else { "s" },
         ctx.stack.function(crate::stack::Function::Etl),
         crate::stack::lambda::DAYS_PER_INVOCATION
-    );
-    let progress = Progress::start();
+    ));
+    let progress = Progress::start(printer);
     progress.step("waiting for the ETL function");
     let summary = crate::stack::lambda::run_etl(
         &ctx.aws.lambda,
         &ctx.stack,
         &days,
         &|line| progress.note(line),
-        &|batch| progress.suspend(|| print_etl(batch)),
+        &|batch| progress.suspend(|| print_etl(printer, batch)),
     )
     .await?;
     progress.done();
-    output.json(&summary)?;
-    summary.into_result()?;
-    Ok(ExitStatus::Success)
-}
-
-/// The local ETL on `dir`: the days given, or every stale day.
-pub async fn local(dir: &Path, dates: &[NaiveDate], output: Output) -> anyhow::Result<ExitStatus> {
-    if !dir.join(lake::layout::RAW_STORE).is_dir() {
-        bail!(
-            "no raw updates at {}: fill it with `tgpipe local poll {} --chat-id …` first",
-            dir.join(lake::layout::RAW_STORE).display(),
-            dir.display()
-        );
-    }
-    let Some(summary) = crate::local::etl(dir, dates).await? else {
-        eprintln!("Nothing to do: every day's Parquet is newer than its raw updates.");
-        output.json(&etl::Summary { days: Vec::new() })?;
-        return Ok(ExitStatus::Success);
-    };
-    print_etl(&summary);
-    output.json(&summary)?;
+    printer.json(&summary)?;
     summary.into_result()?;
     Ok(ExitStatus::Success)
 }

@@ -8,10 +8,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::ExitStatus;
-use super::context::BotArgs;
-use super::ui::{Output, print_etl};
-use crate::cli::Global;
+use super::args::{BotArgs, Global};
 use crate::query::output::Format;
+use crate::ui::{Output, Printer, etl_answer, print_etl};
 
 #[derive(Subcommand)]
 pub enum LocalCommand {
@@ -71,7 +70,7 @@ pub struct LocalEtlArgs {
     pub dir: PathBuf,
     /// Rebuild this day (YYYY-MM-DD, repeatable); default: every day with updates newer than
     /// its Parquet.
-    #[arg(long = "date", value_name = "YYYY-MM-DD", value_parser = super::etl::parse_date)]
+    #[arg(long = "date", value_name = "YYYY-MM-DD", value_parser = super::args::parse_date)]
     pub dates: Vec<chrono::NaiveDate>,
     /// `json`: each day's summary as JSON on stdout (as the ETL Lambda answers).
     #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -90,21 +89,22 @@ async fn poll(global: &Global, args: PollArgs) -> anyhow::Result<ExitStatus> {
     let tz = lake::day::parse_time_zone(&args.timezone)?;
     let bot = args.bot.required(global.verbose)?;
     let bot_name = bot.get_me().await?;
+    let printer = Printer::new(Output::Text);
     // A bot in privacy mode gets commands only: say so before polling nothing for hours.
     let me = bot.me().await?;
     for c in crate::webhook::check_chats(&bot, &me, &args.chat_ids).await? {
         if let Some(problem) = &c.problem {
-            eprintln!("WARNING: chat {}: {problem}", c.label());
+            printer.note(format_args!("WARNING: chat {}: {problem}", c.label()));
         }
     }
     let (raw, _) = crate::local::stores(&args.dir)?;
     let sink = crate::local::sink(raw, &args.chat_ids, tz);
     let raw_dir = args.dir.join(lake::layout::RAW_STORE);
-    eprintln!(
+    printer.note(format_args!(
         "Polling @{bot_name} into {}{}",
         raw_dir.display(),
         if args.once { "" } else { " (Ctrl-C stops)" }
-    );
+    ));
     let stop = async {
         // Without a handler for Ctrl-C there is nothing to wait for: poll until killed.
         if tokio::signal::ctrl_c().await.is_err() {
@@ -120,7 +120,7 @@ async fn poll(global: &Global, args: PollArgs) -> anyhow::Result<ExitStatus> {
         stop,
         &|event| match event {
             crate::local::PollEvent::Batch(batch) => {
-                eprintln!(
+                printer.note(format_args!(
                     "  kept {}, ignored {} (other chats){}",
                     batch.kept,
                     batch.ignored,
@@ -129,7 +129,7 @@ async fn poll(global: &Global, args: PollArgs) -> anyhow::Result<ExitStatus> {
                     } else {
                         String::new()
                     }
-                );
+                ));
                 // Each chat not kept is named once: its id is what --chat-id would take.
                 let mut named = named.borrow_mut();
                 for (id, title) in &batch.ignored_chats {
@@ -138,58 +138,62 @@ async fn poll(global: &Global, args: PollArgs) -> anyhow::Result<ExitStatus> {
                             .as_deref()
                             .map(|t| format!(" ({t})"))
                             .unwrap_or_default();
-                        eprintln!("  not kept: chat {id}{title}; add --chat-id {id} to keep it");
+                        printer.note(format_args!(
+                            "  not kept: chat {id}{title}; add --chat-id {id} to keep it"
+                        ));
                     }
                 }
             }
             crate::local::PollEvent::Retry { error, delay } => {
-                eprintln!("  {error}; retrying in {} s", delay.as_secs())
+                printer.note(format_args!("  {error}; retrying in {} s", delay.as_secs()))
             }
         },
     )
     .await?;
-    eprintln!(
+    printer.note(format_args!(
         "Kept {} update{} in {}; ignored {} from other chats. Next: tgpipe local etl {}",
         report.kept,
         if report.kept == 1 { "" } else { "s" },
         raw_dir.display(),
         report.ignored,
         args.dir.display()
-    );
+    ));
     Ok(ExitStatus::Success)
 }
 
 async fn etl(args: LocalEtlArgs) -> anyhow::Result<ExitStatus> {
-    super::etl::local(&args.dir, &args.dates, args.output.select()).await
+    let printer = Printer::new(args.output);
+    etl_answer(printer, crate::local::etl(&args.dir, &args.dates).await?)
 }
 
 async fn demo(args: DemoArgs) -> anyhow::Result<ExitStatus> {
     let dir = &args.dir;
+    let printer = Printer::new(Output::Text);
     let updates = crate::demo::updates(args.days, args.per_day);
-    println!(
+    printer.line(format_args!(
         "1. Made {} updates of a demo group over {} days (no bot, no AWS account needed).",
         updates.len(),
         args.days
-    );
+    ));
     let (raw, _) = crate::local::stores(dir)?;
     let sink = crate::local::sink(raw, &[crate::demo::GROUP_ID], chrono_tz::UTC);
     let kept = crate::local::keep_all(&sink, &updates).await?;
-    println!(
+    printer.line(format_args!(
         "2. Kept {} in {} as the ingest Lambda stores them; ignored {} of chats not kept.",
         kept.kept,
         dir.join(lake::layout::RAW_STORE).display(),
         kept.ignored
-    );
+    ));
     let first = lake::layout::parse_day(crate::demo::START).context("the demo's first day")?;
     let days: Vec<chrono::NaiveDate> = first.iter_days().take(args.days as usize).collect();
     let summary = crate::local::etl(dir, &days)
         .await?
         .context("the demo made no days")?;
-    println!(
+    printer.line(format_args!(
         "3. Turned them into Parquet under {}, as the ETL Lambda does:",
         dir.join(lake::layout::ENRICHED_STORE).display()
-    );
-    print_etl(&summary);
+    ));
+    print_etl(printer, &summary);
     let summary = summary.into_result()?;
     let ctx = crate::query::local::open(dir).await?;
     for (name, shown) in [("messages_per_day", usize::MAX), ("top_words", 5)] {
@@ -198,15 +202,18 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitStatus> {
         let mut answer = crate::query::local::run(&ctx, &sql).await?;
         let total = answer.rows.len();
         answer.rows.truncate(shown);
-        println!("\n$ tgpipe query {name} --local {}", dir.display());
-        print!("{}", answer.render(Format::Table));
+        printer.line(format_args!(
+            "\n$ tgpipe query {name} --local {}",
+            dir.display()
+        ));
+        printer.result(answer.render(Format::Table).as_bytes())?;
         if total > shown {
-            println!("… ({total} rows)");
+            printer.line(format_args!("… ({total} rows)"));
         }
     }
     let page = dir.join("report.html");
     let answers =
-        super::report::on_lake(dir, &crate::query::Scope::default(), chrono_tz::UTC).await?;
+        crate::report::on_lake(dir, &crate::query::Scope::default(), chrono_tz::UTC).await?;
     let about = crate::report::About::now(
         &crate::query::Scope::default(),
         chrono_tz::UTC,
@@ -214,19 +221,19 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitStatus> {
         format!("tgpipe query NAME --local {}", dir.display()),
     );
     let report = crate::report::Report::from_answers(&answers, about)?;
-    super::report::write_atomically(&page, crate::report::html::render(&report).as_bytes())?;
-    println!(
+    crate::report::write_atomically(&page, crate::report::html::render(&report).as_bytes())?;
+    printer.line(format_args!(
         "\n4. Wrote the charts of every analysis to {} (open it in a browser; it needs no network).",
         page.display()
-    );
-    println!(
+    ));
+    printer.line(format_args!(
         "\n{} messages over {} days. Next: `tgpipe query --list`, then `tgpipe query NAME --local {}`;",
         summary.days.iter().map(|d| d.rows_written).sum::<usize>(),
         summary.days.len(),
         dir.display()
-    );
-    println!(
+    ));
+    printer.line(format_args!(
         "with a bot of your own, `tgpipe local poll DIR --chat-id ID` and `tgpipe local etl DIR`."
-    );
+    ));
     Ok(ExitStatus::Success)
 }

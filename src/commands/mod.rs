@@ -1,6 +1,7 @@
 //! One module per command, its flags beside it (as cargo's `commands/` and uv's `commands/`).
 //! Each command returns an [`ExitStatus`]; an error is [`ExitStatus::Failure`].
 
+pub mod args;
 pub mod chats;
 pub mod completions;
 pub mod context;
@@ -13,10 +14,7 @@ pub mod query;
 pub mod report;
 pub mod set_webhook;
 pub mod status;
-pub mod ui;
 pub mod up;
-
-use crate::cli::{Cli, Command};
 
 /// How `tgpipe` exits. 2 is clap's, for a command line it cannot parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,24 +38,5 @@ impl ExitStatus {
             ExitStatus::NotAsItShouldBe => 3,
             ExitStatus::Interrupted => 130,
         }
-    }
-}
-
-pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    let g = &cli.global;
-    match cli.command {
-        Command::Up(args) => up::run(g, args).await,
-        Command::Down(args) => down::run(g, args).await,
-        Command::Status(args) => status::run(g, args).await,
-        Command::SetWebhook(args) => set_webhook::run(g, args).await,
-        Command::Query(args) => query::run(g, args).await,
-        Command::Report(args) => report::run(g, args).await,
-        Command::Outputs(args) => outputs::run(g, args).await,
-        Command::Chats(args) => chats::run(g, args).await,
-        Command::Etl(args) => etl::run(g, args).await,
-        Command::Import(args) => import::run(g, args).await,
-        Command::Local(command) => local::run(g, command).await,
-        Command::Completions(args) => completions::completions(args),
-        Command::Man => completions::man(),
     }
 }

@@ -6,17 +6,18 @@ use clap::Args;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, connect};
-use super::ui::Output;
-use crate::cli::Global;
-use crate::plan::State;
+use super::args::{AwsArgs, Global};
+use super::context::connect;
+use crate::plan::{Kind, State};
 use crate::stack::{Function, apigw, events};
+use crate::ui::{Output, Printer, Render};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
   tgpipe outputs
   tgpipe outputs --output json | jq -r .api_url")]
 pub struct OutputsArgs {
+    /// `json`: the outputs as one JSON document on stdout.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     #[command(flatten)]
@@ -48,7 +49,7 @@ pub async fn run(global: &Global, args: OutputsArgs) -> anyhow::Result<ExitStatu
     let found = crate::stack::inspect_all(&ctx.aws, stack, None).await?;
     // A resource the account holds (drifted or not), by kind and name (the API, the workgroup and
     // the database share the stack's name), or nothing.
-    let held = |kind: &str, name: String| {
+    let held = |kind: Kind, name: String| {
         found
             .iter()
             .any(|r| r.kind == kind && r.name == name && r.state != State::Missing)
@@ -62,55 +63,58 @@ pub async fn run(global: &Global, args: OutputsArgs) -> anyhow::Result<ExitStatu
             .await?
             .as_ref()
             .and_then(apigw::webhook_url),
-        raw_bucket: held("s3 bucket", stack.raw_bucket()),
-        enriched_bucket: held("s3 bucket", stack.enriched_bucket()),
-        athena_bucket: held("s3 bucket", stack.athena_bucket()),
-        ingest_function: held("lambda function", stack.function(Function::Ingest)),
-        etl_function: held("lambda function", stack.function(Function::Etl)),
-        workgroup: held("athena workgroup", stack.workgroup()),
-        database: held("glue database", stack.glue_database()),
+        raw_bucket: held(Kind::Bucket, stack.raw_bucket()),
+        enriched_bucket: held(Kind::Bucket, stack.enriched_bucket()),
+        athena_bucket: held(Kind::Bucket, stack.athena_bucket()),
+        ingest_function: held(Kind::Function, stack.function(Function::Ingest)),
+        etl_function: held(Kind::Function, stack.function(Function::Etl)),
+        workgroup: held(Kind::Workgroup, stack.workgroup()),
+        database: held(Kind::GlueDatabase, stack.glue_database()),
         table: held(
-            "glue table",
+            Kind::GlueTable,
             format!("{}.{}", stack.glue_database(), stack.table()),
         ),
         schedule: events::deployed_schedule(&ctx.aws.events, stack).await?,
         timezone: ctx.variable(Function::Etl, lake::env::TIMEZONE).await?,
         chats: ctx.deployed_chats().await?.unwrap_or_default(),
     };
-    match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&outputs)?),
-        Output::Text => print(&outputs),
-    }
+    Printer::new(args.output).answer(&outputs)?;
     Ok(ExitStatus::Success)
 }
 
-fn print(o: &Outputs) {
-    println!("Stack {} in account {} ({})", o.stack, o.account, o.region);
-    let none = "(none)";
-    let rows = [
-        ("API URL", o.api_url.as_deref()),
-        ("raw bucket", o.raw_bucket.as_deref()),
-        ("enriched bucket", o.enriched_bucket.as_deref()),
-        ("athena bucket", o.athena_bucket.as_deref()),
-        ("ingest function", o.ingest_function.as_deref()),
-        ("ETL function", o.etl_function.as_deref()),
-        ("workgroup", o.workgroup.as_deref()),
-        ("database", o.database.as_deref()),
-        ("table", o.table.as_deref()),
-        ("schedule", o.schedule.as_deref()),
-        ("time zone", o.timezone.as_deref()),
-    ];
-    for (what, value) in rows {
-        println!("  {what:<16} {}", value.unwrap_or(none));
-    }
-    let chats: Vec<String> = o.chats.iter().map(i64::to_string).collect();
-    println!(
-        "  {:<16} {}",
-        "chats",
-        if chats.is_empty() {
-            none.to_owned()
-        } else {
-            chats.join(", ")
+impl Render for Outputs {
+    fn render(&self, printer: Printer) {
+        let o = self;
+        printer.line(format_args!(
+            "Stack {} in account {} ({})",
+            o.stack, o.account, o.region
+        ));
+        let none = "(none)";
+        let rows = [
+            ("API URL", o.api_url.as_deref()),
+            ("raw bucket", o.raw_bucket.as_deref()),
+            ("enriched bucket", o.enriched_bucket.as_deref()),
+            ("athena bucket", o.athena_bucket.as_deref()),
+            ("ingest function", o.ingest_function.as_deref()),
+            ("ETL function", o.etl_function.as_deref()),
+            ("workgroup", o.workgroup.as_deref()),
+            ("database", o.database.as_deref()),
+            ("table", o.table.as_deref()),
+            ("schedule", o.schedule.as_deref()),
+            ("time zone", o.timezone.as_deref()),
+        ];
+        for (what, value) in rows {
+            printer.line(format_args!("  {what:<16} {}", value.unwrap_or(none)));
         }
-    );
+        let chats: Vec<String> = o.chats.iter().map(i64::to_string).collect();
+        printer.line(format_args!(
+            "  {:<16} {}",
+            "chats",
+            if chats.is_empty() {
+                none.to_owned()
+            } else {
+                chats.join(", ")
+            }
+        ));
+    }
 }

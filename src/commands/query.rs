@@ -1,17 +1,17 @@
 //! `tgpipe query`: an analysis of `sql/` (or the user's SQL) on Athena, or on a local lake with
 //! the embedded engine.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, connect};
-use super::ui::{Output, Progress, human_bytes, rows};
-use crate::cli::Global;
+use super::args::{AwsArgs, Global, ScopeArgs};
+use super::context::connect;
 use crate::query::output::{Answer, Fit, Format};
+use crate::ui::{Output, Printer, Progress, human_bytes, rows};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -55,45 +55,16 @@ pub struct QueryArgs {
     pub aws: AwsArgs,
 }
 
-/// Which rows the query reads, for `query` and `report` alike: the table `telegram` is read
-/// through this filter (an analysis, a --file or --sql alike).
-#[derive(Args, Clone, Default)]
-pub struct ScopeArgs {
-    /// Only messages from this day on (YYYY-MM-DD, in the stack's zone; default: the first).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::etl::parse_date)]
-    pub from: Option<chrono::NaiveDate>,
-    /// Only messages up to this day, included (default: the last).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::etl::parse_date)]
-    pub to: Option<chrono::NaiveDate>,
-    /// Only this chat (repeatable), e.g. -1001234567890; default: every chat in the table.
-    #[arg(long = "chat-id", value_name = "ID", allow_hyphen_values = true)]
-    pub chat_ids: Vec<i64>,
-}
-
-impl ScopeArgs {
-    /// The scope, or an error when the period runs backwards.
-    pub fn scope(&self) -> anyhow::Result<crate::query::Scope> {
-        if let (Some(from), Some(to)) = (self.from, self.to)
-            && from > to
-        {
-            bail!("--from {from} is after --to {to}: give the first day, then the last");
-        }
-        Ok(crate::query::Scope {
-            from: self.from,
-            to: self.to,
-            chats: self.chat_ids.clone(),
-        })
-    }
-}
-
 /// The built-in analyses' names: checked when parsing, offered by the shell completions.
 fn analysis_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(crate::query::ANALYSES.iter().map(|a| a.name))
 }
 
 pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus> {
+    // The rows are the result: stdout is theirs, whatever the format.
+    let printer = Printer::new(args.output.unwrap_or(Output::Text));
     if args.list {
-        list(args.output == Some(Output::Json))?;
+        list(printer)?;
         return Ok(ExitStatus::Success);
     }
     let sql = match (&args.analysis, &args.file, &args.sql) {
@@ -130,22 +101,35 @@ pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus>
             let ctx = crate::query::local::open(dir).await?;
             let answer = crate::query::local::run(&ctx, &sql).await?;
             let took = started.elapsed();
-            print(&answer, shown)?;
-            eprintln!("{} in {:.3} s", rows(answer.rows.len()), took.as_secs_f64());
+            print(printer, &answer, shown)?;
+            printer.note(format_args!(
+                "{} in {:.3} s",
+                rows(answer.rows.len()),
+                took.as_secs_f64()
+            ));
             Ok(ExitStatus::Success)
         }
-        None => on_athena(global, &args, &sql, zone, shown).await,
+        None => on_athena(printer, global, &args, &sql, zone, shown).await,
     }
 }
 
-fn list(json: bool) -> anyhow::Result<()> {
-    if json {
-        let list: Vec<serde_json::Value> = crate::query::ANALYSES
+/// An analysis as `--list --output json` names it.
+#[derive(serde::Serialize)]
+struct Listed {
+    name: &'static str,
+    summary: &'static str,
+}
+
+fn list(printer: Printer) -> anyhow::Result<()> {
+    if printer.is_json() {
+        let list: Vec<Listed> = crate::query::ANALYSES
             .iter()
-            .map(|a| serde_json::json!({"name": a.name, "summary": a.summary()}))
+            .map(|a| Listed {
+                name: a.name,
+                summary: a.summary(),
+            })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(());
+        return printer.json(&list);
     }
     let width = crate::query::ANALYSES
         .iter()
@@ -153,7 +137,7 @@ fn list(json: bool) -> anyhow::Result<()> {
         .max()
         .unwrap_or(0);
     for a in crate::query::ANALYSES {
-        println!("{:<width$}  {}", a.name, a.summary());
+        printer.line(format_args!("{:<width$}  {}", a.name, a.summary()));
     }
     Ok(())
 }
@@ -165,7 +149,7 @@ struct Shown {
     max_rows: Option<usize>,
 }
 
-fn print(answer: &Answer, shown: Shown) -> anyhow::Result<()> {
+fn print(printer: Printer, answer: &Answer, shown: Shown) -> anyhow::Result<()> {
     let text = match shown.format {
         // A table on a terminal fits its width; elsewhere nothing is cut but the rows.
         Format::Table => answer.table(Fit {
@@ -178,13 +162,11 @@ fn print(answer: &Answer, shown: Shown) -> anyhow::Result<()> {
         }),
         format => answer.render(format),
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .context("cannot write the results to standard output")
+    printer.result(text.as_bytes())
 }
 
 async fn on_athena(
+    printer: Printer,
     global: &Global,
     args: &QueryArgs,
     sql: &str,
@@ -197,25 +179,27 @@ async fn on_athena(
         None => ctx.time_zone().await?,
     };
     let sql = crate::query::bind(sql, zone);
-    let progress = Progress::start();
+    let progress = Progress::start(printer);
     let outcome =
         crate::query::athena::run(&ctx.aws.athena, &ctx.stack, &sql, &|s| progress.step(s)).await?;
     progress.done();
     match outcome {
         crate::query::athena::Outcome::Cancelled(id) => {
-            eprintln!("stopped: the query {id} was cancelled on Athena");
+            printer.note(format_args!(
+                "stopped: the query {id} was cancelled on Athena"
+            ));
             Ok(ExitStatus::Interrupted)
         }
         crate::query::athena::Outcome::Finished(done) => {
-            print(&done.answer, shown)?;
-            eprintln!(
+            print(printer, &done.answer, shown)?;
+            printer.note(format_args!(
                 "{} · scanned {} · cost ${:.6} at ${}/TB (query {})",
                 rows(done.answer.rows.len()),
                 human_bytes(done.scanned_bytes),
                 crate::query::athena::cost_usd(done.scanned_bytes),
                 crate::query::athena::USD_PER_TB,
                 done.execution_id
-            );
+            ));
             Ok(ExitStatus::Success)
         }
     }

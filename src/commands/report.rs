@@ -1,23 +1,18 @@
 //! `tgpipe report`: the analyses of a period (and of chosen chats), on Athena or a local lake,
 //! written as one HTML page that opens anywhere with no network.
 
-use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::NaiveDate;
 use clap::Args;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, connect};
-use super::query::ScopeArgs;
-use super::ui::{Output, Progress, human_bytes};
-use crate::cli::Global;
-use crate::query::Scope;
-use crate::query::output::Answer;
+use super::args::{AwsArgs, Global, ScopeArgs};
+use super::context::connect;
 use crate::report::{About, Report};
+use crate::ui::{Output, Printer, Progress, human_bytes};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -68,15 +63,15 @@ struct Written<'a> {
 }
 
 pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus> {
-    let output = args.output.select();
+    let mut printer = Printer::new(args.output);
     let to_stdout = args.out.as_os_str() == "-";
-    if to_stdout && output == Output::Json {
+    if to_stdout && printer.is_json() {
         bail!(
             "--out - and --output json both write to standard output: give the page a file (-o report.html)"
         );
     }
     if to_stdout {
-        super::ui::stdout_is_the_result();
+        printer = printer.result_owns_stdout();
     }
     let scope = args.scope.scope()?;
     let zone = args
@@ -87,7 +82,7 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
     let (answers, zone, source, scanned) = match &args.local {
         Some(dir) => {
             let zone = zone.unwrap_or(chrono_tz::UTC);
-            let answers = on_lake(dir, &scope, zone).await?;
+            let answers = crate::report::on_lake(dir, &scope, zone).await?;
             (
                 answers,
                 zone,
@@ -95,60 +90,18 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
                 None,
             )
         }
-        None => {
-            let ctx = connect(global, &args.aws).await?;
-            let zone = match zone {
-                Some(zone) => zone,
-                None => ctx.time_zone().await?,
-            };
-            let progress = Progress::start();
-            let sqls = statements(&scope, zone)?;
-            let outcome = crate::query::athena::run_all(&ctx.aws.athena, &ctx.stack, &sqls, &|s| {
-                progress.step(s)
-            })
-            .await;
-            progress.done();
-            let done = match outcome? {
-                crate::query::athena::Outcome::Finished(done) => done,
-                crate::query::athena::Outcome::Cancelled(ids) => {
-                    eprintln!("stopped: the queries {ids} were cancelled on Athena");
-                    return Ok(ExitStatus::Interrupted);
-                }
-            };
-            let scanned: i64 = done.iter().map(|d| d.scanned_bytes).sum();
-            let answers = crate::report::ANALYSES
-                .iter()
-                .copied()
-                .zip(done.into_iter().map(|d| d.answer))
-                .collect();
-            let source = format!(
-                "Athena (stack {}, {} in account {})",
-                ctx.stack.name, ctx.stack.region, ctx.stack.account
-            );
-            (answers, zone, source, Some(scanned))
-        }
+        None => match on_athena(printer, global, &args, &scope, zone).await? {
+            Some(found) => found,
+            None => return Ok(ExitStatus::Interrupted),
+        },
     };
     let about = About::now(&scope, zone, source, query_command(&args, zone));
-    let report = Report::from_answers(&answers, about).map_err(|e| match e {
-        crate::report::ReportError::Empty(period) if !scope.chats.is_empty() => anyhow::anyhow!(
-            "there are no messages {period} in chat {}: nothing to report (see `tgpipe chats` for the chats' ids)",
-            scope
-                .chats
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        e => e.into(),
-    })?;
+    let report = report_of(&answers, about, &scope)?;
     let page = crate::report::html::render(&report);
     if to_stdout {
-        let mut out = std::io::stdout().lock();
-        out.write_all(page.as_bytes())
-            .and_then(|()| out.flush())
-            .context("cannot write the report to standard output")?;
+        printer.result(page.as_bytes())?;
     } else {
-        write_atomically(&args.out, page.as_bytes())?;
+        crate::report::write_atomically(&args.out, page.as_bytes())?;
     }
     let title = report.title();
     let cost = scanned.map(crate::query::athena::cost_usd);
@@ -157,23 +110,23 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
     } else {
         args.out.display().to_string()
     };
-    crate::say!(
+    printer.line(format_args!(
         "Wrote {shown_path} ({}): {} messages of {title} from {} to {}.",
         human_bytes(page.len() as i64),
         crate::report::html::count(report.messages()),
         report.first_day,
         report.last_day
-    );
+    ));
     if let (Some(scanned), Some(cost)) = (scanned, cost) {
-        crate::say!(
+        printer.line(format_args!(
             "Athena scanned {} for it (${cost:.6}).",
             human_bytes(scanned)
-        );
+        ));
     }
     if !to_stdout {
-        crate::say!("Open it in a browser; it needs no network.");
+        printer.line("Open it in a browser; it needs no network.");
     }
-    output.json(&Written {
+    printer.json(&Written {
         path: shown_path,
         bytes: page.len(),
         title,
@@ -187,6 +140,76 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
         cost_usd: cost,
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// The report's answers, zone, source and bytes scanned from Athena; `None` when the user
+/// stopped the queries.
+async fn on_athena(
+    printer: Printer,
+    global: &Global,
+    args: &ReportArgs,
+    scope: &crate::query::Scope,
+    zone: Option<lake::day::TimeZone>,
+) -> anyhow::Result<Option<Answers>> {
+    let ctx = connect(global, &args.aws).await?;
+    let zone = match zone {
+        Some(zone) => zone,
+        None => ctx.time_zone().await?,
+    };
+    let progress = Progress::start(printer);
+    let sqls = crate::report::statements(scope, zone)?;
+    let outcome =
+        crate::query::athena::run_all(&ctx.aws.athena, &ctx.stack, &sqls, &|s| progress.step(s))
+            .await;
+    progress.done();
+    let done = match outcome? {
+        crate::query::athena::Outcome::Finished(done) => done,
+        crate::query::athena::Outcome::Cancelled(ids) => {
+            printer.note(format_args!(
+                "stopped: the queries {ids} were cancelled on Athena"
+            ));
+            return Ok(None);
+        }
+    };
+    let scanned: i64 = done.iter().map(|d| d.scanned_bytes).sum();
+    let answers = crate::report::ANALYSES
+        .iter()
+        .copied()
+        .zip(done.into_iter().map(|d| d.answer))
+        .collect();
+    let source = format!(
+        "Athena (stack {}, {} in account {})",
+        ctx.stack.name, ctx.stack.region, ctx.stack.account
+    );
+    Ok(Some((answers, zone, source, Some(scanned))))
+}
+
+/// Each analysis's answer, the zone, where they came from and what Athena scanned.
+type Answers = (
+    std::collections::BTreeMap<&'static str, crate::query::output::Answer>,
+    lake::day::TimeZone,
+    String,
+    Option<i64>,
+);
+
+/// The report of the answers; an empty period of chosen chats says which chats.
+fn report_of(
+    answers: &std::collections::BTreeMap<&'static str, crate::query::output::Answer>,
+    about: About,
+    scope: &crate::query::Scope,
+) -> anyhow::Result<Report> {
+    Report::from_answers(answers, about).map_err(|e| match e {
+        crate::report::ReportError::Empty(period) if !scope.chats.is_empty() => anyhow::anyhow!(
+            "there are no messages {period} in chat {}: nothing to report (see `tgpipe chats` for the chats' ids)",
+            scope
+                .chats
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        e => e.into(),
+    })
 }
 
 /// `tgpipe query NAME` with the flags that give a chart's figures (the page's footer says it).
@@ -208,56 +231,4 @@ fn query_command(args: &ReportArgs, zone: lake::day::TimeZone) -> String {
         command.push_str(&format!(" --timezone {}", zone.name()));
     }
     command
-}
-
-/// The report's analyses, bound to the zone and read through the scope, in their order.
-fn statements(scope: &Scope, zone: lake::day::TimeZone) -> anyhow::Result<Vec<String>> {
-    crate::report::ANALYSES
-        .iter()
-        .map(|name| {
-            let analysis = crate::query::find(name).map_err(anyhow::Error::msg)?;
-            Ok(scope.apply(&crate::query::bind(analysis.sql, zone)))
-        })
-        .collect()
-}
-
-/// The report's answers from a local lake.
-pub async fn on_lake(
-    dir: &Path,
-    scope: &Scope,
-    zone: lake::day::TimeZone,
-) -> anyhow::Result<BTreeMap<&'static str, Answer>> {
-    let ctx = crate::query::local::open(dir).await?;
-    let mut answers = BTreeMap::new();
-    for (name, sql) in crate::report::ANALYSES
-        .iter()
-        .copied()
-        .zip(statements(scope, zone)?)
-    {
-        let answer = crate::query::local::run(&ctx, &sql)
-            .await
-            .with_context(|| format!("the analysis {name}"))?;
-        answers.insert(name, answer);
-    }
-    Ok(answers)
-}
-
-/// Writes the whole file or nothing: a report being rewritten is never seen half-written. The
-/// page names the group's members, so it is the owner's only (0600), as local mode's files are.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(format!(".partial-{}", std::process::id()));
-    let partial = PathBuf::from(partial);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(&partial)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&partial, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&partial);
-        })
-        .with_context(|| format!("cannot write the report to {}", path.display()))
 }

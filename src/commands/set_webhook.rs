@@ -5,10 +5,10 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, BotArgs, connect};
-use super::ui::{Output, print_chat_checks};
-use crate::cli::Global;
+use super::args::{AwsArgs, BotArgs, Global};
+use super::context::connect;
 use crate::stack::{Function, apigw};
+use crate::ui::{Output, Printer, print_chat_checks, status_line};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -27,8 +27,18 @@ pub struct SetWebhookArgs {
     pub bot: BotArgs,
 }
 
+/// `set-webhook --output json`.
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    stack: &'a str,
+    webhook_url: &'a str,
+    secret_rotated: bool,
+    secret_rotation_finished: bool,
+    chats: &'a [crate::webhook::ChatCheck],
+}
+
 pub async fn run(global: &Global, args: SetWebhookArgs) -> anyhow::Result<ExitStatus> {
-    let output = args.output.select();
+    let printer = Printer::new(args.output);
     let bot = args.bot.required(global.verbose)?;
     bot.get_me().await?;
     let ctx = connect(global, &args.aws).await?;
@@ -54,23 +64,27 @@ pub async fn run(global: &Global, args: SetWebhookArgs) -> anyhow::Result<ExitSt
     if args.rotate_secret {
         // The function takes the new secret beside the old, Telegram is told, the old goes.
         crate::webhook::rotate(&bot, &ctx.aws.lambda, stack, &url).await?;
-        crate::say!("  rotated   webhook secret");
+        printer.line(status_line("rotated", "webhook secret", ""));
     } else {
         let converged = crate::webhook::converge(&bot, &ctx.aws.lambda, stack, &url, true).await?;
         rotation_finished = converged.rotation_finished;
         if rotation_finished {
-            crate::say!("  finished  secret rotation   (the old secret is no longer accepted)");
+            printer.line(status_line(
+                "finished",
+                "secret rotation",
+                "(the old secret is no longer accepted)",
+            ));
         }
     }
-    crate::say!("  set       telegram webhook  {url}");
+    printer.line(status_line("set", "telegram webhook", &url));
     let chats = ctx.deployed_chats().await?.unwrap_or_default();
-    let checks = print_chat_checks(&bot, &chats).await?;
-    output.json(&serde_json::json!({
-        "stack": stack.name.as_str(),
-        "webhook_url": url,
-        "secret_rotated": args.rotate_secret,
-        "secret_rotation_finished": rotation_finished,
-        "chats": checks,
-    }))?;
+    let checks = print_chat_checks(printer, &bot, &chats).await?;
+    printer.json(&Answer {
+        stack: stack.name.as_str(),
+        webhook_url: &url,
+        secret_rotated: args.rotate_secret,
+        secret_rotation_finished: rotation_finished,
+        chats: &checks,
+    })?;
     Ok(ExitStatus::Success)
 }

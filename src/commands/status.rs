@@ -5,18 +5,19 @@ use clap::Args;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, BotArgs, Ctx, connect};
-use super::ui::Output;
-use crate::cli::Global;
+use super::args::{AwsArgs, BotArgs, Global};
+use super::context::{Ctx, connect};
 use crate::plan::{Resource, State};
 use crate::stack::apigw;
 use crate::telegram::{Telegram, WebhookInfo};
+use crate::ui::{Output, Printer, Render, detail_line, status_line};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
   tgpipe status                    # exit 3 when something is wrong; it says what
   tgpipe status --output json | jq .problems")]
 pub struct StatusArgs {
+    /// `json`: everything found, and the problems, as one JSON document on stdout.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     #[command(flatten)]
@@ -54,6 +55,7 @@ pub struct WebhookStatus {
 }
 
 pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus> {
+    let printer = Printer::new(args.output);
     let bot = args.bot.telegram(global.verbose)?;
     let ctx = connect(global, &args.aws).await?;
     let stack = &ctx.stack;
@@ -131,10 +133,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
         healthy: problems.is_empty(),
         problems,
     };
-    match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Text => print_status(&report),
-    }
+    printer.answer(&report)?;
     Ok(if report.healthy {
         ExitStatus::Success
     } else {
@@ -190,86 +189,95 @@ async fn telegram_side(
     Ok((webhook, checks, problems))
 }
 
-fn print_status(r: &StatusReport) {
-    println!("Stack {} in account {} ({})", r.stack, r.account, r.region);
-    for res in &r.resources {
-        let (word, details) = match &res.state {
-            State::Present => ("ok", String::new()),
-            State::Missing => ("MISSING", String::new()),
-            State::Drifted(d) => ("DRIFTED", format!(" ({})", d.join("; "))),
-        };
-        println!("  {word:<8} {:<17} {}{details}", res.kind, res.name);
-    }
-    print_webhook(r);
-    for c in &r.chats {
-        let word = if c.problem.is_some() { "WARNING" } else { "ok" };
-        println!("  {word:<8} {:<17} {}", "telegram chat", c.label());
-        if let Some(p) = &c.problem {
-            println!("           {p}");
+impl Render for StatusReport {
+    fn render(&self, printer: Printer) {
+        let r = self;
+        printer.line(format_args!(
+            "Stack {} in account {} ({})",
+            r.stack, r.account, r.region
+        ));
+        for res in &r.resources {
+            let (word, details) = match &res.state {
+                State::Present => ("ok", String::new()),
+                State::Missing => ("MISSING", String::new()),
+                State::Drifted(d) => ("DRIFTED", format!(" ({})", d.join("; "))),
+            };
+            printer.line(status_line(
+                word,
+                res.kind,
+                format_args!("{}{details}", res.name),
+            ));
         }
-    }
-    println!(
-        "  newest raw object:   {}",
-        r.newest_raw_object.as_deref().unwrap_or("none yet")
-    );
-    println!(
-        "  newest enriched day: {}",
-        r.newest_enriched_day.as_deref().unwrap_or("none yet")
-    );
-    if let Some(d) = &r.data {
-        if !d.stale_days.is_empty() {
-            let days: Vec<String> = d.stale_days.iter().map(|d| d.to_string()).collect();
-            println!(
-                "  raw newer than Parquet (the next ETL run rebuilds them): {}",
-                days.join(", ")
-            );
+        print_webhook(printer, r);
+        for c in &r.chats {
+            let word = if c.problem.is_some() { "WARNING" } else { "ok" };
+            printer.line(status_line(word, "telegram chat", c.label()));
+            if let Some(p) = &c.problem {
+                printer.line(detail_line(p));
+            }
         }
-        println!("  quarantined bodies:  {}", d.quarantined);
-        for m in &d.migrations {
-            println!(
-                "  chat {} became the supergroup {}{}; its updates are kept",
-                m.from,
-                m.to,
-                m.seen
-                    .map(|t| format!(" (seen {})", t.to_rfc3339()))
-                    .unwrap_or_default()
-            );
+        printer.line(format_args!(
+            "  newest raw object:   {}",
+            r.newest_raw_object.as_deref().unwrap_or("none yet")
+        ));
+        printer.line(format_args!(
+            "  newest enriched day: {}",
+            r.newest_enriched_day.as_deref().unwrap_or("none yet")
+        ));
+        if let Some(d) = &r.data {
+            if !d.stale_days.is_empty() {
+                let days: Vec<String> = d.stale_days.iter().map(|d| d.to_string()).collect();
+                printer.line(format_args!(
+                    "  raw newer than Parquet (the next ETL run rebuilds them): {}",
+                    days.join(", ")
+                ));
+            }
+            printer.line(format_args!("  quarantined bodies:  {}", d.quarantined));
+            for m in &d.migrations {
+                printer.line(format_args!(
+                    "  chat {} became the supergroup {}{}; its updates are kept",
+                    m.from,
+                    m.to,
+                    m.seen
+                        .map(|t| format!(" (seen {})", t.to_rfc3339()))
+                        .unwrap_or_default()
+                ));
+            }
+            if d.chats_not_kept > 0 {
+                printer.line(format_args!(
+                    "  chats not kept that sent updates: {} (`tgpipe chats` names them)",
+                    d.chats_not_kept
+                ));
+            }
         }
-        if d.chats_not_kept > 0 {
-            println!(
-                "  chats not kept that sent updates: {} (`tgpipe chats` names them)",
-                d.chats_not_kept
-            );
+        if r.healthy {
+            printer.line("All is well.");
+        } else {
+            for p in &r.problems {
+                printer.line(format_args!("PROBLEM: {p}"));
+            }
+            printer.line("Something is wrong: `tgpipe up` repairs the stack.");
         }
-    }
-    if r.healthy {
-        println!("All is well.");
-    } else {
-        for p in &r.problems {
-            println!("PROBLEM: {p}");
-        }
-        println!("Something is wrong: `tgpipe up` repairs the stack.");
     }
 }
 
 /// The webhook as Telegram sees it, or why it was not checked.
-fn print_webhook(r: &StatusReport) {
+fn print_webhook(printer: Printer, r: &StatusReport) {
     match (&r.webhook, &r.webhook_skipped) {
         (Some(w), _) => {
-            println!(
-                "  {:<8} {:<17} {}",
+            printer.line(status_line(
                 if w.points_at_api { "ok" } else { "WRONG" },
                 "telegram webhook",
                 if w.info.url.is_empty() {
                     "(none set)"
                 } else {
                     w.info.url.as_str()
-                }
-            );
-            println!(
-                "           pending updates: {}",
+                },
+            ));
+            printer.line(detail_line(format_args!(
+                "pending updates: {}",
                 w.info.pending_update_count
-            );
+            )));
             if let Some(msg) = &w.info.last_error_message {
                 let when = w
                     .info
@@ -277,13 +285,13 @@ fn print_webhook(r: &StatusReport) {
                     .and_then(|d| chrono::DateTime::from_timestamp(d, 0))
                     .map(|t| t.to_rfc3339())
                     .unwrap_or_default();
-                println!("           last error: {msg} ({when})");
+                printer.line(detail_line(format_args!("last error: {msg} ({when})")));
             }
             for p in &w.problems {
-                println!("           PROBLEM: {p}");
+                printer.line(detail_line(format_args!("PROBLEM: {p}")));
             }
         }
-        (None, Some(why)) => println!("  skipped  telegram webhook: {why}"),
+        (None, Some(why)) => printer.line(status_line("skipped", "telegram webhook", why)),
         (None, None) => {}
     }
 }

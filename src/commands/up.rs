@@ -1,20 +1,22 @@
 //! `tgpipe up`: create what is missing, update what differs, then point the bot's webhook at the
 //! API. With `--dry-run`, the same plan is inspected and shown, and nothing changes.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
 use super::ExitStatus;
-use super::context::{AwsArgs, BotArgs, Ctx, connect};
-use super::ui::{Output, Progress, StackId, confirm, plan_line, print_chat_checks, print_plan};
-use crate::cli::Global;
+use super::args::{AwsArgs, BotArgs, Global};
+use super::context::{Ctx, connect};
 use crate::plan::State;
 use crate::stack::lambda::{Artifacts, FunctionSpec};
 use crate::stack::{Desired, Events, Function, Stack, StackName, apigw, events};
 use crate::telegram::{ChatName, Telegram};
+use crate::ui::{
+    Output, Printer, Progress, StackId, confirm, plan_line, print_chat_checks, print_plan,
+    status_line,
+};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -64,7 +66,11 @@ struct Wanted {
 }
 
 /// The chats given, by id: a public group's @username is looked up with the bot.
-async fn chat_ids(bot: &Telegram, given: &[ChatName]) -> anyhow::Result<Vec<i64>> {
+async fn chat_ids(
+    printer: Printer,
+    bot: &Telegram,
+    given: &[ChatName],
+) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::new();
     for name in given {
         let id = match name {
@@ -73,7 +79,10 @@ async fn chat_ids(bot: &Telegram, given: &[ChatName]) -> anyhow::Result<Vec<i64>
                 let chat = bot.chat(name).await.with_context(|| {
                     format!("cannot find the chat {name}: check the name, or give its id (`tgpipe chats` lists the chats the bot knows)")
                 })?;
-                eprintln!("  {name} is chat {} ({})", chat.id, chat.title);
+                printer.note(format_args!(
+                    "  {name} is chat {} ({})",
+                    chat.id, chat.title
+                ));
                 chat.id
             }
         };
@@ -155,7 +164,8 @@ async fn desired(ctx: &Ctx, artifacts: &Artifacts, wanted: &Wanted) -> anyhow::R
         Some(s) => s,
         None => crate::webhook::new_secret()?,
     };
-    let envs = environments(&ctx.stack, &wanted.chats, &wanted.timezone, &secret);
+    let envs =
+        crate::stack::lambda::environments(&ctx.stack, &wanted.chats, &wanted.timezone, &secret);
     let specs = Function::ALL
         .iter()
         .zip(envs)
@@ -167,33 +177,6 @@ async fn desired(ctx: &Ctx, artifacts: &Artifacts, wanted: &Wanted) -> anyhow::R
     })
 }
 
-fn environments(
-    stack: &Stack,
-    chats: &[i64],
-    timezone: &str,
-    secret: &str,
-) -> [BTreeMap<String, String>; 2] {
-    let s = stack;
-    let chats = chats
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    [
-        BTreeMap::from([
-            (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
-            (lake::env::ALLOWED_CHAT_IDS.to_owned(), chats),
-            (lake::env::WEBHOOK_SECRET.to_owned(), secret.to_owned()),
-            (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
-        ]),
-        BTreeMap::from([
-            (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
-            (lake::env::ENRICHED_BUCKET.to_owned(), s.enriched_bucket()),
-            (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
-        ]),
-    ]
-}
-
 /// `up --output json`: the plan (or what was done), the chats and the webhook.
 #[derive(serde::Serialize)]
 struct Report<'a> {
@@ -203,7 +186,7 @@ struct Report<'a> {
     /// Each resource with what was (would be) done to it: create, update (details), unchanged.
     resources: Vec<Step<'a>>,
     /// Kept groups that became supergroups, whose new ids are kept too.
-    migrated: Vec<serde_json::Value>,
+    migrated: Vec<Migrated>,
     chats: &'a [crate::webhook::ChatCheck],
     webhook_url: Option<&'a str>,
     /// Whether `setWebhook` was (with --dry-run: would be) called.
@@ -213,16 +196,23 @@ struct Report<'a> {
     changed: bool,
 }
 
+/// A kept group that became a supergroup: `from`'s updates go on under `to`.
+#[derive(serde::Serialize)]
+struct Migrated {
+    from: i64,
+    to: i64,
+}
+
 #[derive(serde::Serialize)]
 struct Step<'a> {
-    kind: &'static str,
+    kind: crate::plan::Kind,
     name: &'a str,
     #[serde(flatten)]
     action: crate::plan::Action,
 }
 
 pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
-    let output = args.output.select();
+    let printer = Printer::new(args.output);
     // Everything that can be checked before touching AWS is checked first.
     StackName::parse(&global.name)?;
     if let Some(zone) = &args.timezone {
@@ -231,7 +221,12 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     let bot = args.bot.required(global.verbose)?;
     // Telegram and AWS are asked side by side: the bot and its chats, the account.
     let ((bot_name, given), ctx) = tokio::try_join!(
-        async { anyhow::Ok((bot.get_me().await?, chat_ids(&bot, &args.chat_ids).await?)) },
+        async {
+            anyhow::Ok((
+                bot.get_me().await?,
+                chat_ids(printer, &bot, &args.chat_ids).await?,
+            ))
+        },
         connect(global, &args.aws),
     )?;
     let stack = &ctx.stack;
@@ -246,7 +241,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     if !foreign.is_empty() {
         bail!("{}", foreign.refusal(stack));
     }
-    eprintln!(
+    printer.note(format_args!(
         "{} stack {} in account {} ({}) for @{bot_name}; Lambda code {}",
         if args.dry_run {
             "Planning"
@@ -260,93 +255,161 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
             Artifacts::Embedded => artifacts.to_string(),
             Artifacts::Dir(_) => format!("from {artifacts}"),
         }
-    );
+    ));
     for (from, to) in &wanted.migrated {
-        crate::say!("  chat {from} became the supergroup {to}: keeping {to} too");
+        printer.line(format_args!(
+            "  chat {from} became the supergroup {to}: keeping {to} too"
+        ));
     }
     let resources = if args.dry_run {
         let found = crate::stack::inspect_all(&ctx.aws, stack, Some(&desired)).await?;
-        print_plan(&found);
+        print_plan(printer, &found);
         found
     } else {
-        // Each resource's line as soon as it is as it should be.
-        let progress = Progress::start();
-        let events = Events {
-            step: &|s| progress.step(s),
-            note: &|l| progress.note(l),
-            applied: &|done, took| {
-                for r in done {
-                    progress.line(plan_line(r, false, Some(took)));
-                }
-            },
-        };
-        let before = crate::stack::apply_all(&ctx.aws, stack, &desired, &absent, &events).await?;
-        progress.done();
-        before
+        apply(printer, &ctx, &desired, &absent).await?
     };
     let (checks, api) = tokio::try_join!(
-        print_chat_checks(&bot, &wanted.chats),
+        print_chat_checks(printer, &bot, &wanted.chats),
         apigw::find(&ctx.aws.api, stack)
     )?;
     let url = api.as_ref().and_then(apigw::webhook_url);
-    let unchanged =
-        resources.iter().all(|r| r.state == State::Present) && wanted.migrated.is_empty();
-    let report = |webhook_set: bool, rotation_finished: bool| Report {
-        at: StackId::from(stack),
+    let done = Done {
+        stack,
         dry_run: args.dry_run,
-        resources: resources
-            .iter()
-            .map(|r| Step {
-                kind: r.kind,
-                name: &r.name,
-                action: crate::plan::Action::from(&r.state),
-            })
-            .collect(),
-        migrated: wanted
-            .migrated
-            .iter()
-            .map(|(from, to)| serde_json::json!({"from": from, "to": to}))
-            .collect(),
-        chats: &checks,
-        webhook_url: url.as_deref(),
-        webhook_set,
-        secret_rotation_finished: rotation_finished,
-        changed: !unchanged || webhook_set || rotation_finished,
+        resources: &resources,
+        migrated: &wanted.migrated,
+        checks: &checks,
+        url: url.as_deref(),
     };
     if args.dry_run {
-        let webhook_agrees = print_webhook_plan(&ctx, &bot, url.as_deref()).await?;
-        output.json(&report(!webhook_agrees, false))?;
-        if webhook_agrees && unchanged {
-            crate::say!(
-                "Dry run: nothing was changed. Nothing would be: the stack is as it should be."
-            );
-            return Ok(ExitStatus::Success);
+        finish_dry_run(printer, &ctx, &bot, &done).await
+    } else {
+        finish(printer, &ctx, &bot, &done).await
+    }
+}
+
+/// Applies the stack, each resource's line as soon as it is as it should be; returns each
+/// resource's state before.
+async fn apply(
+    printer: Printer,
+    ctx: &Ctx,
+    desired: &Desired,
+    absent: &[crate::stack::Component],
+) -> anyhow::Result<Vec<crate::plan::Resource>> {
+    let progress = Progress::start(printer);
+    let events = Events {
+        step: &|s| progress.step(s),
+        note: &|l| progress.note(l),
+        applied: &|done, took| {
+            for r in done {
+                progress.line(plan_line(r, false, Some(took)));
+            }
+        },
+    };
+    let before = crate::stack::apply_all(&ctx.aws, &ctx.stack, desired, absent, &events).await?;
+    progress.done();
+    Ok(before)
+}
+
+/// What `up` found (with `--dry-run`) or did, before the webhook.
+struct Done<'a> {
+    stack: &'a Stack,
+    dry_run: bool,
+    resources: &'a [crate::plan::Resource],
+    migrated: &'a [(i64, i64)],
+    checks: &'a [crate::webhook::ChatCheck],
+    url: Option<&'a str>,
+}
+
+impl<'a> Done<'a> {
+    /// Whether nothing of the stack was (would be) changed.
+    fn unchanged(&self) -> bool {
+        self.resources.iter().all(|r| r.state == State::Present) && self.migrated.is_empty()
+    }
+
+    fn report(&self, webhook_set: bool, rotation_finished: bool) -> Report<'a> {
+        Report {
+            at: StackId::from(self.stack),
+            dry_run: self.dry_run,
+            resources: self
+                .resources
+                .iter()
+                .map(|r| Step {
+                    kind: r.kind,
+                    name: &r.name,
+                    action: crate::plan::Action::from(&r.state),
+                })
+                .collect(),
+            migrated: self
+                .migrated
+                .iter()
+                .map(|&(from, to)| Migrated { from, to })
+                .collect(),
+            chats: self.checks,
+            webhook_url: self.url,
+            webhook_set,
+            secret_rotation_finished: rotation_finished,
+            changed: !self.unchanged() || webhook_set || rotation_finished,
         }
-        crate::say!("Dry run: nothing was changed. `tgpipe up` would make the changes above.");
-        return Ok(ExitStatus::NotAsItShouldBe);
     }
-    let url = url.as_deref().context("the HTTP API has no endpoint URL")?;
-    let converged = crate::webhook::converge(&bot, &ctx.aws.lambda, stack, url, false).await?;
+}
+
+/// `--dry-run`'s end: whether the webhook would be set, and whether anything would change.
+async fn finish_dry_run(
+    printer: Printer,
+    ctx: &Ctx,
+    bot: &Telegram,
+    done: &Done<'_>,
+) -> anyhow::Result<ExitStatus> {
+    let webhook_agrees = print_webhook_plan(printer, ctx, bot, done.url).await?;
+    printer.json(&done.report(!webhook_agrees, false))?;
+    if webhook_agrees && done.unchanged() {
+        printer
+            .line("Dry run: nothing was changed. Nothing would be: the stack is as it should be.");
+        return Ok(ExitStatus::Success);
+    }
+    printer.line("Dry run: nothing was changed. `tgpipe up` would make the changes above.");
+    Ok(ExitStatus::NotAsItShouldBe)
+}
+
+/// The end of `up`: Telegram told where to deliver (and the secret), then where everything is.
+async fn finish(
+    printer: Printer,
+    ctx: &Ctx,
+    bot: &Telegram,
+    done: &Done<'_>,
+) -> anyhow::Result<ExitStatus> {
+    let url = done.url.context("the HTTP API has no endpoint URL")?;
+    let converged = crate::webhook::converge(bot, &ctx.aws.lambda, &ctx.stack, url, false).await?;
     let word = if converged.set { "set" } else { "unchanged" };
-    crate::say!("  {word:<9} telegram webhook  {url}");
+    printer.line(status_line(word, "telegram webhook", url));
     if converged.rotation_finished {
-        crate::say!("  finished  secret rotation   (the old secret is no longer accepted)");
+        printer.line(status_line(
+            "finished",
+            "secret rotation",
+            "(the old secret is no longer accepted)",
+        ));
     }
-    if unchanged && !converged.set && !converged.rotation_finished {
-        crate::say!("Everything is up to date: no changes made.");
+    if done.unchanged() && !converged.set && !converged.rotation_finished {
+        printer.line("Everything is up to date: no changes made.");
     }
-    if checks.iter().any(|c| c.problem.is_some()) {
-        crate::say!(
+    if done.checks.iter().any(|c| c.problem.is_some()) {
+        printer.line(format_args!(
             "\nWARNING: the bot cannot read every message of the chats marked above; their messages are not kept until that is fixed."
-        );
+        ));
     }
-    print_deployed(stack, url);
-    output.json(&report(converged.set, converged.rotation_finished))?;
+    print_deployed(printer, &ctx.stack, url);
+    printer.json(&done.report(converged.set, converged.rotation_finished))?;
     Ok(ExitStatus::Success)
 }
 
 /// `--dry-run`: whether `up` would call `setWebhook`; `true` when it would not.
-async fn print_webhook_plan(ctx: &Ctx, bot: &Telegram, url: Option<&str>) -> anyhow::Result<bool> {
+async fn print_webhook_plan(
+    printer: Printer,
+    ctx: &Ctx,
+    bot: &Telegram,
+    url: Option<&str>,
+) -> anyhow::Result<bool> {
     let agrees = match (
         url,
         crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack).await?,
@@ -360,33 +423,32 @@ async fn print_webhook_plan(ctx: &Ctx, bot: &Telegram, url: Option<&str>) -> any
         }
         _ => false,
     };
-    crate::say!(
-        "  {:<9} {:<17} {}",
+    printer.line(status_line(
         if agrees { "unchanged" } else { "set" },
         "telegram webhook",
-        url.unwrap_or("(the new API)")
-    );
+        url.unwrap_or("(the new API)"),
+    ));
     Ok(agrees)
 }
 
 /// Where everything is, once deployed.
-fn print_deployed(stack: &Stack, url: &str) {
-    crate::say!("\nAPI URL:    {url}");
-    crate::say!(
+fn print_deployed(printer: Printer, stack: &Stack, url: &str) {
+    printer.line(format_args!("\nAPI URL:    {url}"));
+    printer.line(format_args!(
         "Buckets:    {} (raw), {} (enriched), {} (athena)",
         stack.raw_bucket(),
         stack.enriched_bucket(),
         stack.athena_bucket()
-    );
-    crate::say!(
+    ));
+    printer.line(format_args!(
         "Functions:  {}, {}",
         stack.function(Function::Ingest),
         stack.function(Function::Etl)
-    );
-    crate::say!(
+    ));
+    printer.line(format_args!(
         "Workgroup:  {} (database {}, table {})",
         stack.workgroup(),
         stack.glue_database(),
         stack.table()
-    );
+    ));
 }

@@ -86,10 +86,6 @@ pub struct Scope {
 const SCOPED_TABLE: &str = "telegram_in_scope";
 
 impl Scope {
-    pub fn is_all(&self) -> bool {
-        self.from.is_none() && self.to.is_none() && self.chats.is_empty()
-    }
-
     /// The rows in scope, as a WHERE condition on the table; `None` for all of them.
     fn condition(&self) -> Option<String> {
         let day = lake::layout::PARTITION_COLUMN;

@@ -6,7 +6,7 @@ use aws_sdk_apigatewayv2::Client;
 use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType, RouteSettings};
 
 use crate::aws::AwsResultExt;
-use crate::plan::{Removal, Resource, State};
+use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::permission::Permission;
 use crate::stack::{Function, STACK_TAG, Stack};
 
@@ -217,7 +217,7 @@ pub async fn inspect(
         ),
     };
     Ok((
-        Resource::with_drift("http api", stack.http_api(), drift),
+        Resource::with_drift(Kind::HttpApi, stack.http_api(), drift),
         api,
     ))
 }
@@ -371,19 +371,34 @@ async fn route_and_stage(
 }
 
 /// Deletes the stack's API (with its routes, integrations and stages).
-pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<(String, Removal)> {
+pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Removed> {
     let Some(api) = find(client, stack).await? else {
-        return Ok((stack.http_api(), Removal::AlreadyGone));
+        return Ok(Removed::new(
+            Kind::HttpApi,
+            stack.http_api(),
+            Removal::AlreadyGone,
+        ));
     };
     let id = api.api_id().unwrap_or_default();
     match client.delete_api().api_id(id).send().await {
-        Ok(_) => Ok((stack.http_api(), Removal::Deleted)),
+        Ok(_) => Ok(Removed::new(
+            Kind::HttpApi,
+            stack.http_api(),
+            Removal::Deleted,
+        )),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_not_found_exception()) =>
         {
-            Ok((stack.http_api(), Removal::AlreadyGone))
+            Ok(Removed::new(
+                Kind::HttpApi,
+                stack.http_api(),
+                Removal::AlreadyGone,
+            ))
         }
         Err(e) => Err(e).aws(format!("API Gateway DeleteApi {id}")),
     }
 }
+
+#[cfg(test)]
+mod tests;

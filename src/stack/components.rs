@@ -1,12 +1,13 @@
 //! The stack's components, listed once. `up` applies them stage by stage (a component depends
 //! only on those of earlier stages), `up --dry-run` and `status` inspect them in this order,
 //! `down` removes them in reverse. Each component has the same shape: inspect → typed drift
-//! (in its own module, words only for display) → apply; removal answers one [`Removal`] per
+//! (in its own module, words only for display) → apply; removal answers one [`Removed`] per
 //! resource. Adding a kind of resource touches its module and this list.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::plan::{Removal, Removed, Resource, State};
+use crate::plan::{Kind, Removed, Resource, State};
 use crate::stack::lambda::FunctionSpec;
 use crate::stack::ownership::{Claim, Foreign};
 use crate::stack::{Stack, apigw, athena, events, iam, lambda, logs, s3};
@@ -106,7 +107,7 @@ impl Component {
                 if desired.is_some() && !lambda::all_exist(&c.lambda, stack).await? {
                     // Without the functions there is nothing to wire yet.
                     vec![Resource {
-                        kind: "http api",
+                        kind: Kind::HttpApi,
                         name: stack.http_api(),
                         state: apigw::find(&c.api, stack)
                             .await?
@@ -177,36 +178,42 @@ impl Component {
         foreign: &Foreign,
         delete_data: bool,
     ) -> anyhow::Result<Vec<Removed>> {
-        let (kind, removed): (&'static str, Vec<(String, Removal)>) = match self {
-            Component::Buckets => (
-                "s3 bucket",
-                s3::destroy(&c.s3, stack, delete_data, foreign).await?,
-            ),
-            Component::Roles => ("iam role", iam::destroy(&c.iam, stack).await?),
-            Component::LogGroups => ("log group", logs::destroy(&c.logs, stack, foreign).await?),
-            Component::Functions => (
-                "lambda function",
-                lambda::destroy(&c.lambda, stack, foreign).await?,
-            ),
-            Component::HttpApi => ("http api", vec![apigw::destroy(&c.api, stack).await?]),
-            Component::Schedule => (
-                "eventbridge rule",
-                vec![events::destroy(&c.events, stack, foreign).await?],
-            ),
-            Component::Analytics => (
-                "athena/glue",
-                athena::destroy(&c.athena, &c.glue, stack, foreign).await?,
-            ),
-        };
-        Ok(removed
-            .into_iter()
-            .map(|(name, removal)| Removed {
-                kind,
-                name,
-                removal,
-            })
-            .collect())
+        Ok(match self {
+            Component::Buckets => s3::destroy(&c.s3, stack, delete_data, foreign).await?,
+            Component::Roles => iam::destroy(&c.iam, stack).await?,
+            Component::LogGroups => logs::destroy(&c.logs, stack, foreign).await?,
+            Component::Functions => lambda::destroy(&c.lambda, stack, foreign).await?,
+            Component::HttpApi => vec![apigw::destroy(&c.api, stack).await?],
+            Component::Schedule => vec![events::destroy(&c.events, stack, foreign).await?],
+            Component::Analytics => athena::destroy(&c.athena, &c.glue, stack, foreign).await?,
+        })
     }
+}
+
+/// Reads, for every name of the stack that is taken, whether the stack's tag is on it.
+pub async fn foreign(c: &Clients, stack: &Stack) -> anyhow::Result<Foreign> {
+    Ok(survey(c, stack).await?.0)
+}
+
+/// [`foreign`], and the components none of whose names is taken: nothing of them exists, so
+/// `up` creates them without reading them again.
+pub async fn survey(c: &Clients, stack: &Stack) -> anyhow::Result<(Foreign, Vec<Component>)> {
+    let claims =
+        futures::future::try_join_all(Component::ALL.map(|component| component.claims(c, stack)))
+            .await?;
+    let absent = Component::ALL
+        .iter()
+        .zip(&claims)
+        .filter(|(_, claims)| !claims.is_empty() && claims.iter().all(|c| c.owned.is_none()))
+        .map(|(component, _)| *component)
+        .collect();
+    let foreign = claims
+        .into_iter()
+        .flatten()
+        .filter(|claim| claim.owned == Some(false))
+        .map(|claim| (claim.kind, claim.name))
+        .collect::<BTreeSet<_>>();
+    Ok((Foreign(foreign), absent))
 }
 
 /// Every resource of the stack, in [`Component::ALL`]'s order. The components are read side by

@@ -5,7 +5,7 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{RetryPolicy, RuleState, Tag, Target};
 
 use crate::aws::AwsResultExt;
-use crate::plan::{Removal, Resource, State};
+use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::ownership::Claim;
 use crate::stack::permission::Permission;
 use crate::stack::{Function, STACK_TAG, Stack};
@@ -149,11 +149,7 @@ pub async fn inspect(
     let drift = find(client, lambda, stack, schedule)
         .await?
         .map(|found| drift(&found));
-    Ok(Resource::with_drift(
-        "eventbridge rule",
-        stack.etl_rule(),
-        drift,
-    ))
+    Ok(Resource::with_drift(Kind::Rule, stack.etl_rule(), drift))
 }
 
 pub async fn ensure(
@@ -222,10 +218,10 @@ pub async fn destroy(
     client: &Client,
     stack: &Stack,
     foreign: &crate::stack::ownership::Foreign,
-) -> anyhow::Result<(String, Removal)> {
+) -> anyhow::Result<Removed> {
     let name = stack.etl_rule();
-    if foreign.contains(&name) {
-        return Ok((name, Removal::NotOurs));
+    if foreign.contains(Kind::Rule, &name) {
+        return Ok(Removed::new(Kind::Rule, name, Removal::NotOurs));
     }
     match client
         .remove_targets()
@@ -239,17 +235,17 @@ pub async fn destroy(
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            return Ok((name, Removal::AlreadyGone));
+            return Ok(Removed::new(Kind::Rule, name, Removal::AlreadyGone));
         }
         Err(e) => return Err(e).aws(format!("EventBridge RemoveTargets {name}")),
     }
     match client.delete_rule().name(&name).send().await {
-        Ok(_) => Ok((name, Removal::Deleted)),
+        Ok(_) => Ok(Removed::new(Kind::Rule, name, Removal::Deleted)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            Ok((name, Removal::AlreadyGone))
+            Ok(Removed::new(Kind::Rule, name, Removal::AlreadyGone))
         }
         Err(e) => Err(e).aws(format!("EventBridge DeleteRule {name}")),
     }
@@ -277,5 +273,44 @@ pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>
         }
         Err(e) => return Err(e).aws(format!("EventBridge DescribeRule {rule}")),
     };
-    Ok(vec![Claim::new("eventbridge rule", rule, owned)])
+    Ok(vec![Claim::new(Kind::Rule, rule, owned)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found() -> Found {
+        Found {
+            schedule_ok: true,
+            enabled: true,
+            target_ok: true,
+            permission: State::Present,
+        }
+    }
+
+    #[test]
+    fn a_rule_as_wanted_has_no_drift_and_each_difference_is_named() {
+        assert_eq!(drift(&found()), []);
+        let broken = Found {
+            enabled: false,
+            permission: State::Drifted(vec!["too broad".into()]),
+            ..found()
+        };
+        assert_eq!(drift(&broken), [RuleDrift::Disabled, RuleDrift::Permission]);
+        let broken = Found {
+            schedule_ok: false,
+            target_ok: false,
+            permission: State::Missing,
+            ..found()
+        };
+        assert_eq!(
+            drift(&broken),
+            [
+                RuleDrift::Schedule,
+                RuleDrift::Target,
+                RuleDrift::Permission
+            ]
+        );
+    }
 }

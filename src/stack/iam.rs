@@ -2,12 +2,11 @@
 //! scoped to exactly what the function does (see ARCHITECTURE.md).
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
-use crate::aws::AwsResultExt;
-use crate::plan::{Removal, Resource};
+use crate::aws::{AlreadyExists, AwsResultExt, NotFound};
+use crate::plan::{Kind, Removal, Removed, Resource};
 use crate::stack::ownership::Claim;
 use crate::stack::{Function, STACK_TAG, Stack};
 
@@ -94,10 +93,6 @@ fn parse_document(text: &str) -> Option<Value> {
     })
 }
 
-fn is_missing<E: ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("NoSuchEntity")
-}
-
 /// What differs on an existing role; `None` when the role does not exist.
 async fn drift(
     client: &Client,
@@ -116,7 +111,7 @@ async fn drift(
     );
     let role = match role {
         Ok(out) => out.role().cloned(),
-        Err(e) if e.as_service_error().is_some_and(is_missing) => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e).aws(format!("IAM GetRole {name}")),
     };
     let Some(role) = role else { return Ok(None) };
@@ -127,9 +122,7 @@ async fn drift(
     match policy {
         Ok(out) if parse_document(out.policy_document()) == Some(permissions(stack, f)) => {}
         Ok(_) => drift.push(RoleDrift::Permissions),
-        Err(e) if e.as_service_error().is_some_and(is_missing) => {
-            drift.push(RoleDrift::PermissionsMissing)
-        }
+        Err(e) if e.is_not_found() => drift.push(RoleDrift::PermissionsMissing),
         Err(e) => return Err(e).aws(format!("IAM GetRolePolicy {name}")),
     }
     if !stack.owns(role.tags().iter().map(|t| (t.key(), t.value()))) {
@@ -161,7 +154,7 @@ impl std::fmt::Display for RoleDrift {
 pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
     futures::future::try_join_all(Function::ALL.map(|f| async move {
         let drift = drift(client, stack, f).await?;
-        anyhow::Ok(Resource::with_drift("iam role", stack.role(f), drift))
+        anyhow::Ok(Resource::with_drift(Kind::Role, stack.role(f), drift))
     }))
     .await
 }
@@ -182,7 +175,7 @@ pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<(Vec<Resou
         let name = &stack.role(f);
         let drift = drift(client, stack, f).await?;
         before.push(Resource::with_drift(
-            "iam role",
+            Kind::Role,
             name.clone(),
             drift.clone(),
         ));
@@ -203,7 +196,7 @@ pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<(Vec<Resou
                     .await
                 {
                     Ok(_) => created = true,
-                    Err(e) if e.code() == Some("EntityAlreadyExists") => {}
+                    Err(e) if e.is_already_exists() => {}
                     Err(e) => return Err(e).aws(format!("IAM CreateRole {name}")),
                 }
                 (false, true, false)
@@ -248,20 +241,20 @@ pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<(Vec<Resou
 
 /// Deletes the stack's roles (their inline and attached policies first). A role of that name
 /// that does not carry this stack's tag is not ours: it is left alone and named.
-pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Vec<(String, Removal)>> {
+pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Removed>> {
     let mut out = Vec::new();
     for f in Function::ALL {
         let name = stack.role(f);
         let tags = match client.list_role_tags().role_name(&name).send().await {
             Ok(t) => t,
-            Err(e) if e.as_service_error().is_some_and(is_missing) => {
-                out.push((name, Removal::AlreadyGone));
+            Err(e) if e.is_not_found() => {
+                out.push(Removed::new(Kind::Role, name, Removal::AlreadyGone));
                 continue;
             }
             Err(e) => return Err(e).aws(format!("IAM ListRoleTags {name}")),
         };
         if !stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
-            out.push((name, Removal::NotOurs));
+            out.push(Removed::new(Kind::Role, name, Removal::NotOurs));
             continue;
         }
         let inline = client
@@ -297,9 +290,9 @@ pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Vec<(Stri
             }
         }
         match client.delete_role().role_name(&name).send().await {
-            Ok(_) => out.push((name, Removal::Deleted)),
-            Err(e) if e.as_service_error().is_some_and(is_missing) => {
-                out.push((name, Removal::AlreadyGone))
+            Ok(_) => out.push(Removed::new(Kind::Role, name, Removal::Deleted)),
+            Err(e) if e.is_not_found() => {
+                out.push(Removed::new(Kind::Role, name, Removal::AlreadyGone))
             }
             Err(e) => return Err(e).aws(format!("IAM DeleteRole {name}")),
         }
@@ -313,10 +306,10 @@ pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>
         let role = stack.role(f);
         let owned = match client.list_role_tags().role_name(&role).send().await {
             Ok(t) => Some(stack.owns(t.tags().iter().map(|t| (t.key(), t.value())))),
-            Err(e) if e.code() == Some("NoSuchEntity") => None,
+            Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e).aws(format!("IAM ListRoleTags {role}")),
         };
-        anyhow::Ok(Claim::new("iam role", role, owned))
+        anyhow::Ok(Claim::new(Kind::Role, role, owned))
     }))
     .await
 }

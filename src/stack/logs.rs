@@ -1,10 +1,9 @@
 //! The functions' log groups, with a finite retention.
 
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 
-use crate::aws::{AwsResultExt, removal};
-use crate::plan::{Removal, Resource, State};
+use crate::aws::{AlreadyExists, AwsResultExt, NotFound, removal};
+use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::lambda::LOG_RETENTION_DAYS;
 use crate::stack::ownership::Claim;
 use crate::stack::{Function, STACK_TAG, Stack};
@@ -32,7 +31,7 @@ pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resou
             Some(_) => State::Drifted(vec!["retention differs".into()]),
         };
         anyhow::Ok(Resource {
-            kind: "log group",
+            kind: Kind::LogGroup,
             name,
             state,
         })
@@ -54,7 +53,7 @@ pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resour
                 .await
             {
                 Ok(_) => {}
-                Err(e) if e.code() == Some("ResourceAlreadyExistsException") => {}
+                Err(e) if e.is_already_exists() => {}
                 Err(e) => return Err(e).aws(format!("CloudWatch Logs CreateLogGroup {name}")),
             }
         }
@@ -77,21 +76,17 @@ pub async fn destroy(
     client: &Client,
     stack: &Stack,
     foreign: &crate::stack::ownership::Foreign,
-) -> anyhow::Result<Vec<(String, Removal)>> {
+) -> anyhow::Result<Vec<Removed>> {
     let mut out = Vec::new();
     for f in Function::ALL {
         let name = stack.log_group(f);
-        if foreign.contains(&name) {
-            out.push((name, Removal::NotOurs));
+        if foreign.contains(Kind::LogGroup, &name) {
+            out.push(Removed::new(Kind::LogGroup, name, Removal::NotOurs));
             continue;
         }
         let result = client.delete_log_group().log_group_name(&name).send().await;
-        let what = removal(
-            result,
-            "ResourceNotFoundException",
-            format!("CloudWatch Logs DeleteLogGroup {name}"),
-        )?;
-        out.push((name, what));
+        let what = removal(result, format!("CloudWatch Logs DeleteLogGroup {name}"))?;
+        out.push(Removed::new(Kind::LogGroup, name, what));
     }
     Ok(out)
 }
@@ -108,10 +103,10 @@ pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>
             .await
         {
             Ok(out) => Some(stack.owns_map(out.tags())),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
+            Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e).aws(format!("CloudWatch Logs ListTagsLogGroup {group}")),
         };
-        anyhow::Ok(Claim::new("log group", group, owned))
+        anyhow::Ok(Claim::new(Kind::LogGroup, group, owned))
     }))
     .await
 }

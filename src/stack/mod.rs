@@ -16,6 +16,6 @@ pub mod permission;
 pub mod s3;
 
 pub use components::{
-    Clients, Component, Desired, Events, Note, apply_all, inspect_all, remove_all,
+    Clients, Component, Desired, Events, Note, apply_all, foreign, inspect_all, remove_all, survey,
 };
 pub use names::*;

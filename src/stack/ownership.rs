@@ -7,19 +7,26 @@
 
 use std::collections::BTreeSet;
 
-use crate::stack::{Clients, Component, STACK_TAG, Stack};
+use crate::plan::Kind;
+use crate::stack::{STACK_TAG, Stack};
 
-/// What `down` says of a resource it leaves because it is not the stack's.
-pub const KEPT: &str = "kept: not this stack's";
-
-/// Resources (kind, name) that bear one of the stack's names and are not the stack's.
+/// Resources (kind, name) that bear one of the stack's names and are not the stack's. Keyed by
+/// kind too: the HTTP API, the workgroup and (for names without '-') the Glue database share the
+/// stack's name, and someone else's workgroup says nothing of the stack's own database.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Foreign(pub BTreeSet<(&'static str, String)>);
+pub struct Foreign(pub BTreeSet<(Kind, String)>);
 
 impl Foreign {
-    /// Whether the resource of that name is not the stack's (and must be left alone).
-    pub fn contains(&self, name: &str) -> bool {
-        self.0.iter().any(|(_, n)| n == name)
+    /// Whether the resource of that kind and name is not the stack's (and must be left alone).
+    pub fn contains(&self, kind: Kind, name: &str) -> bool {
+        // The table (`db.table`) lives in the database: in someone else's, it is theirs too.
+        if kind == Kind::GlueTable
+            && let Some((database, _)) = name.split_once('.')
+            && self.contains(Kind::GlueDatabase, database)
+        {
+            return true;
+        }
+        self.0.contains(&(kind, name.to_owned()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -41,39 +48,34 @@ impl Foreign {
 /// One of the stack's names as found: `None` when nothing bears it, else whether the stack's
 /// tag is on it.
 pub struct Claim {
-    pub kind: &'static str,
+    pub kind: Kind,
     pub name: String,
     pub owned: Option<bool>,
 }
 
 impl Claim {
-    pub fn new(kind: &'static str, name: String, owned: Option<bool>) -> Claim {
+    pub fn new(kind: Kind, name: String, owned: Option<bool>) -> Claim {
         Claim { kind, name, owned }
     }
 }
 
-/// Reads, for every name of the stack that is taken, whether the stack's tag is on it.
-pub async fn foreign(c: &Clients, stack: &Stack) -> anyhow::Result<Foreign> {
-    Ok(survey(c, stack).await?.0)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// [`foreign`], and the components none of whose names is taken: nothing of them exists, so
-/// `up` creates them without reading them again.
-pub async fn survey(c: &Clients, stack: &Stack) -> anyhow::Result<(Foreign, Vec<Component>)> {
-    let claims =
-        futures::future::try_join_all(Component::ALL.map(|component| component.claims(c, stack)))
-            .await?;
-    let absent = Component::ALL
-        .iter()
-        .zip(&claims)
-        .filter(|(_, claims)| !claims.is_empty() && claims.iter().all(|c| c.owned.is_none()))
-        .map(|(component, _)| *component)
-        .collect();
-    let foreign = claims
-        .into_iter()
-        .flatten()
-        .filter(|claim| claim.owned == Some(false))
-        .map(|claim| (claim.kind, claim.name))
-        .collect::<BTreeSet<_>>();
-    Ok((Foreign(foreign), absent))
+    #[test]
+    fn someone_elses_workgroup_says_nothing_of_the_api_or_database_of_the_same_name() {
+        let foreign = Foreign([(Kind::Workgroup, "tgpipe".to_owned())].into());
+        assert!(foreign.contains(Kind::Workgroup, "tgpipe"));
+        assert!(!foreign.contains(Kind::HttpApi, "tgpipe"));
+        assert!(!foreign.contains(Kind::GlueDatabase, "tgpipe"));
+        assert!(!foreign.contains(Kind::Workgroup, "other"));
+    }
+
+    #[test]
+    fn a_table_in_someone_elses_database_is_theirs() {
+        let foreign = Foreign([(Kind::GlueDatabase, "tgpipe".to_owned())].into());
+        assert!(foreign.contains(Kind::GlueTable, "tgpipe.telegram"));
+        assert!(!foreign.contains(Kind::GlueTable, "other.telegram"));
+    }
 }

@@ -1,9 +1,8 @@
 //! Resource-based permissions on the stack's functions: who may invoke them, from where.
 
 use aws_sdk_lambda::Client;
-use aws_sdk_lambda::error::ProvideErrorMetadata;
 
-use crate::aws::AwsResultExt;
+use crate::aws::{AlreadyExists, AwsResultExt, NotFound};
 use crate::plan::State;
 
 /// A resource-based permission on a function: `principal` may invoke it from `source_arn` only.
@@ -24,7 +23,7 @@ impl Permission<'_> {
             .await
         {
             Ok(out) => out.policy().map(str::to_owned).unwrap_or_default(),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(State::Missing),
+            Err(e) if e.is_not_found() => return Ok(State::Missing),
             Err(e) => return Err(e).aws(format!("Lambda GetPolicy {}", self.function)),
         };
         let policy: serde_json::Value = serde_json::from_str(&policy).unwrap_or_default();
@@ -70,7 +69,7 @@ impl Permission<'_> {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ResourceConflictException") => Ok(()),
+            Err(e) if e.is_already_exists() => Ok(()),
             Err(e) => Err(e).aws(format!(
                 "Lambda AddPermission {} {}",
                 self.function, self.statement_id

@@ -125,14 +125,14 @@ async fn workgroup_database_and_table_follow_the_contract() {
         .await
         .unwrap();
     assert!(
-        removed.iter().all(|(_, w)| *w == Removal::Deleted),
+        removed.iter().all(|r| r.removal == Removal::Deleted),
         "{removed:?}"
     );
     let again = athena::destroy(&ath, &glue, &a, &Default::default())
         .await
         .unwrap();
     assert!(
-        again.iter().all(|(_, w)| *w == Removal::AlreadyGone),
+        again.iter().all(|r| r.removal == Removal::AlreadyGone),
         "{again:?}"
     );
 }

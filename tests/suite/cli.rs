@@ -242,7 +242,9 @@ fn up_status_drift_down_end_to_end() {
     let tokenless = env.run(&["status"], None);
     ok(&tokenless);
     assert!(
-        tokenless.1.contains("skipped  telegram webhook"),
+        tokenless
+            .1
+            .contains(&tgpipe::ui::status_line("skipped", "telegram webhook", "")),
         "{}",
         tokenless.1
     );
@@ -317,16 +319,20 @@ fn up_status_drift_down_end_to_end() {
         let dry = args.contains(&"--dry-run");
         assert_eq!(shown.0, if dry { 0 } else { 1 }, "{args:?}: {}", shown.2);
         assert!(
-            shown.1.contains(&format!(
-                "keep          s3 bucket         {raw} (holds 1 objects; --delete-data deletes them)"
+            shown.1.contains(&tgpipe::ui::status_line(
+                "keep",
+                "s3 bucket",
+                format!("{raw} (holds 1 objects; --delete-data deletes them)")
             )) || args.contains(&"--delete-data"),
             "{}",
             shown.1
         );
         assert!(
-            shown
-                .1
-                .contains("delete        lambda function   tgpipe-ingest"),
+            shown.1.contains(&tgpipe::ui::status_line(
+                "delete",
+                "lambda function",
+                "tgpipe-ingest"
+            )),
             "{}",
             shown.1
         );
@@ -343,16 +349,21 @@ fn up_status_drift_down_end_to_end() {
     let down = env.run(&["down", "--yes"], Some(TOKEN));
     ok(&down);
     assert!(
-        down.1.contains(&format!(
-            "kept          s3 bucket         {raw} (holds data)"
+        down.1.contains(&tgpipe::ui::status_line(
+            "kept",
+            "s3 bucket",
+            format!("{raw} (holds data)")
         )),
         "{}",
         down.1
     );
     assert!(down.1.contains("--delete-data"), "{}", down.1);
     assert!(
-        down.1
-            .contains("deleted       s3 bucket         tgpipe-123456789012-eu-west-1-enriched"),
+        down.1.contains(&tgpipe::ui::status_line(
+            "deleted",
+            "s3 bucket",
+            "tgpipe-123456789012-eu-west-1-enriched"
+        )),
         "{}",
         down.1
     );
@@ -361,7 +372,7 @@ fn up_status_drift_down_end_to_end() {
     assert!(
         with_data
             .1
-            .contains(&format!("deleted       s3 bucket         {raw}")),
+            .contains(&tgpipe::ui::status_line("deleted", "s3 bucket", raw)),
         "{}",
         with_data.1
     );
@@ -710,7 +721,11 @@ fn a_secret_rotation_never_leaves_a_gap_and_an_interrupted_one_is_finished_by_up
     // The next up tells Telegram the new secret, then drops the old.
     let up = env.up(&[]);
     ok(&up);
-    assert!(up.1.contains("finished  secret rotation"), "{}", up.1);
+    assert!(
+        up.1.contains(&tgpipe::ui::status_line("finished", "secret rotation", "")),
+        "{}",
+        up.1
+    );
     assert_eq!(env.bot.secret().as_deref(), Some(new));
     assert_eq!(aws.ingest_vars()["TGPIPE_WEBHOOK_SECRET"], new);
     assert_eq!(status_json(&env).0, 0);
@@ -830,14 +845,19 @@ fn status_and_up_read_the_data_quarantine_stale_days_migrations_and_the_deployed
     let first = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
     aws.rt.block_on(async {
         let s3 = tgpipe::aws::s3_client(&aws.config);
-        let puts = first.iter_days().take(1001).map(|day| {
+        use futures::StreamExt;
+        // 32 at a time: a thousand connections at once can time out on a busy machine.
+        let puts = futures::stream::iter(first.iter_days().take(1001).map(|day| {
             s3.put_object()
                 .bucket(RAW)
                 .key(format!("telegram/context_date={day}/1.json"))
                 .body(b"{}".to_vec().into())
                 .send()
-        });
-        for put in futures::future::join_all(puts).await {
+        }))
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+        for put in puts {
             put.unwrap();
         }
     });
@@ -1139,6 +1159,95 @@ fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_del
         let refused = env.run(&["--name", name, "down", "--yes"], Some(TOKEN));
         assert!(refused.2.contains("AWS's own"), "{}", refused.2);
     }
+}
+
+/// The `(kind, name)` pairs of a `down --output json` list (`plan` or `removed`) with `field`.
+fn by_kind(report: &serde_json::Value, list: &str, field: &str) -> Vec<(String, String, String)> {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list}: {report}"))
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_owned(),
+                r["name"].as_str().unwrap().to_owned(),
+                r[field].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn someone_elses_workgroup_named_like_the_stack_keeps_only_itself_on_down() {
+    // The default stack "tgpipe" names its HTTP API, its workgroup and its Glue database alike.
+    let env = Env::new();
+    ok(&env.up(&[]));
+    let aws = Aws::new(&env);
+    let athena = aws_sdk_athena::Client::new(&aws.config);
+    // The workgroup loses the stack's tag, as someone else's of that name would lack it (moto
+    // keeps a deleted workgroup's tags for its next namesake, so it is untagged, not recreated).
+    aws.rt.block_on(async {
+        athena
+            .untag_resource()
+            .resource_arn("arn:aws:athena:eu-west-1:123456789012:workgroup/tgpipe")
+            .tag_keys(tgpipe::stack::STACK_TAG)
+            .send()
+            .await
+            .unwrap();
+    });
+
+    let (code, out, err) = env.run(&["down", "--dry-run", "--output", "json"], Some(TOKEN));
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let plan = by_kind(&plan, "plan", "delete");
+    for (kind, delete) in [
+        ("http api", "true"),
+        ("glue database", "true"),
+        ("glue table", "true"),
+        ("athena workgroup", "false"),
+    ] {
+        let entry = (kind.to_owned(), "tgpipe".to_owned(), delete.to_owned());
+        let entry = if kind == "glue table" {
+            (
+                kind.to_owned(),
+                "tgpipe.telegram".to_owned(),
+                delete.to_owned(),
+            )
+        } else {
+            entry
+        };
+        assert!(plan.contains(&entry), "{entry:?} not in {plan:?}");
+    }
+
+    let (code, out, err) = env.run(&["down", "--yes", "--output", "json"], Some(TOKEN));
+    assert_eq!(code, 0, "{err}");
+    let removed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let removed = by_kind(&removed, "removed", "removal");
+    for (kind, name, removal) in [
+        ("http api", "tgpipe", "deleted"),
+        ("glue database", "tgpipe", "deleted"),
+        ("glue table", "tgpipe.telegram", "deleted"),
+        ("athena workgroup", "tgpipe", "not_ours"),
+    ] {
+        let entry = (kind.to_owned(), name.to_owned(), format!("{removal:?}"));
+        assert!(removed.contains(&entry), "{entry:?} not in {removed:?}");
+    }
+    aws.rt.block_on(async {
+        athena
+            .get_work_group()
+            .work_group("tgpipe")
+            .send()
+            .await
+            .unwrap();
+        let glue = aws_sdk_glue::Client::new(&aws.config);
+        assert!(glue.get_database().name("tgpipe").send().await.is_err());
+        let apis = aws_sdk_apigatewayv2::Client::new(&aws.config)
+            .get_apis()
+            .send()
+            .await
+            .unwrap();
+        assert!(apis.items().is_empty(), "{:?}", apis.items());
+    });
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use crate::common;
 
 use crate::common::{mutating, stack};
-use tgpipe::plan::{Removal, State};
+use tgpipe::plan::{Kind, Removal, Removed, State};
 use tgpipe::stack::iam;
 
 fn decode(doc: &str) -> serde_json::Value {
@@ -136,8 +136,11 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
         .await
         .unwrap();
     let removed = iam::destroy(&client, &a).await.unwrap();
-    assert_eq!(removed[0], ("team-a-ingest".to_owned(), Removal::Deleted));
-    assert_eq!(removed[1].1, Removal::NotOurs);
+    assert_eq!(
+        removed[0],
+        Removed::new(Kind::Role, "team-a-ingest".to_owned(), Removal::Deleted)
+    );
+    assert_eq!(removed[1].removal, Removal::NotOurs);
     assert!(
         iam::inspect(&client, &b)
             .await
@@ -146,5 +149,5 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
             .all(|r| r.state.is_ok())
     );
     let again = iam::destroy(&client, &a).await.unwrap();
-    assert_eq!(again[0].1, Removal::AlreadyGone);
+    assert_eq!(again[0].removal, Removal::AlreadyGone);
 }

@@ -34,8 +34,10 @@ fn an_export_imports_into_a_local_lake_once_and_reads_right() {
     let (code, out, err) = tgpipe(&["import", export.to_str().unwrap(), "--local", dir]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
-        out.contains(&format!(
-            "imported  chat {CLUB} (Data club): 12 messages over 2 days"
+        out.contains(&tgpipe::ui::status_line(
+            "imported",
+            "telegram chat",
+            format!("{CLUB} (Data club): 12 messages over 2 days")
         )),
         "{out}"
     );
@@ -154,7 +156,14 @@ fn a_whole_account_export_imports_the_chosen_group_and_bad_files_write_nothing()
     // A basic group's Bot API id is minus the export's.
     let (code, out, err) = tgpipe(&["import", account, "--local", dir, "--chat-id", "-4001234"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("skipped   chat 1002 (Bruno Reis"), "{out}");
+    assert!(
+        out.contains(&tgpipe::ui::status_line(
+            "skipped",
+            "telegram chat",
+            "1002 (Bruno Reis"
+        )),
+        "{out}"
+    );
     let raw = files(&lake.path().join("raw/telegram"));
     assert_eq!(raw.len(), 2, "{raw:?}");
     assert!(raw.iter().all(|(k, _)| k.contains("import_-4001234_")));

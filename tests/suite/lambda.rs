@@ -157,7 +157,7 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
         .await
         .unwrap();
     assert!(
-        removed.iter().all(|(_, what)| *what == Removal::Deleted),
+        removed.iter().all(|r| r.removal == Removal::Deleted),
         "{removed:?}"
     );
     assert!(
@@ -165,7 +165,7 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
             .await
             .unwrap()
             .iter()
-            .all(|(_, what)| *what == Removal::AlreadyGone)
+            .all(|r| r.removal == Removal::AlreadyGone)
     );
     logs::destroy(&logs_client, &a, &Default::default())
         .await

@@ -5,6 +5,7 @@ mod common;
 
 mod athena;
 mod cli;
+mod help;
 mod iam;
 mod import;
 mod lambda;

@@ -4,8 +4,8 @@
 use crate::common;
 
 use aws_sdk_s3::Client;
-use tgpipe::plan::Removal;
 use tgpipe::plan::State;
+use tgpipe::plan::{Kind, Removal, Removed};
 use tgpipe::stack::STACK_TAG;
 use tgpipe::stack::s3::{self, BucketRole};
 
@@ -191,9 +191,9 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
     assert_eq!(
         removed,
         vec![
-            (a.raw_bucket(), Removal::KeptWithData),
-            (a.enriched_bucket(), Removal::Deleted),
-            (a.athena_bucket(), Removal::Deleted),
+            Removed::new(Kind::Bucket, a.raw_bucket(), Removal::KeptWithData),
+            Removed::new(Kind::Bucket, a.enriched_bucket(), Removal::Deleted),
+            Removed::new(Kind::Bucket, a.athena_bucket(), Removal::Deleted),
         ]
     );
     // Likewise moto would refuse to delete the objects: the set-up lifts the policy again.
@@ -206,8 +206,11 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
     let removed = s3::destroy(&client, &a, true, &Default::default())
         .await
         .unwrap();
-    assert_eq!(removed[0], (a.raw_bucket(), Removal::Deleted));
-    assert_eq!(removed[1].1, Removal::AlreadyGone);
+    assert_eq!(
+        removed[0],
+        Removed::new(Kind::Bucket, a.raw_bucket(), Removal::Deleted)
+    );
+    assert_eq!(removed[1].removal, Removal::AlreadyGone);
     let status = s3::inspect(&client, &a).await.unwrap();
     assert!(
         status.iter().all(|r| r.state == State::Missing),

@@ -151,23 +151,26 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
         State::Present
     );
 
-    assert_eq!(apigw::destroy(&api, &a).await.unwrap().1, Removal::Deleted);
     assert_eq!(
-        apigw::destroy(&api, &a).await.unwrap().1,
+        apigw::destroy(&api, &a).await.unwrap().removal,
+        Removal::Deleted
+    );
+    assert_eq!(
+        apigw::destroy(&api, &a).await.unwrap().removal,
         Removal::AlreadyGone
     );
     assert_eq!(
         events::destroy(&rules, &a, &Default::default())
             .await
             .unwrap()
-            .1,
+            .removal,
         Removal::Deleted
     );
     assert_eq!(
         events::destroy(&rules, &a, &Default::default())
             .await
             .unwrap()
-            .1,
+            .removal,
         Removal::AlreadyGone
     );
 }

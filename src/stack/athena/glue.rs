@@ -8,8 +8,8 @@ use aws_sdk_glue::types::{Column, SerDeInfo, StorageDescriptor, TableInput};
 use lake::layout::{PARTITION_COLUMN, TABLE_PREFIX};
 use lake::schema::{COLUMNS, TABLE_NAME};
 
-use crate::aws::AwsResultExt;
-use crate::plan::{Removal, State};
+use crate::aws::{AwsResultExt, NotFound};
+use crate::plan::{Kind, Removal, Removed, State};
 use crate::stack::Stack;
 
 const PARQUET_INPUT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
@@ -155,7 +155,7 @@ pub(super) async fn destroy_database(
     glue: &aws_sdk_glue::Client,
     db: &str,
     table: &str,
-    out: &mut Vec<(String, Removal)>,
+    out: &mut Vec<Removed>,
 ) -> anyhow::Result<()> {
     match glue
         .delete_table()
@@ -164,22 +164,38 @@ pub(super) async fn destroy_database(
         .send()
         .await
     {
-        Ok(_) => out.push((table.to_owned(), Removal::Deleted)),
+        Ok(_) => out.push(Removed::new(
+            Kind::GlueTable,
+            table.to_owned(),
+            Removal::Deleted,
+        )),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_entity_not_found_exception()) =>
         {
-            out.push((table.to_owned(), Removal::AlreadyGone))
+            out.push(Removed::new(
+                Kind::GlueTable,
+                table.to_owned(),
+                Removal::AlreadyGone,
+            ))
         }
         Err(e) => return Err(e).aws(format!("Glue DeleteTable {table}")),
     }
     match glue.delete_database().name(db).send().await {
-        Ok(_) => out.push((db.to_owned(), Removal::Deleted)),
+        Ok(_) => out.push(Removed::new(
+            Kind::GlueDatabase,
+            db.to_owned(),
+            Removal::Deleted,
+        )),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_entity_not_found_exception()) =>
         {
-            out.push((db.to_owned(), Removal::AlreadyGone))
+            out.push(Removed::new(
+                Kind::GlueDatabase,
+                db.to_owned(),
+                Removal::AlreadyGone,
+            ))
         }
         Err(e) => return Err(e).aws(format!("Glue DeleteDatabase {db}")),
     }
@@ -190,7 +206,6 @@ pub(super) async fn database_owned(
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
 ) -> anyhow::Result<Option<bool>> {
-    use aws_sdk_glue::error::ProvideErrorMetadata;
     let database = stack.glue_database();
     match glue.get_database().name(&database).send().await {
         Ok(_) => {
@@ -206,7 +221,7 @@ pub(super) async fn database_owned(
                 .aws(format!("Glue GetTags {database}"))?;
             Ok(Some(stack.owns_map(tags.tags())))
         }
-        Err(e) if e.code() == Some("EntityNotFoundException") => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e).aws(format!("Glue GetDatabase {database}")),
     }
 }

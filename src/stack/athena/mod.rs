@@ -10,8 +10,8 @@ use aws_sdk_athena::types::{
 use aws_sdk_glue::types::DatabaseInput;
 use lake::schema::TABLE_NAME;
 
-use crate::aws::AwsResultExt;
-use crate::plan::{Removal, Resource, State};
+use crate::aws::{AwsResultExt, NotFound};
+use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::ownership::Claim;
 use crate::stack::{STACK_TAG, Stack};
 
@@ -114,17 +114,17 @@ pub async fn inspect(
     )?;
     Ok(vec![
         Resource {
-            kind: "athena workgroup",
+            kind: Kind::Workgroup,
             name: stack.workgroup(),
             state: workgroup,
         },
         Resource {
-            kind: "glue database",
+            kind: Kind::GlueDatabase,
             name: stack.glue_database(),
             state: database,
         },
         Resource {
-            kind: "glue table",
+            kind: Kind::GlueTable,
             name: format!("{}.{TABLE_NAME}", stack.glue_database()),
             state: table,
         },
@@ -235,21 +235,21 @@ pub async fn destroy(
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
     foreign: &crate::stack::ownership::Foreign,
-) -> anyhow::Result<Vec<(String, Removal)>> {
+) -> anyhow::Result<Vec<Removed>> {
     let db = stack.glue_database();
     let mut out = Vec::new();
     let table = format!("{db}.{TABLE_NAME}");
-    if foreign.contains(&db) {
-        out.push((table, Removal::NotOurs));
-        out.push((db, Removal::NotOurs));
+    if foreign.contains(Kind::GlueDatabase, &db) {
+        out.push(Removed::new(Kind::GlueTable, table, Removal::NotOurs));
+        out.push(Removed::new(Kind::GlueDatabase, db, Removal::NotOurs));
     } else {
         destroy_database(glue, &db, &table, &mut out).await?;
     }
     let name = stack.workgroup();
-    if foreign.contains(&name) {
-        out.push((name, Removal::NotOurs));
+    if foreign.contains(Kind::Workgroup, &name) {
+        out.push(Removed::new(Kind::Workgroup, name, Removal::NotOurs));
     } else if workgroup_state(athena, stack).await? == State::Missing {
-        out.push((name, Removal::AlreadyGone));
+        out.push(Removed::new(Kind::Workgroup, name, Removal::AlreadyGone));
     } else {
         athena
             .delete_work_group()
@@ -258,7 +258,7 @@ pub async fn destroy(
             .send()
             .await
             .aws(format!("Athena DeleteWorkGroup {name}"))?;
-        out.push((name, Removal::Deleted));
+        out.push(Removed::new(Kind::Workgroup, name, Removal::Deleted));
     }
     Ok(out)
 }
@@ -273,8 +273,8 @@ pub async fn claims(
     let (workgroup, database) =
         tokio::try_join!(workgroup_owned(athena, stack), database_owned(glue, stack))?;
     Ok(vec![
-        Claim::new("athena workgroup", stack.workgroup(), workgroup),
-        Claim::new("glue database", stack.glue_database(), database),
+        Claim::new(Kind::Workgroup, stack.workgroup(), workgroup),
+        Claim::new(Kind::GlueDatabase, stack.glue_database(), database),
     ])
 }
 
@@ -282,11 +282,10 @@ async fn workgroup_owned(
     athena: &aws_sdk_athena::Client,
     stack: &Stack,
 ) -> anyhow::Result<Option<bool>> {
-    use aws_sdk_athena::error::ProvideErrorMetadata;
     let workgroup = stack.workgroup();
     let exists = match athena.get_work_group().work_group(&workgroup).send().await {
         Ok(out) => out.work_group().is_some(),
-        Err(e) if e.code() == Some("InvalidRequestException") => false,
+        Err(e) if e.is_not_found() => false,
         Err(e) => return Err(e).aws(format!("Athena GetWorkGroup {workgroup}")),
     };
     if !exists {
@@ -306,7 +305,12 @@ async fn workgroup_owned(
             (t.key().unwrap_or_default(), t.value().unwrap_or_default())
         })))),
         // An emulator answers this for a workgroup without tags: not the stack's either way.
-        Err(e) if e.code() == Some("InvalidRequestException") => Ok(Some(false)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_invalid_request_exception()) =>
+        {
+            Ok(Some(false))
+        }
         Err(e) => Err(e).aws(format!("Athena ListTagsForResource {workgroup}")),
     }
 }

@@ -1,10 +1,9 @@
 //! The functions as deployed: their variables, whether they exist, what `status` says of them.
 
 use aws_sdk_lambda::Client;
-use aws_sdk_lambda::error::ProvideErrorMetadata;
 
-use crate::aws::AwsResultExt;
-use crate::plan::Resource;
+use crate::aws::{AwsResultExt, NotFound};
+use crate::plan::{Kind, Resource};
 use crate::stack::{Function, Stack};
 
 use super::{FunctionDrift, run_drift};
@@ -31,22 +30,9 @@ pub async fn configuration(client: &Client, name: &str) -> anyhow::Result<Option
         .await
     {
         Ok(c) => Ok(Some(c)),
-        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
     }
-}
-
-/// A variable of a deployed function's environment; `None` when it or the function is missing.
-pub async fn variable(
-    client: &Client,
-    stack: &Stack,
-    f: Function,
-    variable: &str,
-) -> anyhow::Result<Option<String>> {
-    Ok(configuration(client, &stack.function(f))
-        .await?
-        .as_ref()
-        .and_then(|c| variable_of(c, variable)))
 }
 
 /// A variable of a configuration's environment.
@@ -107,7 +93,7 @@ pub async fn status(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resour
                 Some(drift)
             }
         };
-        anyhow::Ok(Resource::with_drift("lambda function", name, drift))
+        anyhow::Ok(Resource::with_drift(Kind::Function, name, drift))
     }))
     .await
 }

@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use aws_sdk_lambda::Client;
-use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use chrono::NaiveDate;
 
-use crate::aws::aws_error;
+use crate::aws::{NotFound, aws_error};
 use crate::stack::{Function, Stack};
 
 /// Days one invocation rebuilds at most: as many as the scheduled run, which fits the function's
@@ -73,7 +72,8 @@ async fn invoke(
             Ok(out) => break out,
             // Reserved concurrency 1: a scheduled run is under way.
             Err(e)
-                if e.code() == Some("TooManyRequestsException")
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_too_many_requests_exception())
                     && started.elapsed() < BUSY_WAIT =>
             {
                 note(format!(
@@ -82,7 +82,7 @@ async fn invoke(
                 ));
                 tokio::time::sleep(BUSY_RETRY).await;
             }
-            Err(e) if e.code() == Some("ResourceNotFoundException") => {
+            Err(e) if e.is_not_found() => {
                 bail!(
                     "stack {} has no ETL function ({name}): run `tgpipe up` first",
                     stack.name

@@ -15,8 +15,8 @@ use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State as FnState,
 };
 
-use crate::aws::{AwsResultExt, removal};
-use crate::plan::{Removal, Resource, State};
+use crate::aws::{AlreadyExists, AwsResultExt, NotFound, removal};
+use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::ownership::Claim;
 use crate::stack::{Function, STACK_TAG, Stack};
 
@@ -38,7 +38,7 @@ mod deployed;
 mod invoke;
 mod spec;
 
-pub use deployed::{Configuration, all_exist, configuration, status, variable, variable_of};
+pub use deployed::{Configuration, all_exist, configuration, status, variable_of};
 pub use invoke::{DAYS_PER_INVOCATION, dates_event, run_etl};
 pub use spec::{
     Artifacts, DEFAULT_ARTIFACTS, FunctionDrift, FunctionSpec, artifact_path, run_drift,
@@ -56,7 +56,7 @@ pub async fn inspect(
         let drift = get(client, &name, spec.runs_alone)
             .await?
             .map(|deployed| differences(&deployed, spec, stack));
-        anyhow::Ok(Resource::with_drift("lambda function", name, drift))
+        anyhow::Ok(Resource::with_drift(Kind::Function, name, drift))
     }))
     .await
 }
@@ -214,9 +214,10 @@ async fn create(
         match result {
             Ok(_) => break,
             // An interrupted run created it already: the next `ensure` step updates it.
-            Err(e) if e.code() == Some("ResourceConflictException") => break,
+            Err(e) if e.is_already_exists() => break,
             Err(e)
-                if e.code() == Some("InvalidParameterValueException")
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_invalid_parameter_value_exception())
                     && e.message().is_some_and(|m| m.contains("cannot be assumed"))
                     && started.elapsed() < ROLE_PROPAGATION =>
             {
@@ -238,21 +239,17 @@ pub async fn destroy(
     client: &Client,
     stack: &Stack,
     foreign: &crate::stack::ownership::Foreign,
-) -> anyhow::Result<Vec<(String, Removal)>> {
+) -> anyhow::Result<Vec<Removed>> {
     let mut out = Vec::new();
     for f in Function::ALL {
         let name = stack.function(f);
-        if foreign.contains(&name) {
-            out.push((name, Removal::NotOurs));
+        if foreign.contains(Kind::Function, &name) {
+            out.push(Removed::new(Kind::Function, name, Removal::NotOurs));
             continue;
         }
         let result = client.delete_function().function_name(&name).send().await;
-        let what = removal(
-            result,
-            "ResourceNotFoundException",
-            format!("Lambda DeleteFunction {name}"),
-        )?;
-        out.push((name, what));
+        let what = removal(result, format!("Lambda DeleteFunction {name}"))?;
+        out.push(Removed::new(Kind::Function, name, what));
     }
     Ok(out)
 }
@@ -263,10 +260,39 @@ pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>
         let function = stack.function(f);
         let owned = match client.get_function().function_name(&function).send().await {
             Ok(out) => Some(stack.owns_map(out.tags())),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
+            Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e).aws(format!("Lambda GetFunction {function}")),
         };
-        anyhow::Ok(Claim::new("lambda function", function, owned))
+        anyhow::Ok(Claim::new(Kind::Function, function, owned))
     }))
     .await
+}
+
+/// Each function's environment ([`Function::ALL`]'s order): the buckets, the kept chats, the
+/// zone days are filed in, and (the ingest function's) the webhook secret.
+pub fn environments(
+    stack: &Stack,
+    chats: &[i64],
+    timezone: &str,
+    secret: &str,
+) -> [std::collections::BTreeMap<String, String>; 2] {
+    let s = stack;
+    let chats = chats
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    [
+        std::collections::BTreeMap::from([
+            (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
+            (lake::env::ALLOWED_CHAT_IDS.to_owned(), chats),
+            (lake::env::WEBHOOK_SECRET.to_owned(), secret.to_owned()),
+            (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
+        ]),
+        std::collections::BTreeMap::from([
+            (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
+            (lake::env::ENRICHED_BUCKET.to_owned(), s.enriched_bucket()),
+            (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
+        ]),
+    ]
 }

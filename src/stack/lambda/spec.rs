@@ -11,7 +11,7 @@ use aws_sdk_lambda::types::{FunctionConfiguration, Runtime};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::aws::AwsResultExt;
+use crate::aws::{AwsResultExt, NotFound};
 use crate::stack::{Function, Stack};
 
 use super::{ASYNC_MAX_AGE_S, ASYNC_RETRIES, LEASE_ONLY_TAG};
@@ -311,7 +311,7 @@ pub(super) async fn get(
                 c.maximum_retry_attempts().unwrap_or(-1),
                 c.maximum_event_age_in_seconds().unwrap_or(-1),
             ))),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e).aws(format!("Lambda GetFunctionEventInvokeConfig {name}")),
         }
     };
@@ -319,7 +319,7 @@ pub(super) async fn get(
         tokio::join!(client.get_function().function_name(name).send(), retries);
     let out = match out {
         Ok(out) => out,
-        Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e).aws(format!("Lambda GetFunction {name}")),
     };
     let Some(config) = out.configuration().cloned() else {
@@ -365,7 +365,8 @@ pub(super) async fn apply_run_settings(
         {
             Ok(_) => {}
             Err(e)
-                if e.code() == Some("InvalidParameterValueException")
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_invalid_parameter_value_exception())
                     && e.message()
                         .is_some_and(|m| m.contains("UnreservedConcurrentExecution")) =>
             {
@@ -399,3 +400,6 @@ pub(super) async fn apply_run_settings(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,6 @@
 //! Each setting a bucket must have (an [`Aspect`]): how it is read, compared and applied.
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
     LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, PublicAccessBlockConfiguration,
@@ -10,7 +9,7 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{Value, json};
 
-use crate::aws::AwsResultExt;
+use crate::aws::{AwsResultExt, NotFound};
 use crate::stack::{STACK_TAG, Stack};
 
 use super::{ABORT_UPLOADS_DAYS, ATHENA_RESULTS_DAYS, BucketRole};
@@ -91,20 +90,6 @@ pub(super) fn lifecycle_rules(role: BucketRole) -> anyhow::Result<Vec<LifecycleR
     Ok(rules)
 }
 
-/// An error that means "this configuration is not set" rather than a failure.
-pub(super) fn not_configured(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "NoSuchPublicAccessBlockConfiguration"
-                | "ServerSideEncryptionConfigurationNotFoundError"
-                | "NoSuchBucketPolicy"
-                | "NoSuchTagSet"
-                | "NoSuchLifecycleConfiguration"
-        )
-    )
-}
-
 /// Which aspects of an existing bucket differ from what the stack wants.
 pub(super) async fn drift(
     client: &Client,
@@ -125,7 +110,7 @@ pub(super) async fn drift(
                                 && c.block_public_policy() == Some(true)
                                 && c.restrict_public_buckets() == Some(true)
                         }),
-                        Err(e) if not_configured(e.code()) => false,
+                        Err(e) if e.is_not_found() => false,
                         Err(e) => return Err(e).aws(format!("S3 GetPublicAccessBlock {bucket}")),
                     }
                 }
@@ -136,7 +121,7 @@ pub(super) async fn drift(
                                 .iter()
                                 .any(|r| r.apply_server_side_encryption_by_default().is_some())
                         }),
-                        Err(e) if not_configured(e.code()) => false,
+                        Err(e) if e.is_not_found() => false,
                         Err(e) => return Err(e).aws(format!("S3 GetBucketEncryption {bucket}")),
                     }
                 }
@@ -145,12 +130,12 @@ pub(super) async fn drift(
                         .policy()
                         .and_then(|p| serde_json::from_str::<Value>(p).ok())
                         .is_some_and(|p| p == tls_only_policy(bucket)),
-                    Err(e) if not_configured(e.code()) => false,
+                    Err(e) if e.is_not_found() => false,
                     Err(e) => return Err(e).aws(format!("S3 GetBucketPolicy {bucket}")),
                 },
                 Aspect::Tags => match client.get_bucket_tagging().bucket(bucket).send().await {
                     Ok(out) => stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value()))),
-                    Err(e) if not_configured(e.code()) => false,
+                    Err(e) if e.is_not_found() => false,
                     Err(e) => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
                 },
                 Aspect::Lifecycle => {
@@ -175,7 +160,7 @@ pub(super) async fn drift(
                                 })
                             })
                         }
-                        Err(e) if not_configured(e.code()) => false,
+                        Err(e) if e.is_not_found() => false,
                         Err(e) => {
                             return Err(e)
                                 .aws(format!("S3 GetBucketLifecycleConfiguration {bucket}"));
@@ -271,7 +256,7 @@ async fn put_stack_tag(client: &Client, stack: &Stack, bucket: &str) -> anyhow::
             .filter(|t| t.key() != STACK_TAG)
             .cloned()
             .collect(),
-        Err(e) if not_configured(e.code()) => Vec::new(),
+        Err(e) if e.is_not_found() => Vec::new(),
         Err(e) => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
     };
     tags.push(

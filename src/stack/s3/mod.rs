@@ -6,13 +6,12 @@
 
 use anyhow::Context;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
 };
 
-use crate::aws::AwsResultExt;
-use crate::plan::{Removal, Resource, State};
+use crate::aws::{AlreadyExists, AwsResultExt, FindExt, found::s3_no_such_bucket};
+use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::Stack;
 use crate::stack::ownership::Claim;
 
@@ -81,7 +80,7 @@ pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resou
             }
         };
         anyhow::Ok(Resource {
-            kind: "s3 bucket",
+            kind: Kind::Bucket,
             name,
             state,
         })
@@ -128,10 +127,15 @@ async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<
     match request.send().await {
         Ok(_) => Ok(()),
         // Ours already (an interrupted run): carry on.
-        Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
-        Err(e) if e.code() == Some("BucketAlreadyExists") => Err(anyhow::anyhow!(
-            "bucket {bucket} belongs to another AWS account: choose another --name"
-        )),
+        Err(e) if e.is_already_exists() => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_exists()) =>
+        {
+            Err(anyhow::anyhow!(
+                "bucket {bucket} belongs to another AWS account: choose another --name"
+            ))
+        }
         Err(e) => Err(e).aws(format!("S3 CreateBucket {bucket}")),
     }
 }
@@ -143,29 +147,32 @@ pub async fn destroy(
     stack: &Stack,
     delete_data: bool,
     foreign: &crate::stack::ownership::Foreign,
-) -> anyhow::Result<Vec<(String, Removal)>> {
+) -> anyhow::Result<Vec<Removed>> {
     let mut out = Vec::new();
     for role in BucketRole::ALL {
         let bucket = role.bucket(stack);
-        if foreign.contains(&bucket) {
-            out.push((bucket, Removal::NotOurs));
+        if foreign.contains(Kind::Bucket, &bucket) {
+            out.push(Removed::new(Kind::Bucket, bucket, Removal::NotOurs));
             continue;
         }
         if !exists(client, &bucket).await? {
-            out.push((bucket, Removal::AlreadyGone));
+            out.push(Removed::new(Kind::Bucket, bucket, Removal::AlreadyGone));
             continue;
         }
         if role.holds_data() && !delete_data && !is_empty(client, &bucket).await? {
-            out.push((bucket, Removal::KeptWithData));
+            out.push(Removed::new(Kind::Bucket, bucket, Removal::KeptWithData));
             continue;
         }
         empty(client, &bucket).await?;
-        match client.delete_bucket().bucket(&bucket).send().await {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("NoSuchBucket") => {}
-            Err(e) => return Err(e).aws(format!("S3 DeleteBucket {bucket}")),
-        }
-        out.push((bucket, Removal::Deleted));
+        // Gone meanwhile is as good as deleted.
+        client
+            .delete_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .found()
+            .aws(format!("S3 DeleteBucket {bucket}"))?;
+        out.push(Removed::new(Kind::Bucket, bucket, Removal::Deleted));
     }
     Ok(out)
 }
@@ -238,15 +245,15 @@ async fn empty(client: &Client, bucket: &str) -> anyhow::Result<()> {
 pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
     futures::future::try_join_all(BucketRole::ALL.map(|role| async move {
         let bucket = role.bucket(stack);
-        let owned = match client.get_bucket_tagging().bucket(&bucket).send().await {
-            Ok(out) => Some(stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
-            Err(e) => match e.code() {
-                Some("NoSuchBucket") => None,
-                Some("NoSuchTagSet") => Some(false),
-                _ => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
-            },
+        let tagging = client.get_bucket_tagging().bucket(&bucket).send().await;
+        let owned = match tagging.found() {
+            Ok(Some(out)) => Some(stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
+            // No tags at all: not the stack's.
+            Ok(None) => Some(false),
+            Err(e) if s3_no_such_bucket(&e) => None,
+            Err(e) => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
         };
-        anyhow::Ok(Claim::new("s3 bucket", bucket, owned))
+        anyhow::Ok(Claim::new(Kind::Bucket, bucket, owned))
     }))
     .await
 }

@@ -1,0 +1,342 @@
+//! An export into the raw store: the first pass that checks every message and hashes the file,
+//! the chats chosen, the checkpoint of how far an import got, and the second pass that stores
+//! the messages many at once, resuming where an interrupted import stopped.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use chrono::NaiveDate;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::{ExportChat, ImportError, read_export, to_update};
+
+/// Objects stored at once.
+const CONCURRENT_PUTS: usize = 16;
+
+/// How far an import of one export got: the first `stored` messages of the chosen chats, in the
+/// export's order, are stored. Kept in the raw store (`imports/{sha256}.json`); valid only for
+/// the same chats and zone, since those decide which messages there are and their keys.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    pub export_sha256: String,
+    pub chats: Vec<i64>,
+    pub timezone: String,
+    pub stored: usize,
+    pub done: bool,
+}
+
+/// How often a long import records how far it got.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Where the objects go.
+pub enum Target {
+    Local(lake::Storage),
+    Bucket(aws_sdk_s3::Client, String),
+}
+
+impl Target {
+    /// An object's bytes, or `None` when there is none.
+    pub async fn get(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
+        match self {
+            Target::Local(storage) => storage
+                .get_opt(key)
+                .await
+                .with_context(|| format!("cannot read {key}")),
+            Target::Bucket(s3, bucket) => {
+                match s3.get_object().bucket(bucket).key(key).send().await {
+                    Ok(out) => Ok(Some(
+                        out.body
+                            .collect()
+                            .await
+                            .with_context(|| format!("cannot read s3://{bucket}/{key}"))?
+                            .into_bytes(),
+                    )),
+                    Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+                    Err(e) => Err(crate::aws::aws_error(
+                        format!("S3 GetObject {bucket}/{key}"),
+                        e,
+                    )),
+                }
+            }
+        }
+    }
+
+    pub async fn put(&self, key: String, body: Bytes) -> anyhow::Result<()> {
+        match self {
+            Target::Local(storage) => storage
+                .put(&key, body)
+                .await
+                .with_context(|| format!("cannot store {key}")),
+            Target::Bucket(s3, bucket) => s3
+                .put_object()
+                .bucket(bucket)
+                .key(&key)
+                .content_type("application/json")
+                .body(body.into())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| crate::aws::aws_error(format!("S3 PutObject {bucket}/{key}"), e)),
+        }
+    }
+}
+
+/// Each chat of the export with its message count and the days its messages fall on.
+pub type Checked = Vec<(ExportChat, usize, BTreeSet<NaiveDate>)>;
+
+/// A reader that hashes what passes through it: the export's SHA-256 names its checkpoint.
+struct Hashing<R> {
+    inner: R,
+    sha: sha2::Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.sha, &buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The first pass: each chat's messages and days, and the export's SHA-256 (hex).
+pub fn check(
+    path: &std::path::Path,
+    file: &str,
+    tz: lake::TimeZone,
+    export_zone: Option<lake::TimeZone>,
+) -> anyhow::Result<(Checked, String)> {
+    let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
+    let mut reader = Hashing {
+        inner: reader,
+        sha: <sha2::Sha256 as sha2::Digest>::new(),
+    };
+    let mut per_chat: BTreeMap<i64, (usize, BTreeSet<NaiveDate>)> = BTreeMap::new();
+    let chats = read_export(file, &mut reader, &mut |chat, m| {
+        let (day, _) =
+            to_update(chat, &m, tz, export_zone).map_err(|why| ImportError::BadMessage {
+                file: file.to_owned(),
+                chat: chat.id,
+                message_id: m.id,
+                why,
+            })?;
+        let entry = per_chat.entry(chat.id).or_default();
+        entry.0 += 1;
+        entry.1.insert(day);
+        Ok(())
+    })?;
+    // The parser stops at the root's end: what follows counts for the file's identity too.
+    std::io::copy(&mut reader, &mut std::io::sink())
+        .with_context(|| format!("cannot read {file}"))?;
+    let sha = sha2::Digest::finalize(reader.sha);
+    let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    let checked = chats
+        .into_iter()
+        .map(|c| {
+            let (n, days) = per_chat.remove(&c.id).unwrap_or_default();
+            (c, n, days)
+        })
+        .collect();
+    Ok((checked, hex))
+}
+
+/// The chats to import: those asked for (or kept), which must be in the export.
+pub fn chosen_chats(
+    checked: &Checked,
+    asked: Vec<i64>,
+    local: bool,
+) -> anyhow::Result<BTreeSet<i64>> {
+    if asked.is_empty() && local {
+        // A one-chat export is imported whole; of a whole account's, the user says which.
+        return match checked.as_slice() {
+            [(chat, _, _)] => Ok(BTreeSet::from([chat.id])),
+            _ => bail!(
+                "the export holds {} chats: say which to import with --chat-id (the ids are the Bot API's, e.g. -100…)",
+                checked.len()
+            ),
+        };
+    }
+    let asked: BTreeSet<i64> = asked.into_iter().collect();
+    if !checked.iter().any(|(c, _, _)| asked.contains(&c.id)) {
+        let found: Vec<String> = checked
+            .iter()
+            .map(|(c, _, _)| format!("{} ({})", c.id, c.name))
+            .collect();
+        bail!(
+            "the export holds none of the chats to import ({}); it holds {}: pass --chat-id to choose",
+            asked
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            found.join(", ")
+        );
+    }
+    Ok(asked)
+}
+
+/// The export and what of it is imported.
+pub struct Source<'a> {
+    pub path: &'a std::path::Path,
+    pub file: &'a str,
+    pub tz: lake::TimeZone,
+    pub export_zone: Option<lake::TimeZone>,
+    pub kept: &'a BTreeSet<i64>,
+}
+
+/// Where the import records how far it got, and where it starts.
+pub struct Resume {
+    pub key: String,
+    pub checkpoint: Checkpoint,
+    /// The messages (of the chosen chats, in the export's order) already stored.
+    pub from: usize,
+    pub total: usize,
+}
+
+impl Resume {
+    /// Where an earlier import of the same export (`sha256`), chats and zone stopped, read from
+    /// `target`; from the start with `restart`, or when no earlier import matches.
+    pub async fn find(
+        target: &Target,
+        sha256: &str,
+        kept: &BTreeSet<i64>,
+        tz: lake::TimeZone,
+        total: usize,
+        restart: bool,
+    ) -> anyhow::Result<Resume> {
+        let key = lake::layout::import_checkpoint_key(sha256);
+        let checkpoint = Checkpoint {
+            export_sha256: sha256.to_owned(),
+            chats: kept.iter().copied().collect(),
+            timezone: tz.name().to_owned(),
+            stored: 0,
+            done: false,
+        };
+        let earlier =
+            match target.get(&key).await? {
+                Some(bytes) if !restart => serde_json::from_slice::<Checkpoint>(&bytes)
+                    .ok()
+                    .filter(|c| {
+                        (&c.export_sha256, &c.chats, &c.timezone)
+                            == (
+                                &checkpoint.export_sha256,
+                                &checkpoint.chats,
+                                &checkpoint.timezone,
+                            )
+                    }),
+                _ => None,
+            };
+        Ok(Resume {
+            key,
+            checkpoint,
+            from: earlier.map_or(0, |c| c.stored.min(total)),
+            total,
+        })
+    }
+
+    async fn record(&self, target: &Target, stored: usize, done: bool) -> anyhow::Result<()> {
+        let checkpoint = Checkpoint {
+            stored,
+            done,
+            ..self.checkpoint.clone()
+        };
+        target
+            .put(
+                self.key.clone(),
+                Bytes::from(serde_json::to_vec(&checkpoint)?),
+            )
+            .await
+    }
+}
+
+/// Stores every message of the kept chats from `resume.from` on; returns how many it stored.
+/// `at` hears how many are stored, counting from the export's first.
+pub async fn store(
+    source: Source<'_>,
+    target: &Target,
+    resume: Resume,
+    at: &dyn Fn(usize),
+) -> anyhow::Result<usize> {
+    if resume.from >= resume.total {
+        return Ok(0);
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<(usize, String, Bytes)>(CONCURRENT_PUTS * 4);
+    let (path, file_name, kept_ids) = (
+        source.path.to_owned(),
+        source.file.to_owned(),
+        source.kept.clone(),
+    );
+    let (tz, export_zone, skip) = (source.tz, source.export_zone, resume.from);
+    // The reader blocks on the file: on its own thread, handing objects over a bounded channel
+    // (memory stays a few dozen messages whatever the export's size).
+    let reader = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let f = std::fs::File::open(&path).with_context(|| format!("cannot open {file_name}"))?;
+        let mut index = 0usize;
+        read_export(&file_name, f, &mut |chat, m| {
+            if !kept_ids.contains(&chat.id) {
+                return Ok(());
+            }
+            index += 1;
+            if index <= skip {
+                return Ok(());
+            }
+            let (day, update) =
+                to_update(chat, &m, tz, export_zone).map_err(ImportError::Stopped)?;
+            let key = lake::layout::imported_key(day, chat.id, m.id);
+            let body = Bytes::from(update.to_string());
+            tx.blocking_send((index - 1, key, body))
+                .map_err(|_| ImportError::Stopped("storing stopped".to_owned()))
+        })?;
+        Ok(())
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    // Boxed, not pinned on the stack: dropping it must drop the channel's receiver.
+    let mut puts = Box::pin(
+        stream
+            .map(|(index, key, body)| async move { target.put(key, body).await.map(|()| index) })
+            .buffer_unordered(CONCURRENT_PUTS),
+    );
+    // Puts end in any order: the checkpoint is the first message not yet stored.
+    let mut stored_up_to = resume.from;
+    let mut ahead = BTreeSet::new();
+    let mut stored = 0;
+    let mut recorded = std::time::Instant::now();
+    let mut failed = None;
+    while let Some(put) = puts.next().await {
+        match put {
+            Ok(index) => {
+                stored += 1;
+                ahead.insert(index);
+                while ahead.remove(&stored_up_to) {
+                    stored_up_to += 1;
+                }
+                at(stored_up_to);
+                if recorded.elapsed() >= CHECKPOINT_EVERY {
+                    resume.record(target, stored_up_to, false).await?;
+                    recorded = std::time::Instant::now();
+                }
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    // Dropping the puts closes the channel, which stops the reader.
+    drop(puts);
+    let read = reader.await.context("the export reader stopped")?;
+    if let Some(e) = failed {
+        // Recorded as well as it can be: the failure is what the user must see.
+        let _ = resume.record(target, stored_up_to, false).await;
+        return Err(e.context(format!(
+            "stored {stored_up_to} of {} messages; run the same import again to continue from there",
+            resume.total
+        )));
+    }
+    read?;
+    resume.record(target, resume.total, true).await?;
+    Ok(stored)
+}
