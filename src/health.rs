@@ -3,7 +3,9 @@
 
 use anyhow::Context;
 use aws_sdk_s3::Client;
-use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
 use lake::{layout, update};
 use serde::Serialize;
@@ -152,8 +154,9 @@ pub async fn seen_chats(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<update
 pub struct DataHealth {
     /// Bodies Telegram sent that were not updates, kept under `quarantine/`.
     pub quarantined: usize,
-    /// Days whose raw updates are newer than their Parquet: the last week's and every day
-    /// marked as changed late. The next ETL run rebuilds them.
+    /// The days the next scheduled ETL run rebuilds (`etl::scheduled_rebuilds`): every day
+    /// marked as changed late, and the last week's days whose raw updates are newer than their
+    /// Parquet.
     pub stale_days: Vec<NaiveDate>,
     pub migrations: Vec<Migration>,
     /// Chats not kept that sent the bot updates (the ingest side's notes; `tgpipe chats` names
@@ -177,16 +180,14 @@ pub async fn data_health(
         migrations(s3, stack),
         list_all(s3, &raw, layout::SEEN_PREFIX),
     )?;
-    let today = lake::day::today(now, tz);
-    let mut days: std::collections::BTreeSet<NaiveDate> = (0..etl::SCHEDULED_LOOKBACK_DAYS)
-        .filter_map(|back| today.checked_sub_days(Days::new(back)))
+    let lookback = etl::lookback_days(lake::day::today(now, tz));
+    let marked: BTreeSet<NaiveDate> = marks
+        .iter()
+        .filter_map(|mark| layout::day_of_key(&mark.key))
         .collect();
-    for mark in marks {
-        days.extend(layout::day_of_key(&mark.key));
-    }
     let built = etl::built_times(built.into_iter().map(|o| o.key));
     // Then each day's raw objects, all days at once (a few at a time when marks pile up).
-    let newest = futures::stream::iter(days)
+    let newest = futures::stream::iter(lookback.union(&marked).copied())
         .map(|day| {
             let raw = &raw;
             async move {
@@ -196,20 +197,18 @@ pub async fn data_health(
                     .filter(|o| layout::is_raw_object(&o.key))
                     .filter_map(|o| o.last_modified)
                     .max();
-                anyhow::Ok((day, newest))
+                anyhow::Ok(newest.map(|t| (day, t)))
             }
         })
         .buffered(16)
         .try_collect::<Vec<_>>()
         .await?;
-    let stale_days = newest
-        .into_iter()
-        .filter(|(day, newest)| {
-            newest.is_some()
-                && etl::is_stale(*newest, built.get(day).copied(), etl::S3_CLOCK_MARGIN)
-        })
-        .map(|(day, _)| day)
-        .collect();
+    let newest = newest.into_iter().flatten().collect();
+    // The ETL's own rule: what is listed here is what its next scheduled run rebuilds.
+    let stale_days =
+        etl::scheduled_rebuilds(&lookback, &marked, &newest, &built, etl::S3_CLOCK_MARGIN)
+            .into_iter()
+            .collect();
     Ok(DataHealth {
         quarantined: quarantined.len(),
         stale_days,

@@ -179,7 +179,7 @@ struct Planned {
 /// objects.
 async fn plan(ctx: &Ctx, foreign: &Foreign, delete_data: bool) -> anyhow::Result<Vec<Planned>> {
     let found = crate::stack::inspect_all(&ctx.aws, &ctx.stack, None).await?;
-    let data_buckets = [ctx.stack.raw_bucket(), ctx.stack.enriched_bucket()];
+    let data_buckets = crate::stack::s3::data_buckets(&ctx.stack);
     let mut plan = Vec::new();
     for r in found
         .into_iter()
@@ -189,17 +189,7 @@ async fn plan(ctx: &Ctx, foreign: &Foreign, delete_data: bool) -> anyhow::Result
         let (delete, note) = if foreign.contains(r.kind, &r.name) {
             (false, Some("not this stack's".to_owned()))
         } else if data_buckets.contains(&r.name) {
-            let objects = crate::health::list_all(&ctx.aws.s3, &r.name, "")
-                .await?
-                .len();
-            match (objects, delete_data) {
-                (0, _) => (true, None),
-                (n, true) => (true, Some(format!("with its {n} objects"))),
-                (n, false) => (
-                    false,
-                    Some(format!("holds {n} objects; --delete-data deletes them")),
-                ),
-            }
+            data_bucket_plan(ctx, &r.name, delete_data).await?
         } else {
             (true, None)
         };
@@ -211,6 +201,34 @@ async fn plan(ctx: &Ctx, foreign: &Foreign, delete_data: bool) -> anyhow::Result
         });
     }
     Ok(plan)
+}
+
+/// A data bucket as `down` would leave it: deleted when it holds nothing, or with
+/// `--delete-data`; the decision is `s3::destroy`'s own (any object, older version or marker).
+async fn data_bucket_plan(
+    ctx: &Ctx,
+    bucket: &str,
+    delete_data: bool,
+) -> anyhow::Result<(bool, Option<String>)> {
+    if !crate::stack::s3::holds_anything(&ctx.aws.s3, bucket).await? {
+        return Ok((true, None));
+    }
+    let objects = crate::health::list_all(&ctx.aws.s3, bucket, "")
+        .await?
+        .len();
+    let what = if objects == 0 {
+        "older versions of deleted objects".to_owned()
+    } else {
+        format!("{objects} objects")
+    };
+    Ok(if delete_data {
+        (true, Some(format!("with its {what}")))
+    } else {
+        (
+            false,
+            Some(format!("holds {what}; --delete-data deletes them")),
+        )
+    })
 }
 
 fn print_plan(printer: Printer, plan: &[Planned]) {

@@ -89,27 +89,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     // First pass: every message must map, or nothing is written.
     let (checked, sha256) = check(&args.export, &file, tz, export_zone)?;
     let kept = chosen_chats(&checked, kept, args.local.is_some())?;
-    let mut report: Vec<ChatImport> = checked
-        .iter()
-        .map(|(c, n, days)| ChatImport {
-            id: c.id,
-            name: c.name.clone(),
-            kind: c.kind,
-            messages: *n,
-            kept: kept.contains(&c.id),
-            days: days.len(),
-        })
-        .collect();
-    for c in report.iter().filter(|c| !c.kept) {
-        printer.line(status_line(
-            "skipped",
-            "telegram chat",
-            format_args!(
-                "{} ({}, {} messages): not kept; --chat-id {} imports it",
-                c.id, c.name, c.messages, c.id
-            ),
-        ));
-    }
+    let report = chat_report(printer, &checked, &kept);
     let days: BTreeSet<NaiveDate> = checked
         .iter()
         .filter(|(c, _, _)| kept.contains(&c.id))
@@ -120,15 +100,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     // Where an earlier import of the same export, chats and zone stopped.
     let resume = Resume::find(&target, &sha256, &kept, tz, total, args.restart).await?;
     let resume_from = resume.from;
-    if resume_from == total && total > 0 {
-        printer.line(format_args!(
-            "  an earlier import of this export stored all {total} messages; nothing to store (--restart stores them again)"
-        ));
-    } else if resume_from > 0 {
-        printer.line(format_args!(
-            "  continuing an earlier import of this export: {resume_from} of {total} messages were stored"
-        ));
-    }
+    say_resumed(printer, resume_from, total);
 
     // Second pass: store, many at once.
     let progress = Progress::counted(printer, total as u64, "storing messages");
@@ -147,7 +119,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     )
     .await?;
     progress.done();
-    for c in report.iter_mut().filter(|c| c.kept) {
+    for c in report.iter().filter(|c| c.kept) {
         printer.line(status_line(
             "imported",
             "telegram chat",
@@ -183,6 +155,49 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         s.into_result()?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// What each chat of the export comes to; a line for each chat left out, and how to take it.
+fn chat_report(
+    printer: Printer,
+    checked: &crate::import::pipeline::Checked,
+    kept: &BTreeSet<i64>,
+) -> Vec<ChatImport> {
+    let report: Vec<ChatImport> = checked
+        .iter()
+        .map(|(c, n, days)| ChatImport {
+            id: c.id,
+            name: c.name.clone(),
+            kind: c.kind,
+            messages: *n,
+            kept: kept.contains(&c.id),
+            days: days.len(),
+        })
+        .collect();
+    for c in report.iter().filter(|c| !c.kept) {
+        printer.line(status_line(
+            "skipped",
+            "telegram chat",
+            format_args!(
+                "{} ({}, {} messages): not kept; --chat-id {} imports it",
+                c.id, c.name, c.messages, c.id
+            ),
+        ));
+    }
+    report
+}
+
+/// Says where an earlier import of the same export left off, if one did.
+fn say_resumed(printer: Printer, from: usize, total: usize) {
+    if from == total && total > 0 {
+        printer.line(format_args!(
+            "  an earlier import of this export stored all {total} messages; nothing to store (--restart stores them again)"
+        ));
+    } else if from > 0 {
+        printer.line(format_args!(
+            "  continuing an earlier import of this export: {from} of {total} messages were stored"
+        ));
+    }
 }
 
 /// Where the messages go, in which zone their days are, and which chats are kept: a local lake

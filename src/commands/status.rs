@@ -85,54 +85,30 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     );
     let resources = resources?;
     let (newest_raw, newest_enriched_day, telegram) = side?;
-    let mut problems: Vec<String> = resources
-        .iter()
-        .filter(|r| !r.state.is_ok())
-        .map(|r| format!("{} {} is not as deployed", r.kind, r.name))
-        .collect();
-    let (webhook, webhook_skipped, chats) = match telegram {
-        Some((webhook, chats, found)) => {
-            problems.extend(found);
-            (Some(webhook), None, chats)
-        }
-        None => (
-            None,
-            Some(
-                "no bot token (--bot-token or TGPIPE_BOT_TOKEN): the webhook and the chats were not checked"
-                    .to_owned(),
-            ),
-            Vec::new(),
-        ),
-    };
+    // The data's health is the raw bucket's: without it there is none to tell.
     let data = if resources
         .iter()
         .any(|r| r.name == stack.raw_bucket() && r.state != State::Missing)
     {
-        let data = data?;
-        if data.quarantined > 0 {
-            problems.push(format!(
-                "{} bodies Telegram sent were not updates and are kept under quarantine/ in the raw bucket",
-                data.quarantined
-            ));
-        }
-        Some(data)
+        Some(data?)
     } else {
         None
     };
-    let report = StatusReport {
+    let mut report = StatusReport {
         stack: stack.name.to_string(),
         account: stack.account.clone(),
         region: stack.region.clone(),
         resources,
-        webhook,
-        webhook_skipped,
-        chats,
+        webhook: None,
+        webhook_skipped: None,
+        chats: Vec::new(),
         newest_raw_object: newest_raw.map(|(k, t)| format!("{k} at {}", t.to_rfc3339())),
         newest_enriched_day: newest_enriched_day.map(|d| d.to_string()),
         data,
-        healthy: problems.is_empty(),
-        problems,
+        problems: Vec::new(),
+        healthy: false,
     };
+    report.judge(telegram);
     printer.answer(&report)?;
     Ok(if report.healthy {
         ExitStatus::Success
@@ -141,13 +117,52 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     })
 }
 
+/// What `telegram_side` found: the webhook, the chat checks, and what is wrong with either.
+type TelegramSide = (WebhookStatus, Vec<crate::webhook::ChatCheck>, Vec<String>);
+
+impl StatusReport {
+    /// Takes Telegram's side in (or says it was skipped), then lists every problem: resources not
+    /// as deployed, Telegram's, the data's.
+    fn judge(&mut self, telegram: Option<TelegramSide>) {
+        let mut problems: Vec<String> = self
+            .resources
+            .iter()
+            .filter(|r| !r.state.is_ok())
+            .map(|r| format!("{} {} is not as deployed", r.kind, r.name))
+            .collect();
+        match telegram {
+            Some((webhook, chats, found)) => {
+                problems.extend(found);
+                self.webhook = Some(webhook);
+                self.chats = chats;
+            }
+            None => {
+                self.webhook_skipped = Some(
+                    "no bot token (--bot-token or TGPIPE_BOT_TOKEN): the webhook and the chats were not checked"
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some(data) = &self.data
+            && data.quarantined > 0
+        {
+            problems.push(format!(
+                "{} bodies Telegram sent were not updates and are kept under quarantine/ in the raw bucket",
+                data.quarantined
+            ));
+        }
+        self.healthy = problems.is_empty();
+        self.problems = problems;
+    }
+}
+
 /// The webhook as Telegram sees it and the chats as the bot sees them, with what is wrong.
 async fn telegram_side(
     ctx: &Ctx,
     bot: &Telegram,
     newest_raw: Option<chrono::DateTime<chrono::Utc>>,
     now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<(WebhookStatus, Vec<crate::webhook::ChatCheck>, Vec<String>)> {
+) -> anyhow::Result<TelegramSide> {
     let mut problems = Vec::new();
     let (api, info, secrets, me, chats) = tokio::try_join!(
         apigw::find(&ctx.aws.api, &ctx.stack),

@@ -6,16 +6,18 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 
+mod wanted;
+
+use self::wanted::{chat_ids, desired, wanted};
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
 use super::context::{Ctx, connect};
 use crate::plan::State;
-use crate::stack::lambda::{Artifacts, FunctionSpec};
-use crate::stack::{Desired, Events, Function, Stack, StackName, apigw, events};
+use crate::stack::lambda::Artifacts;
+use crate::stack::{Desired, Events, Function, Stack, StackName, apigw};
 use crate::telegram::{ChatName, Telegram};
 use crate::ui::{
-    Output, Printer, Progress, StackId, confirm, plan_line, print_chat_checks, print_plan,
-    status_line,
+    Output, Printer, Progress, StackId, plan_line, print_chat_checks, print_plan, status_line,
 };
 
 #[derive(Args)]
@@ -53,128 +55,6 @@ pub struct UpArgs {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub bot: BotArgs,
-}
-
-/// The values `up` deploys: a flag given wins, then what is deployed, then the default, so that
-/// a flag left out never reverts the stack.
-struct Wanted {
-    chats: Vec<i64>,
-    timezone: String,
-    schedule: String,
-    /// Chats added because a kept group became a supergroup: (from, to).
-    migrated: Vec<(i64, i64)>,
-}
-
-/// The chats given, by id: a public group's @username is looked up with the bot.
-async fn chat_ids(
-    printer: Printer,
-    bot: &Telegram,
-    given: &[ChatName],
-) -> anyhow::Result<Vec<i64>> {
-    let mut ids = Vec::new();
-    for name in given {
-        let id = match name {
-            ChatName::Id(id) => *id,
-            ChatName::Username(_) => {
-                let chat = bot.chat(name).await.with_context(|| {
-                    format!("cannot find the chat {name}: check the name, or give its id (`tgpipe chats` lists the chats the bot knows)")
-                })?;
-                printer.note(format_args!(
-                    "  {name} is chat {} ({})",
-                    chat.id, chat.title
-                ));
-                chat.id
-            }
-        };
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
-}
-
-async fn wanted(ctx: &Ctx, args: &UpArgs, given: Vec<i64>) -> anyhow::Result<Wanted> {
-    // What is deployed, read at once.
-    let (deployed_zone, deployed_schedule, deployed_chats, migrations) = tokio::try_join!(
-        ctx.variable(Function::Etl, lake::env::TIMEZONE),
-        events::deployed_schedule(&ctx.aws.events, &ctx.stack),
-        ctx.deployed_chats(),
-        crate::health::migrations(&ctx.aws.s3, &ctx.stack),
-    )?;
-    let mut chats: Vec<i64> = if given.is_empty() {
-        deployed_chats
-            .context("--chat-id is required the first time: the id of the group to keep, such as -1001234567890 (`tgpipe chats` lists the chats the bot knows)")?
-    } else {
-        given
-    };
-    // A kept group that became a supergroup: its new id joins the stack's chats.
-    let mut migrated = Vec::new();
-    for m in migrations {
-        if chats.contains(&m.from) && !chats.contains(&m.to) {
-            chats.push(m.to);
-            migrated.push((m.from, m.to));
-        }
-    }
-    let timezone = args
-        .timezone
-        .clone()
-        .or(deployed_zone.clone())
-        .unwrap_or_else(|| "UTC".to_owned());
-    lake::day::parse_time_zone(&timezone)?;
-    if let Some(old) = deployed_zone.filter(|old| *old != timezone) {
-        let holds_data = !crate::health::list_all(
-            &ctx.aws.s3,
-            &ctx.stack.raw_bucket(),
-            &format!("{}/", lake::layout::TABLE_PREFIX),
-        )
-        .await?
-        .is_empty();
-        if holds_data
-            && !args.yes
-            && !args.dry_run
-            && !confirm(&format!(
-                "The stack files days in {old}; from now on they would be filed in {timezone}, and updates near midnight would land on other days than before. Change it?"
-            ))?
-        {
-            bail!(
-                "the time zone stays {old}: changing it to {timezone} re-files new updates by another day; pass --yes to change it anyway"
-            );
-        }
-    }
-    let schedule = args
-        .schedule
-        .clone()
-        .or(deployed_schedule)
-        .unwrap_or_else(|| events::DEFAULT_SCHEDULE.to_owned());
-    Ok(Wanted {
-        chats,
-        timezone,
-        schedule,
-        migrated,
-    })
-}
-
-/// The functions' code and environment, and the schedule: what the components compare with.
-async fn desired(ctx: &Ctx, artifacts: &Artifacts, wanted: &Wanted) -> anyhow::Result<Desired> {
-    // The deployed value as it is (both secrets during a rotation): `up` never drops one.
-    let secret = match ctx
-        .variable(Function::Ingest, lake::env::WEBHOOK_SECRET)
-        .await?
-    {
-        Some(s) => s,
-        None => crate::webhook::new_secret()?,
-    };
-    let envs =
-        crate::stack::lambda::environments(&ctx.stack, &wanted.chats, &wanted.timezone, &secret);
-    let specs = Function::ALL
-        .iter()
-        .zip(envs)
-        .map(|(f, env)| FunctionSpec::load(&ctx.stack, *f, artifacts, env))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Desired {
-        specs,
-        schedule: wanted.schedule.clone(),
-    })
 }
 
 /// `up --output json`: the plan (or what was done), the chats and the webhook.

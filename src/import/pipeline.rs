@@ -250,27 +250,24 @@ impl Resume {
     }
 }
 
-/// Stores every message of the kept chats from `resume.from` on; returns how many it stored.
-/// `at` hears how many are stored, counting from the export's first.
-pub async fn store(
-    source: Source<'_>,
-    target: &Target,
-    resume: Resume,
-    at: &dyn Fn(usize),
-) -> anyhow::Result<usize> {
-    if resume.from >= resume.total {
-        return Ok(0);
-    }
-    let (tx, rx) = tokio::sync::mpsc::channel::<(usize, String, Bytes)>(CONCURRENT_PUTS * 4);
+/// A message to store: its index among the kept chats' messages, its key and its update.
+type Object = (usize, String, Bytes);
+
+/// Reads the export on a thread of its own (it blocks on the file), handing each message of the
+/// kept chats after the first `skip` over the bounded channel as an object to store: memory stays
+/// a few dozen messages whatever the export's size. Stops when the channel closes.
+fn read_objects(
+    source: &Source<'_>,
+    skip: usize,
+    tx: tokio::sync::mpsc::Sender<Object>,
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
     let (path, file_name, kept_ids) = (
         source.path.to_owned(),
         source.file.to_owned(),
         source.kept.clone(),
     );
-    let (tz, export_zone, skip) = (source.tz, source.export_zone, resume.from);
-    // The reader blocks on the file: on its own thread, handing objects over a bounded channel
-    // (memory stays a few dozen messages whatever the export's size).
-    let reader = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    let (tz, export_zone) = (source.tz, source.export_zone);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let f = std::fs::File::open(&path).with_context(|| format!("cannot open {file_name}"))?;
         let mut index = 0usize;
         read_export(&file_name, f, &mut |chat, m| {
@@ -289,7 +286,22 @@ pub async fn store(
                 .map_err(|_| ImportError::Stopped("storing stopped".to_owned()))
         })?;
         Ok(())
-    });
+    })
+}
+
+/// Stores every message of the kept chats from `resume.from` on; returns how many it stored.
+/// `at` hears how many are stored, counting from the export's first.
+pub async fn store(
+    source: Source<'_>,
+    target: &Target,
+    resume: Resume,
+    at: &dyn Fn(usize),
+) -> anyhow::Result<usize> {
+    if resume.from >= resume.total {
+        return Ok(0);
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Object>(CONCURRENT_PUTS * 4);
+    let reader = read_objects(&source, resume.from, tx);
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });

@@ -3,12 +3,11 @@
 //! `sql/`, so what the page shows is what `tgpipe query NAME` answers for the same scope.
 
 pub mod html;
+mod run;
+
+pub use run::{on_lake, statements, write_atomically};
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::Path;
-
-use anyhow::Context as _;
 
 use chrono::NaiveDate;
 
@@ -132,6 +131,46 @@ pub struct Report {
     pub bots: i64,
 }
 
+/// Messages by weekday (Monday first) and hour, summed over the weeks.
+fn week_of(table: Table<'_>) -> Result<[[i64; 24]; 7], ReportError> {
+    let mut week = [[0i64; 24]; 7];
+    for (weekday, hour, n) in table.rows(|r| {
+        Ok((
+            r.int("parsed_date_weekday")?,
+            r.int("parsed_date_hour")?,
+            r.int("message_amount")?,
+        ))
+    })? {
+        let (Ok(d @ 1..=7), Ok(h @ 0..=23)) = (usize::try_from(weekday), usize::try_from(hour))
+        else {
+            return Err(ReportError::Unexpected {
+                analysis: "activity_by_hour_weekday_week",
+                column: "parsed_date_weekday",
+                value: format!("{weekday} at hour {hour}"),
+                wanted: "a weekday 1–7 and an hour 0–23",
+            });
+        };
+        week[d - 1][h] += n;
+    }
+    Ok(week)
+}
+
+/// Messages sent by people and by bots.
+fn senders_of(table: Table<'_>) -> Result<(i64, i64), ReportError> {
+    let (mut people, mut bots) = (0, 0);
+    for (bot, n) in
+        table.rows(|r| Ok((r.bool_or_null("user_is_bot")?, r.int("message_amount")?)))?
+    {
+        // A sender whose kind Telegram did not say is counted with the people.
+        if bot == Some(true) {
+            bots += n;
+        } else {
+            people += n;
+        }
+    }
+    Ok((people, bots))
+}
+
 impl Report {
     /// The report of the answers, by analysis name (every one of [`ANALYSES`]).
     pub fn from_answers(
@@ -159,25 +198,7 @@ impl Report {
         };
         let first_day = about.from.unwrap_or(first.0);
         let last_day = about.to.unwrap_or(last.0);
-        let mut week = [[0i64; 24]; 7];
-        for (weekday, hour, n) in get("activity_by_hour_weekday_week")?.rows(|r| {
-            Ok((
-                r.int("parsed_date_weekday")?,
-                r.int("parsed_date_hour")?,
-                r.int("message_amount")?,
-            ))
-        })? {
-            let (Ok(d @ 1..=7), Ok(h @ 0..=23)) = (usize::try_from(weekday), usize::try_from(hour))
-            else {
-                return Err(ReportError::Unexpected {
-                    analysis: "activity_by_hour_weekday_week",
-                    column: "parsed_date_weekday",
-                    value: format!("{weekday} at hour {hour}"),
-                    wanted: "a weekday 1–7 and an hour 0–23",
-                });
-            };
-            week[d - 1][h] += n;
-        }
+        let week = week_of(get("activity_by_hour_weekday_week")?)?;
         let words = get("top_words")?.rows(|r| Ok((r.text("word")?, r.int("total")?)))?;
         let users = get("user_share")?.rows(|r| {
             Ok(UserShare {
@@ -197,17 +218,7 @@ impl Report {
         })?;
         let types = get("message_types")?
             .rows(|r| Ok((r.text("message_type")?, r.int("message_amount")?)))?;
-        let (mut people, mut bots) = (0, 0);
-        for (bot, n) in get("bots_vs_humans")?
-            .rows(|r| Ok((r.bool_or_null("user_is_bot")?, r.int("message_amount")?)))?
-        {
-            // A sender whose kind Telegram did not say is counted with the people.
-            if bot == Some(true) {
-                bots += n;
-            } else {
-                people += n;
-            }
-        }
+        let (people, bots) = senders_of(get("bots_vs_humans")?)?;
         Ok(Report {
             about,
             chats,
@@ -348,55 +359,4 @@ impl RowOf<'_> {
         }
         .ok_or_else(|| self.unexpected(column, cell, "a day like 2024-05-01"))
     }
-}
-
-/// The report's analyses, bound to the zone and read through the scope, in their order.
-pub fn statements(
-    scope: &crate::query::Scope,
-    zone: lake::day::TimeZone,
-) -> anyhow::Result<Vec<String>> {
-    ANALYSES
-        .iter()
-        .map(|name| {
-            let analysis = crate::query::find(name).map_err(anyhow::Error::msg)?;
-            Ok(scope.apply(&crate::query::bind(analysis.sql, zone)))
-        })
-        .collect()
-}
-
-/// The report's answers from a local lake.
-pub async fn on_lake(
-    dir: &Path,
-    scope: &crate::query::Scope,
-    zone: lake::day::TimeZone,
-) -> anyhow::Result<BTreeMap<&'static str, Answer>> {
-    let ctx = crate::query::local::open(dir).await?;
-    let mut answers = BTreeMap::new();
-    for (name, sql) in ANALYSES.iter().copied().zip(statements(scope, zone)?) {
-        let answer = crate::query::local::run(&ctx, &sql)
-            .await
-            .with_context(|| format!("the analysis {name}"))?;
-        answers.insert(name, answer);
-    }
-    Ok(answers)
-}
-
-/// Writes the whole file or nothing: a report being rewritten is never seen half-written. The
-/// page names the group's members, so it is the owner's only (0600), as local mode's files are.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(format!(".partial-{}", std::process::id()));
-    let partial = std::path::PathBuf::from(partial);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(&partial)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&partial, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&partial);
-        })
-        .with_context(|| format!("cannot write the report to {}", path.display()))
 }

@@ -18,6 +18,11 @@ pub const THROTTLE_BURST: i32 = 50;
 pub const THROTTLE_RATE: f64 = 25.0;
 const PERMISSION_ID: &str = "tgpipe-apigateway";
 
+mod drift;
+
+pub use drift::ApiDrift;
+use drift::Parts;
+
 /// The stack's API, found by name and tag (there is no state file).
 pub async fn find(client: &Client, stack: &Stack) -> anyhow::Result<Option<Api>> {
     let mut token = None;
@@ -140,66 +145,6 @@ async fn parts(
         stage,
         permission: permission?,
     })
-}
-
-struct Parts {
-    integration: Option<String>,
-    /// Route id and target.
-    route: Option<(String, String)>,
-    /// Whether the stage is as wanted; `None` when missing.
-    stage: Option<bool>,
-    permission: State,
-}
-
-/// How the API differs from what the stack wants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiDrift {
-    IntegrationMissing,
-    RouteMissing,
-    RouteTarget,
-    StageMissing,
-    StageSettings,
-    Permission,
-}
-
-impl std::fmt::Display for ApiDrift {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ApiDrift::IntegrationMissing => f.write_str("Lambda integration missing"),
-            ApiDrift::RouteMissing => write!(f, "route {ROUTE_KEY} missing"),
-            ApiDrift::RouteTarget => write!(f, "route {ROUTE_KEY} targets something else"),
-            ApiDrift::StageMissing => f.write_str("stage $default missing"),
-            ApiDrift::StageSettings => f.write_str("stage $default settings differ"),
-            ApiDrift::Permission => {
-                f.write_str("invoke permission for API Gateway missing or too broad")
-            }
-        }
-    }
-}
-
-impl Parts {
-    fn drift(&self) -> Vec<ApiDrift> {
-        let mut d = Vec::new();
-        if self.integration.is_none() {
-            d.push(ApiDrift::IntegrationMissing);
-        }
-        match (&self.route, &self.integration) {
-            (None, _) => d.push(ApiDrift::RouteMissing),
-            (Some((_, target)), Some(id)) if *target != format!("integrations/{id}") => {
-                d.push(ApiDrift::RouteTarget)
-            }
-            _ => {}
-        }
-        match self.stage {
-            None => d.push(ApiDrift::StageMissing),
-            Some(false) => d.push(ApiDrift::StageSettings),
-            Some(true) => {}
-        }
-        if !self.permission.is_ok() {
-            d.push(ApiDrift::Permission);
-        }
-        d
-    }
 }
 
 pub async fn inspect(
@@ -399,6 +344,3 @@ pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Removed> 
         Err(e) => Err(e).aws(format!("API Gateway DeleteApi {id}")),
     }
 }
-
-#[cfg(test)]
-mod tests;

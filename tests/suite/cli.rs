@@ -5,18 +5,19 @@ use crate::common;
 
 use crate::common::mutating;
 
-const TOKEN: &str = "123456789:AAHtestTOKENvalue_0123456789abcdef";
+pub const TOKEN: &str = "123456789:AAHtestTOKENvalue_0123456789abcdef";
 
-struct Env {
-    moto: testkit::Moto,
-    bot: testkit::TelegramStandIn,
+/// moto, the Bot API stand-in and a home of its own: what `tgpipe` runs against.
+pub struct Env {
+    pub moto: testkit::Moto,
+    pub bot: testkit::TelegramStandIn,
     home: tempfile::TempDir,
-    artifacts: tempfile::TempDir,
+    pub artifacts: tempfile::TempDir,
     printed: std::cell::RefCell<String>,
 }
 
 impl Env {
-    fn new() -> Env {
+    pub fn new() -> Env {
         Self::with_moto(testkit::Moto::start())
     }
 
@@ -33,7 +34,7 @@ impl Env {
     }
 
     /// Runs tgpipe; returns exit code, stdout, stderr (all of it is kept to check for the token).
-    fn run(&self, args: &[&str], token: Option<&str>) -> (i32, String, String) {
+    pub fn run(&self, args: &[&str], token: Option<&str>) -> (i32, String, String) {
         let mut cmd = common::tgpipe_on_aws(&self.moto.endpoint, args);
         cmd.env("HOME", self.home.path())
             .env("TGPIPE_TELEGRAM_API_URL", &self.bot.url);
@@ -47,7 +48,7 @@ impl Env {
         (code, stdout, stderr)
     }
 
-    fn up(&self, extra: &[&str]) -> (i32, String, String) {
+    pub fn up(&self, extra: &[&str]) -> (i32, String, String) {
         let artifacts = self.artifacts.path().to_str().unwrap().to_owned();
         let mut args = vec![
             "up",
@@ -1452,6 +1453,64 @@ fn on_terminal(env: &Env, answer: &str, args: &[&str]) -> (i32, String) {
     assert!(err.is_empty(), "{err}");
     env.printed.borrow_mut().push_str(&out);
     (code, out)
+}
+
+#[test]
+fn down_shows_the_same_data_bucket_decision_it_then_makes() {
+    // A user turned versioning on and deleted what the raw bucket held: no current object is
+    // left, but older versions are, and they are data.
+    let env = Env::new();
+    ok(&env.up(&[]));
+    let aws = Aws::new(&env);
+    aws.lift_tls_only_policy(RAW);
+    let s3 = tgpipe::aws::s3_client(&aws.config);
+    aws.rt.block_on(async {
+        s3.put_bucket_versioning()
+            .bucket(RAW)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    aws.put(RAW, "telegram/context_date=2024-05-01/1.json", "{}");
+    aws.rt.block_on(async {
+        s3.delete_object()
+            .bucket(RAW)
+            .key("telegram/context_date=2024-05-01/1.json")
+            .send()
+            .await
+            .unwrap();
+    });
+
+    let (code, out, err) = env.run(&["down", "--dry-run", "--output", "json"], Some(TOKEN));
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let raw = plan["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == RAW)
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(raw["delete"], false, "{raw}");
+    assert!(
+        raw["note"].as_str().unwrap().contains("older versions"),
+        "{raw}"
+    );
+
+    let (code, out, err) = env.run(&["down", "--yes", "--output", "json"], Some(TOKEN));
+    assert_eq!(code, 0, "{err}");
+    let done: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let raw = done["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == RAW)
+        .unwrap_or_else(|| panic!("{done}"));
+    assert_eq!(raw["removal"], "kept_with_data", "{raw}");
 }
 
 #[test]

@@ -17,4 +17,6 @@ mod release;
 mod report;
 mod s3;
 mod shell;
+mod staleness;
+mod whole;
 mod wiring;

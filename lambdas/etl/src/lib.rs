@@ -26,7 +26,10 @@ mod stale;
 
 use lease::take_lease;
 use stale::changed_marks;
-pub use stale::{Built, built, built_times, is_stale, stale_days, stale_raw_days};
+pub use stale::{
+    Built, built, built_times, is_stale, lookback_days, scheduled_days, scheduled_rebuilds,
+    stale_raw_days,
+};
 
 pub const SCHEDULED_LOOKBACK_DAYS: u64 = 7;
 /// How many skipped keys a day's summary names (all of them are in the log).
@@ -221,9 +224,8 @@ async fn run_leased(
     let days = match request {
         Request::Dates(days) => days,
         Request::Scheduled(time) => {
-            let mut days = stale_days(config, time.unwrap_or(now)).await?;
-            days.extend(marks.keys().copied());
-            days
+            let marked = marks.keys().copied().collect();
+            scheduled_days(config, &marked, time.unwrap_or(now)).await?
         }
     };
     let mut reports = Vec::with_capacity(days.len());

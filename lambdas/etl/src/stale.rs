@@ -1,7 +1,7 @@
 //! What is stale: each day's record of the listing its output was built from, the marks of days
 //! changed late, and which days must be rebuilt.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use lake::{StorageError, layout};
@@ -59,18 +59,80 @@ pub(crate) async fn changed_marks(
     Ok(marks)
 }
 
-/// The days of the last week whose raw data is newer than their enriched output (or has none).
-pub async fn stale_days(
-    config: &Config,
-    now: DateTime<Utc>,
-) -> Result<BTreeSet<NaiveDate>, EtlError> {
-    let today = lake::day::today(now, config.tz);
-    let days =
-        (0..SCHEDULED_LOOKBACK_DAYS).filter_map(|back| today.checked_sub_days(Days::new(back)));
-    stale_among(config, days).await
+/// The days a scheduled run looks at besides the marked ones: the last week's, in the zone.
+pub fn lookback_days(today: NaiveDate) -> BTreeSet<NaiveDate> {
+    (0..SCHEDULED_LOOKBACK_DAYS)
+        .filter_map(|back| today.checked_sub_days(Days::new(back)))
+        .collect()
 }
 
-/// The days of the raw data, whatever their age, that are stale as [`stale_days`] says.
+/// The days a scheduled run rebuilds: every day marked as changed late, and each day of
+/// `lookback` whose newest raw object (`newest_raw`, by day) is newer than the listing its
+/// output was built from (`built`). The one rule both the ETL and `tgpipe status` follow, so
+/// that what `status` says the next run rebuilds is what it rebuilds.
+pub fn scheduled_rebuilds(
+    lookback: &BTreeSet<NaiveDate>,
+    marked: &BTreeSet<NaiveDate>,
+    newest_raw: &BTreeMap<NaiveDate, DateTime<Utc>>,
+    built: &BTreeMap<NaiveDate, DateTime<Utc>>,
+    margin: TimeDelta,
+) -> BTreeSet<NaiveDate> {
+    let stale = lookback.iter().copied().filter(|day| {
+        is_stale(
+            newest_raw.get(day).copied(),
+            built.get(day).copied(),
+            margin,
+        )
+    });
+    marked.iter().copied().chain(stale).collect()
+}
+
+/// What a scheduled run at `now` rebuilds, given the days marked as changed late.
+pub async fn scheduled_days(
+    config: &Config,
+    marked: &BTreeSet<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<NaiveDate>, EtlError> {
+    let lookback = lookback_days(lake::day::today(now, config.tz));
+    let built = built_times(config.enriched.list_keys(layout::BUILT_PREFIX).await?);
+    let newest = newest_raw(config, &lookback).await?;
+    Ok(scheduled_rebuilds(
+        &lookback,
+        marked,
+        &newest,
+        &built,
+        clock_margin(config),
+    ))
+}
+
+/// How far the store's clock may be off from the listing's: nothing for a local directory.
+fn clock_margin(config: &Config) -> TimeDelta {
+    if config.raw.is_local() {
+        TimeDelta::zero()
+    } else {
+        S3_CLOCK_MARGIN
+    }
+}
+
+/// Each day's newest raw object, for the days that have one.
+async fn newest_raw(
+    config: &Config,
+    days: &BTreeSet<NaiveDate>,
+) -> Result<BTreeMap<NaiveDate, DateTime<Utc>>, EtlError> {
+    let listed = days.iter().map(|&day| async move {
+        let raw = config.raw.list(&layout::day_prefix(day)).await?;
+        let newest = raw
+            .iter()
+            .filter(|o| layout::is_raw_object(&o.key))
+            .map(|o| o.last_modified)
+            .max();
+        Ok::<_, EtlError>(newest.map(|t| (day, t)))
+    });
+    let newest = futures::future::try_join_all(listed).await?;
+    Ok(newest.into_iter().flatten().collect())
+}
+
+/// The days of the raw data, whatever their age, that are stale as a scheduled run judges a day of its last week.
 pub async fn stale_raw_days(config: &Config) -> Result<BTreeSet<NaiveDate>, EtlError> {
     let keys = config.raw.list_keys(layout::TABLE_PREFIX).await?;
     let days: BTreeSet<NaiveDate> = keys
@@ -86,25 +148,16 @@ pub(crate) async fn stale_among(
     config: &Config,
     days: impl IntoIterator<Item = NaiveDate>,
 ) -> Result<BTreeSet<NaiveDate>, EtlError> {
-    let built = &built_times(config.enriched.list_keys(layout::BUILT_PREFIX).await?);
-    let checks = days.into_iter().map(|day| async move {
-        let prefix = layout::day_prefix(day);
-        let raw = config.raw.list(&prefix).await?;
-        let built = built.get(&day).copied();
-        let newest_raw = raw
-            .iter()
-            .filter(|o| layout::is_raw_object(&o.key))
-            .map(|o| o.last_modified)
-            .max();
-        let margin = if config.raw.is_local() {
-            TimeDelta::zero()
-        } else {
-            S3_CLOCK_MARGIN
-        };
-        Ok::<_, EtlError>(is_stale(newest_raw, built, margin).then_some(day))
-    });
-    let stale: Vec<Option<NaiveDate>> = futures::future::try_join_all(checks).await?;
-    Ok(stale.into_iter().flatten().collect())
+    let days: BTreeSet<NaiveDate> = days.into_iter().collect();
+    let built = built_times(config.enriched.list_keys(layout::BUILT_PREFIX).await?);
+    let newest = newest_raw(config, &days).await?;
+    Ok(scheduled_rebuilds(
+        &days,
+        &BTreeSet::new(),
+        &newest,
+        &built,
+        clock_margin(config),
+    ))
 }
 
 /// When the listing of a day's current output started; `None` when it has no record.

@@ -10,7 +10,7 @@ use aws_sdk_athena::types::{
 use aws_sdk_glue::types::DatabaseInput;
 use lake::schema::TABLE_NAME;
 
-use crate::aws::{AwsResultExt, NotFound};
+use crate::aws::{AlreadyExists, AwsResultExt, NotFound};
 use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::ownership::Claim;
 use crate::stack::{STACK_TAG, Stack};
@@ -137,11 +137,24 @@ pub async fn ensure(
     stack: &Stack,
 ) -> anyhow::Result<Vec<Resource>> {
     let before = inspect(athena, glue, stack).await?;
+    ensure_workgroup(athena, stack, &before[0].state).await?;
+    if before[1].state == State::Missing {
+        create_database(glue, stack).await?;
+    }
+    ensure_table(glue, stack, &before[2].state).await?;
+    Ok(before)
+}
+
+async fn ensure_workgroup(
+    athena: &aws_sdk_athena::Client,
+    stack: &Stack,
+    state: &State,
+) -> anyhow::Result<()> {
     let name = stack.workgroup();
-    match &before[0].state {
+    match state {
         State::Present => {}
         State::Missing => {
-            match athena
+            let created = athena
                 .create_work_group()
                 .name(&name)
                 .description(format!("tgpipe stack {}", stack.name))
@@ -153,18 +166,13 @@ pub async fn ensure(
                         .build(),
                 )
                 .send()
-                .await
-            {
-                Ok(_) => {}
+                .await;
+            match created {
                 // A retry of a create AWS carried out but did not answer: it is this one.
-                Err(e)
-                    if e.as_service_error().is_some_and(|s| {
-                        s.is_invalid_request_exception()
-                            && s.meta()
-                                .message()
-                                .is_some_and(|m| m.contains("already exists"))
-                    }) => {}
-                Err(e) => return Err(e).aws(format!("Athena CreateWorkGroup {name}")),
+                Err(e) if !e.is_already_exists() => {
+                    return Err(e).aws(format!("Athena CreateWorkGroup {name}"));
+                }
+                _ => {}
             }
         }
         State::Drifted(_) => {
@@ -177,43 +185,49 @@ pub async fn ensure(
                 .aws(format!("Athena UpdateWorkGroup {name}"))?;
         }
     }
+    Ok(())
+}
+
+async fn create_database(glue: &aws_sdk_glue::Client, stack: &Stack) -> anyhow::Result<()> {
     let db = stack.glue_database();
-    if before[1].state == State::Missing {
-        match glue
-            .create_database()
-            .database_input(
-                DatabaseInput::builder()
-                    .name(&db)
-                    .description(format!("tgpipe stack {}", stack.name))
-                    .build()?,
-            )
-            .tags(STACK_TAG, stack.name.as_str())
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_already_exists_exception()) => {}
-            Err(e) => return Err(e).aws(format!("Glue CreateDatabase {db}")),
-        }
+    let created = glue
+        .create_database()
+        .database_input(
+            DatabaseInput::builder()
+                .name(&db)
+                .description(format!("tgpipe stack {}", stack.name))
+                .build()?,
+        )
+        .tags(STACK_TAG, stack.name.as_str())
+        .send()
+        .await;
+    match created {
+        Err(e) if !e.is_already_exists() => Err(e).aws(format!("Glue CreateDatabase {db}")),
+        _ => Ok(()),
     }
-    match &before[2].state {
+}
+
+async fn ensure_table(
+    glue: &aws_sdk_glue::Client,
+    stack: &Stack,
+    state: &State,
+) -> anyhow::Result<()> {
+    let db = stack.glue_database();
+    match state {
         State::Present => {}
         State::Missing => {
-            match glue
+            let created = glue
                 .create_table()
                 .database_name(&db)
                 .table_input(table_input(stack)?)
                 .send()
-                .await
-            {
-                Ok(_) => {}
+                .await;
+            match created {
                 // A retry of a create AWS carried out but did not answer.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_already_exists_exception()) => {}
-                Err(e) => return Err(e).aws(format!("Glue CreateTable {db}.{TABLE_NAME}")),
+                Err(e) if !e.is_already_exists() => {
+                    return Err(e).aws(format!("Glue CreateTable {db}.{TABLE_NAME}"));
+                }
+                _ => {}
             }
         }
         State::Drifted(_) => {
@@ -225,7 +239,7 @@ pub async fn ensure(
                 .aws(format!("Glue UpdateTable {db}.{TABLE_NAME}"))?;
         }
     }
-    Ok(before)
+    Ok(())
 }
 
 /// Removes the table, the database and the workgroup (with its saved queries and history); a

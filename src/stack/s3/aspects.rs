@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{Value, json};
 
-use crate::aws::{AwsResultExt, NotFound};
+use crate::aws::{AwsResultExt, FindExt, NotFound};
 use crate::stack::{STACK_TAG, Stack};
 
 use super::{ABORT_UPLOADS_DAYS, ATHENA_RESULTS_DAYS, BucketRole};
@@ -101,73 +101,7 @@ pub(super) async fn drift(
     let checks = Aspect::ALL.map(|aspect| {
         let bucket = &bucket;
         async move {
-            let ok = match aspect {
-                Aspect::PublicAccess => {
-                    match client.get_public_access_block().bucket(bucket).send().await {
-                        Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
-                            c.block_public_acls() == Some(true)
-                                && c.ignore_public_acls() == Some(true)
-                                && c.block_public_policy() == Some(true)
-                                && c.restrict_public_buckets() == Some(true)
-                        }),
-                        Err(e) if e.is_not_found() => false,
-                        Err(e) => return Err(e).aws(format!("S3 GetPublicAccessBlock {bucket}")),
-                    }
-                }
-                Aspect::Encryption => {
-                    match client.get_bucket_encryption().bucket(bucket).send().await {
-                        Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
-                            c.rules()
-                                .iter()
-                                .any(|r| r.apply_server_side_encryption_by_default().is_some())
-                        }),
-                        Err(e) if e.is_not_found() => false,
-                        Err(e) => return Err(e).aws(format!("S3 GetBucketEncryption {bucket}")),
-                    }
-                }
-                Aspect::Policy => match client.get_bucket_policy().bucket(bucket).send().await {
-                    Ok(out) => out
-                        .policy()
-                        .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                        .is_some_and(|p| p == tls_only_policy(bucket)),
-                    Err(e) if e.is_not_found() => false,
-                    Err(e) => return Err(e).aws(format!("S3 GetBucketPolicy {bucket}")),
-                },
-                Aspect::Tags => match client.get_bucket_tagging().bucket(bucket).send().await {
-                    Ok(out) => stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value()))),
-                    Err(e) if e.is_not_found() => false,
-                    Err(e) => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
-                },
-                Aspect::Lifecycle => {
-                    match client
-                        .get_bucket_lifecycle_configuration()
-                        .bucket(bucket)
-                        .send()
-                        .await
-                    {
-                        Ok(out) => {
-                            let want = lifecycle_rules(role)?;
-                            want.iter().all(|w| {
-                                out.rules().iter().any(|r| {
-                                    r.id() == w.id()
-                                        && r.status() == w.status()
-                                        && r.expiration().and_then(|e| e.days())
-                                            == w.expiration().and_then(|e| e.days())
-                                        && r.abort_incomplete_multipart_upload()
-                                            .and_then(|a| a.days_after_initiation())
-                                            == w.abort_incomplete_multipart_upload()
-                                                .and_then(|a| a.days_after_initiation())
-                                })
-                            })
-                        }
-                        Err(e) if e.is_not_found() => false,
-                        Err(e) => {
-                            return Err(e)
-                                .aws(format!("S3 GetBucketLifecycleConfiguration {bucket}"));
-                        }
-                    }
-                }
-            };
+            let ok = is_as_wanted(client, stack, role, bucket, aspect).await?;
             anyhow::Ok((aspect, ok))
         }
     });
@@ -177,6 +111,93 @@ pub(super) async fn drift(
         .filter(|(_, ok)| !ok)
         .map(|(aspect, _)| aspect)
         .collect())
+}
+
+/// Whether one aspect of the bucket is as the stack wants it; not set at all is not.
+async fn is_as_wanted(
+    client: &Client,
+    stack: &Stack,
+    role: BucketRole,
+    bucket: &str,
+    aspect: Aspect,
+) -> anyhow::Result<bool> {
+    Ok(match aspect {
+        Aspect::PublicAccess => client
+            .get_public_access_block()
+            .bucket(bucket)
+            .send()
+            .await
+            .found()
+            .aws(format!("S3 GetPublicAccessBlock {bucket}"))?
+            .and_then(|out| out.public_access_block_configuration().cloned())
+            .is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            }),
+        Aspect::Encryption => client
+            .get_bucket_encryption()
+            .bucket(bucket)
+            .send()
+            .await
+            .found()
+            .aws(format!("S3 GetBucketEncryption {bucket}"))?
+            .and_then(|out| out.server_side_encryption_configuration().cloned())
+            .is_some_and(|c| {
+                c.rules()
+                    .iter()
+                    .any(|r| r.apply_server_side_encryption_by_default().is_some())
+            }),
+        Aspect::Policy => client
+            .get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .found()
+            .aws(format!("S3 GetBucketPolicy {bucket}"))?
+            .and_then(|out| {
+                out.policy()
+                    .and_then(|p| serde_json::from_str::<Value>(p).ok())
+            })
+            .is_some_and(|p| p == tls_only_policy(bucket)),
+        Aspect::Tags => client
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+            .found()
+            .aws(format!("S3 GetBucketTagging {bucket}"))?
+            .is_some_and(|out| stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
+        Aspect::Lifecycle => {
+            let found = client
+                .get_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .send()
+                .await
+                .found()
+                .aws(format!("S3 GetBucketLifecycleConfiguration {bucket}"))?;
+            match found {
+                Some(out) => lifecycle_holds(out.rules(), &lifecycle_rules(role)?),
+                None => false,
+            }
+        }
+    })
+}
+
+/// Whether every wanted lifecycle rule is among the bucket's, as wanted.
+fn lifecycle_holds(found: &[LifecycleRule], wanted: &[LifecycleRule]) -> bool {
+    wanted.iter().all(|w| {
+        found.iter().any(|r| {
+            r.id() == w.id()
+                && r.status() == w.status()
+                && r.expiration().and_then(|e| e.days()) == w.expiration().and_then(|e| e.days())
+                && r.abort_incomplete_multipart_upload()
+                    .and_then(|a| a.days_after_initiation())
+                    == w.abort_incomplete_multipart_upload()
+                        .and_then(|a| a.days_after_initiation())
+        })
+    })
 }
 
 pub(super) async fn apply(

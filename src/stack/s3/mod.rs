@@ -159,7 +159,7 @@ pub async fn destroy(
             out.push(Removed::new(Kind::Bucket, bucket, Removal::AlreadyGone));
             continue;
         }
-        if role.holds_data() && !delete_data && !is_empty(client, &bucket).await? {
+        if role.holds_data() && !delete_data && holds_anything(client, &bucket).await? {
             out.push(Removed::new(Kind::Bucket, bucket, Removal::KeptWithData));
             continue;
         }
@@ -177,7 +177,10 @@ pub async fn destroy(
     Ok(out)
 }
 
-async fn is_empty(client: &Client, bucket: &str) -> anyhow::Result<bool> {
+/// Whether a bucket holds anything at all: an object, an older version or a delete marker. A
+/// data bucket that does is kept by `down` unless `--delete-data`; `down`'s plan asks this too,
+/// so that what it shows is what is done.
+pub async fn holds_anything(client: &Client, bucket: &str) -> anyhow::Result<bool> {
     let out = client
         .list_object_versions()
         .bucket(bucket)
@@ -185,7 +188,16 @@ async fn is_empty(client: &Client, bucket: &str) -> anyhow::Result<bool> {
         .send()
         .await
         .aws(format!("S3 ListObjectVersions {bucket}"))?;
-    Ok(out.versions().is_empty() && out.delete_markers().is_empty())
+    Ok(!(out.versions().is_empty() && out.delete_markers().is_empty()))
+}
+
+/// The stack's buckets that hold people's data (the raw and enriched ones).
+pub fn data_buckets(stack: &Stack) -> Vec<String> {
+    BucketRole::ALL
+        .into_iter()
+        .filter(|role| role.holds_data())
+        .map(|role| role.bucket(stack))
+        .collect()
 }
 
 /// Deletes every object version and delete marker, a page of up to 1,000 at a time.
