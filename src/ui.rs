@@ -70,7 +70,9 @@ impl Printer {
     /// The command's JSON document on stdout, when it answers in JSON.
     pub fn json<T: serde::Serialize>(self, document: &T) -> anyhow::Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(document)?);
+            let mut text = serde_json::to_string_pretty(document)?;
+            text.push('\n');
+            self.result(text.as_bytes())?;
         }
         Ok(())
     }

@@ -99,9 +99,6 @@ modeled!(NotFound::is_not_found {
     glue_op::get_table::GetTableError => is_entity_not_found_exception,
     glue_op::delete_table::DeleteTableError => is_entity_not_found_exception,
     glue_op::delete_database::DeleteDatabaseError => is_entity_not_found_exception,
-    // Athena: the model has no not-found error for GetWorkGroup; a missing workgroup is an
-    // InvalidRequestException (so is any other invalid request).
-    athena_op::get_work_group::GetWorkGroupError => is_invalid_request_exception,
     // API Gateway v2
     apigw_op::get_stage::GetStageError => is_not_found_exception,
     apigw_op::delete_api::DeleteApiError => is_not_found_exception,
@@ -131,6 +128,16 @@ modeled!(AlreadyExists::is_already_exists {
     glue_op::create_table::CreateTableError => is_already_exists_exception,
 });
 
+// Athena's model has no not-found error for GetWorkGroup: a missing workgroup is an
+// InvalidRequestException ("WorkGroup x is not found."), like any other invalid request, so only
+// the message tells; anything else is an error, never a workgroup to create or to call gone.
+impl NotFound for athena_op::get_work_group::GetWorkGroupError {
+    fn is_not_found(&self) -> bool {
+        self.is_invalid_request_exception()
+            && ProvideErrorMetadata::message(self).is_some_and(|m| m.contains("not found"))
+    }
+}
+
 // Athena answers a duplicate workgroup with InvalidRequestException; only the message tells.
 impl AlreadyExists for athena_op::create_work_group::CreateWorkGroupError {
     fn is_already_exists(&self) -> bool {
@@ -142,4 +149,48 @@ impl AlreadyExists for athena_op::create_work_group::CreateWorkGroupError {
 /// S3 calls that model no `NoSuchBucket` (GetBucketTagging in `claims`): the code decides.
 pub fn s3_no_such_bucket<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("NoSuchBucket")
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_athena::operation::get_work_group::GetWorkGroupError;
+    use aws_sdk_athena::types::error::InvalidRequestException;
+    use aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingError;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn invalid_request(message: &str) -> GetWorkGroupError {
+        GetWorkGroupError::InvalidRequestException(
+            InvalidRequestException::builder()
+                .message(message)
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("InvalidRequestException")
+                        .message(message)
+                        .build(),
+                )
+                .build(),
+        )
+    }
+
+    #[test]
+    fn only_a_workgroup_athena_says_is_not_found_is_missing() {
+        assert!(invalid_request("WorkGroup tgpipe is not found.").is_not_found());
+        // Another invalid request (a bad name, a state) is an error to report, not a
+        // workgroup to create or to call gone.
+        assert!(
+            !invalid_request("1 validation error detected: Value at 'workGroup'").is_not_found()
+        );
+    }
+
+    #[test]
+    fn an_s3_setting_not_set_is_told_by_its_own_code() {
+        let error = |code: &str| {
+            GetBucketTaggingError::generic(ErrorMetadata::builder().code(code).build())
+        };
+        assert!(error("NoSuchTagSet").is_not_found());
+        assert!(!error("AccessDenied").is_not_found());
+        assert!(s3_no_such_bucket(&error("NoSuchBucket")));
+    }
 }

@@ -167,6 +167,27 @@ pub async fn inspect(
     ))
 }
 
+/// The API as `up --dry-run` sees it: before the functions exist there is nothing to wire,
+/// so an API found is only said to need its functions wired.
+pub async fn plan(
+    client: &Client,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &Stack,
+) -> anyhow::Result<Resource> {
+    if crate::stack::lambda::all_exist(lambda, stack).await? {
+        return Ok(inspect(client, lambda, stack).await?.0);
+    }
+    let state = match find(client, stack).await? {
+        None => State::Missing,
+        Some(_) => State::Drifted(vec!["functions to wire".into()]),
+    };
+    Ok(Resource {
+        kind: Kind::HttpApi,
+        name: stack.http_api(),
+        state,
+    })
+}
+
 fn throttling() -> RouteSettings {
     RouteSettings::builder()
         .throttling_burst_limit(THROTTLE_BURST)

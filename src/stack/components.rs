@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::plan::{Kind, Removed, Resource, State};
+use crate::plan::{Removed, Resource, State};
 use crate::stack::lambda::FunctionSpec;
 use crate::stack::ownership::{Claim, Foreign};
 use crate::stack::{Stack, apigw, athena, events, iam, lambda, logs, s3};
@@ -78,13 +78,26 @@ impl Component {
         &[Component::HttpApi, Component::Schedule],
     ];
 
-    /// What `up`'s progress says while the stage runs.
-    pub fn stage_label(stage: usize) -> &'static str {
-        match stage {
-            0 => "buckets, roles, log groups, Athena and Glue",
-            1 => "functions",
-            _ => "HTTP API and daily schedule",
+    /// What the component is called in `up`'s progress.
+    pub fn label(self) -> &'static str {
+        match self {
+            Component::Buckets => "buckets",
+            Component::Roles => "roles",
+            Component::LogGroups => "log groups",
+            Component::Functions => "functions",
+            Component::HttpApi => "HTTP API",
+            Component::Schedule => "daily schedule",
+            Component::Analytics => "Athena and Glue",
         }
+    }
+
+    /// What `up`'s progress says while a stage runs: its components.
+    pub fn stage_label(stage: &[Component]) -> String {
+        stage
+            .iter()
+            .map(|c| c.label())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Its resources as they are. With `desired` (`up --dry-run`), compared with what `up`
@@ -103,22 +116,10 @@ impl Component {
                 Some(d) => lambda::inspect(&c.lambda, stack, &d.specs).await?,
                 None => lambda::status(&c.lambda, stack).await?,
             },
-            Component::HttpApi => {
-                if desired.is_some() && !lambda::all_exist(&c.lambda, stack).await? {
-                    // Without the functions there is nothing to wire yet.
-                    vec![Resource {
-                        kind: Kind::HttpApi,
-                        name: stack.http_api(),
-                        state: apigw::find(&c.api, stack)
-                            .await?
-                            .map_or(State::Missing, |_| {
-                                State::Drifted(vec!["functions to wire".into()])
-                            }),
-                    }]
-                } else {
-                    vec![apigw::inspect(&c.api, &c.lambda, stack).await?.0]
-                }
-            }
+            Component::HttpApi => match desired {
+                Some(_) => vec![apigw::plan(&c.api, &c.lambda, stack).await?],
+                None => vec![apigw::inspect(&c.api, &c.lambda, stack).await?.0],
+            },
             // Without `desired` the schedule is what was deployed (`up --schedule`), never
             // compared with the default.
             Component::Schedule => vec![
@@ -262,7 +263,7 @@ pub async fn apply_all(
             lines.done(i, resources.clone(), read);
         }
     }
-    for (s, stage) in Component::STAGES.iter().enumerate() {
+    for stage in Component::STAGES {
         let todo: Vec<(usize, Component)> = stage
             .iter()
             .filter_map(|comp| {
@@ -273,7 +274,7 @@ pub async fn apply_all(
         if todo.is_empty() {
             continue;
         }
-        (events.step)(Component::stage_label(s));
+        (events.step)(&Component::stage_label(stage));
         let lines = &lines;
         let applied = futures::future::try_join_all(todo.iter().map(|(i, comp)| async move {
             let started = std::time::Instant::now();

@@ -70,12 +70,7 @@ pub async fn workgroup_state(
     let name = stack.workgroup();
     let wg = match client.get_work_group().work_group(&name).send().await {
         Ok(out) => out.work_group().cloned(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_invalid_request_exception()) =>
-        {
-            None
-        }
+        Err(e) if e.is_not_found() => None,
         Err(e) => return Err(e).aws(format!("Athena GetWorkGroup {name}")),
     };
     let Some(wg) = wg else {

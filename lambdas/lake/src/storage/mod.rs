@@ -16,34 +16,12 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+mod error;
 mod files;
 
-use files::{TEMP_COUNTER, create_private_dir, list_files, local_error, read_files, write_private};
+pub use error::StorageError;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    #[error(
-        "invalid storage location {location:?}: {why} (expected a bucket name, s3://bucket or file:///absolute/dir)"
-    )]
-    BadLocation { location: String, why: String },
-    #[error("cannot open {location}: {source}")]
-    Open {
-        location: String,
-        source: Box<object_store::Error>,
-    },
-    #[error("cannot create directory {}: {source}", path.display())]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{op} {location}/{key} failed: {source}")]
-    Io {
-        op: &'static str,
-        location: String,
-        key: String,
-        source: Box<object_store::Error>,
-    },
-}
+use files::{TEMP_COUNTER, create_private_dir, list_files, local_error, read_files, write_private};
 
 /// One object of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
