@@ -36,19 +36,7 @@ fn redact(text: &str, dir: Option<&str>) -> String {
 #[test]
 fn up_status_and_down_print_as_reviewed() {
     let env = Env::new();
-    let artifacts = env.artifacts.path().to_str().unwrap().to_owned();
-    let up = |extra: &[&str]| {
-        let mut args = vec![
-            "up",
-            "--chat-id",
-            "-1001234567890",
-            "--artifacts",
-            &artifacts,
-        ];
-        args.extend(extra);
-        env.run(&args, Some(TOKEN))
-    };
-
+    let up = |extra: &[&str]| env.up(extra);
     let (code, plan, err) = up(&["--dry-run"]);
     assert_eq!(code, 3, "{err}");
     insta::assert_snapshot!("up_dry_run_on_an_empty_account", redact(&plan, None));
