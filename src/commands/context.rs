@@ -4,15 +4,20 @@ use anyhow::Context;
 
 use super::args::{AwsArgs, Global};
 use crate::aws::AwsOptions;
-use crate::stack::{Clients, Function, Stack, StackName, lambda};
+use crate::stack::{Clients, Function, Stack, StackName, StackRead, lambda};
+
+type Environment = std::collections::HashMap<String, String>;
 
 /// Everything a command needs to talk to AWS about one stack.
 pub struct Ctx {
     pub stack: Stack,
     pub aws: Clients,
-    /// Each function's configuration as deployed when first asked (one read per command: the
-    /// zone, the chats and the secret all come from it).
-    deployed: [tokio::sync::OnceCell<Option<lambda::Configuration>>; 2],
+    /// The whole stack, when a command reads it (once).
+    read: tokio::sync::OnceCell<StackRead>,
+    /// Each function's environment as deployed when first asked, for commands that do not read
+    /// the whole stack (one read per command: the zone, the chats and the secret all come from
+    /// it).
+    deployed: [tokio::sync::OnceCell<Option<Environment>>; 2],
 }
 
 /// Checks the credentials and finds the account: the stack's names depend on it.
@@ -44,48 +49,35 @@ pub async fn connect(global: &Global, args: &AwsArgs) -> anyhow::Result<Ctx> {
         .to_owned();
     Ok(Ctx {
         stack: Stack::new(name, account, region),
-        aws: Clients {
-            s3: crate::aws::s3_client_with(&config, v),
-            iam: crate::aws_client!(aws_sdk_iam, &config, v),
-            lambda: crate::aws_client!(aws_sdk_lambda, &config, v),
-            logs: crate::aws_client!(aws_sdk_cloudwatchlogs, &config, v),
-            api: crate::aws_client!(aws_sdk_apigatewayv2, &config, v),
-            events: crate::aws_client!(aws_sdk_eventbridge, &config, v),
-            athena: crate::aws_client!(aws_sdk_athena, &config, v),
-            glue: crate::aws_client!(aws_sdk_glue, &config, v),
-        },
+        aws: Clients::new(&config, v),
+        read: Default::default(),
         deployed: Default::default(),
     })
 }
 
 impl Ctx {
-    /// Which of the stack's names are taken by resources that are not the stack's.
-    pub async fn foreign(&self) -> anyhow::Result<crate::stack::ownership::Foreign> {
-        crate::stack::foreign(&self.aws, &self.stack).await
-    }
-
-    /// [`Ctx::foreign`], and the components of which nothing exists yet.
-    pub async fn survey(
-        &self,
-    ) -> anyhow::Result<(
-        crate::stack::ownership::Foreign,
-        Vec<crate::stack::Component>,
-    )> {
-        crate::stack::survey(&self.aws, &self.stack).await
+    /// Every component of the stack, read at once, the first time it is asked for.
+    pub async fn read(&self) -> anyhow::Result<&StackRead> {
+        self.read
+            .get_or_try_init(|| crate::stack::read(&self.aws, &self.stack))
+            .await
     }
 
     /// A variable of a deployed function's environment; `None` when it or the function is
-    /// missing.
+    /// missing. From the stack's read when there was one, else from the function alone.
     pub async fn variable(&self, f: Function, variable: &str) -> anyhow::Result<Option<String>> {
+        if let Some(read) = self.read.get() {
+            return Ok(read
+                .of::<lambda::Functions>()
+                .and_then(|found| lambda::variable(found, f, variable)));
+        }
         let index = Function::ALL.iter().position(|g| *g == f).unwrap_or(0);
         let deployed = self.deployed[index]
             .get_or_try_init(|| async {
-                lambda::configuration(&self.aws.lambda, &self.stack.function(f)).await
+                lambda::deployed_environment(&self.aws.lambda, &self.stack.function(f)).await
             })
             .await?;
-        Ok(deployed
-            .as_ref()
-            .and_then(|c| lambda::variable_of(c, variable)))
+        Ok(deployed.as_ref().and_then(|env| env.get(variable).cloned()))
     }
 
     /// The chats the deployed ingest function keeps (none without it).

@@ -11,7 +11,7 @@ use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
 use super::context::{Ctx, connect};
 use crate::plan::{Removal, State};
-use crate::stack::apigw;
+use crate::stack::StackRead;
 use crate::stack::ownership::Foreign;
 use crate::telegram::Telegram;
 use crate::ui::{Output, Printer, Progress, StackId, ask, confirm, elapsed, status_line};
@@ -62,8 +62,9 @@ pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> 
         "Removing stack {} from account {} ({})",
         stack.name, stack.account, stack.region
     ));
-    let foreign = ctx.foreign().await?;
-    let plan = plan(&ctx, &foreign, args.delete_data).await?;
+    let read = ctx.read().await?;
+    let foreign = read.foreign(stack);
+    let plan = plan(&ctx, read, &foreign, args.delete_data).await?;
     print_plan(printer, &plan);
     let report = |webhook, removed| Report {
         at: StackId::from(stack),
@@ -145,13 +146,9 @@ async fn remove_webhook(
         ));
         return Ok(WebhookRemoval::NoBotToken);
     };
-    let api = apigw::find(&ctx.aws.api, &ctx.stack).await?;
+    let url = ctx.read().await?.outputs().webhook_url;
     let info = bot.get_webhook_info().await?;
-    if api
-        .as_ref()
-        .and_then(apigw::webhook_url)
-        .is_some_and(|u| u == info.url)
-    {
+    if url.is_some_and(|u| u == info.url) {
         bot.delete_webhook().await?;
         printer.line(status_line("deleted", "telegram webhook", ""));
         Ok(WebhookRemoval::Deleted)
@@ -177,8 +174,13 @@ struct Planned {
 
 /// What `down` would delete and keep: what exists of the stack, and for the data buckets their
 /// objects.
-async fn plan(ctx: &Ctx, foreign: &Foreign, delete_data: bool) -> anyhow::Result<Vec<Planned>> {
-    let found = crate::stack::inspect_all(&ctx.aws, &ctx.stack, None).await?;
+async fn plan(
+    ctx: &Ctx,
+    read: &StackRead,
+    foreign: &Foreign,
+    delete_data: bool,
+) -> anyhow::Result<Vec<Planned>> {
+    let found = read.states(&ctx.stack, None);
     let data_buckets = crate::stack::s3::data_buckets(&ctx.stack);
     let mut plan = Vec::new();
     for r in found

@@ -9,7 +9,7 @@ use super::ExitStatus;
 use super::args::{AwsArgs, Global};
 use super::context::connect;
 use crate::plan::{Kind, State};
-use crate::stack::{Function, apigw, events};
+use crate::stack::{Function, events};
 use crate::ui::{Output, Printer, Render};
 
 #[derive(Args)]
@@ -46,7 +46,8 @@ struct Outputs {
 pub async fn run(global: &Global, args: OutputsArgs) -> anyhow::Result<ExitStatus> {
     let ctx = connect(global, &args.aws).await?;
     let stack = &ctx.stack;
-    let found = crate::stack::inspect_all(&ctx.aws, stack, None).await?;
+    let read = ctx.read().await?;
+    let found = read.states(stack, None);
     // A resource the account holds (drifted or not), by kind and name (the API, the workgroup and
     // the database share the stack's name), or nothing.
     let held = |kind: Kind, name: String| {
@@ -59,10 +60,7 @@ pub async fn run(global: &Global, args: OutputsArgs) -> anyhow::Result<ExitStatu
         stack: stack.name.to_string(),
         account: stack.account.clone(),
         region: stack.region.clone(),
-        api_url: apigw::find(&ctx.aws.api, stack)
-            .await?
-            .as_ref()
-            .and_then(apigw::webhook_url),
+        api_url: read.outputs().webhook_url,
         raw_bucket: held(Kind::Bucket, stack.raw_bucket()),
         enriched_bucket: held(Kind::Bucket, stack.enriched_bucket()),
         athena_bucket: held(Kind::Bucket, stack.athena_bucket()),
@@ -74,7 +72,10 @@ pub async fn run(global: &Global, args: OutputsArgs) -> anyhow::Result<ExitStatu
             Kind::GlueTable,
             format!("{}.{}", stack.glue_database(), stack.table()),
         ),
-        schedule: events::deployed_schedule(&ctx.aws.events, stack).await?,
+        schedule: read
+            .of::<events::Schedule>()
+            .and_then(|rule| rule.schedule())
+            .map(str::to_owned),
         timezone: ctx.variable(Function::Etl, lake::env::TIMEZONE).await?,
         chats: ctx.deployed_chats().await?.unwrap_or_default(),
     };

@@ -8,7 +8,6 @@ use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
 use super::context::{Ctx, connect};
 use crate::plan::{Resource, State};
-use crate::stack::apigw;
 use crate::telegram::{Telegram, WebhookInfo};
 use crate::ui::{Output, Printer, Render, detail_line, status_line};
 
@@ -75,15 +74,13 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     };
     // The data's health needs the raw bucket; when it is missing the answer is dropped below.
     let data = async {
+        // The zone comes from the stack's one read, which runs beside this.
+        ctx.read().await?;
         let zone = ctx.time_zone().await?;
         crate::health::data_health(&ctx.aws.s3, stack, zone, now).await
     };
-    let (resources, side, data) = tokio::join!(
-        crate::stack::inspect_all(&ctx.aws, stack, None),
-        telegram_and_freshness,
-        data
-    );
-    let resources = resources?;
+    let (read, side, data) = tokio::join!(ctx.read(), telegram_and_freshness, data);
+    let resources = read?.states(stack, None);
     let (newest_raw, newest_enriched_day, telegram) = side?;
     // The data's health is the raw bucket's: without it there is none to tell.
     let data = if resources
@@ -164,14 +161,16 @@ async fn telegram_side(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<TelegramSide> {
     let mut problems = Vec::new();
-    let (api, info, secrets, me, chats) = tokio::try_join!(
-        apigw::find(&ctx.aws.api, &ctx.stack),
+    let (url, info, secrets, me, chats) = tokio::try_join!(
+        async { anyhow::Ok(ctx.read().await?.outputs().webhook_url) },
         async { anyhow::Ok(bot.get_webhook_info().await?) },
         crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack),
         async { anyhow::Ok(bot.me().await?) },
-        ctx.deployed_chats(),
+        async {
+            ctx.read().await?;
+            ctx.deployed_chats().await
+        },
     )?;
-    let url = api.as_ref().and_then(apigw::webhook_url);
     let points_at_api = url.as_deref() == Some(info.url.as_str());
     let mut wrong = crate::health::webhook_problems(&info, newest_raw, now);
     if let Some(secrets) = secrets {

@@ -14,7 +14,7 @@ use super::args::{AwsArgs, BotArgs, Global};
 use super::context::{Ctx, connect};
 use crate::plan::State;
 use crate::stack::lambda::Artifacts;
-use crate::stack::{Desired, Events, Function, Stack, StackName, apigw};
+use crate::stack::{Applied, Desired, Events, Function, Stack, StackName, StackRead};
 use crate::telegram::{ChatName, Telegram};
 use crate::ui::{
     Output, Printer, Progress, StackId, plan_line, print_chat_checks, print_plan, status_line,
@@ -112,15 +112,16 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     let stack = &ctx.stack;
     let artifacts = Artifacts::choose(args.artifacts.clone());
     // Nothing that bears the stack's names without its tag is touched, let alone adopted: the
-    // owners are read while the wanted state is worked out, and checked before any change.
-    let ((foreign, absent), (wanted, desired)) = tokio::try_join!(ctx.survey(), async {
-        let wanted = wanted(&ctx, &args, given).await?;
-        let desired = desired(&ctx, &artifacts, &wanted).await?;
-        anyhow::Ok((wanted, desired))
-    })?;
+    // whole stack is read once (what exists, whose it is, how it is set), and its owners
+    // checked before any change or question.
+    let (read, migrations) =
+        tokio::try_join!(ctx.read(), crate::health::migrations(&ctx.aws.s3, stack))?;
+    let foreign = read.foreign(stack);
     if !foreign.is_empty() {
         bail!("{}", foreign.refusal(stack));
     }
+    let wanted = wanted(&ctx, &args, given, read, migrations).await?;
+    let desired = desired(&ctx, &artifacts, &wanted).await?;
     printer.note(format_args!(
         "{} stack {} in account {} ({}) for @{bot_name}; Lambda code {}",
         if args.dry_run {
@@ -141,18 +142,19 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
             "  chat {from} became the supergroup {to}: keeping {to} too"
         ));
     }
-    let resources = if args.dry_run {
-        let found = crate::stack::inspect_all(&ctx.aws, stack, Some(&desired)).await?;
-        print_plan(printer, &found);
-        found
+    let Applied { before, outputs } = if args.dry_run {
+        let plan = Applied {
+            before: read.states(stack, Some(&desired)),
+            outputs: read.outputs(),
+        };
+        print_plan(printer, &plan.before);
+        plan
     } else {
-        apply(printer, &ctx, &desired, &absent).await?
+        apply(printer, &ctx, &desired, read).await?
     };
-    let (checks, api) = tokio::try_join!(
-        print_chat_checks(printer, &bot, &wanted.chats),
-        apigw::find(&ctx.aws.api, stack)
-    )?;
-    let url = api.as_ref().and_then(apigw::webhook_url);
+    let resources = before;
+    let checks = print_chat_checks(printer, &bot, &wanted.chats).await?;
+    let url = outputs.webhook_url;
     let done = Done {
         stack,
         dry_run: args.dry_run,
@@ -169,13 +171,13 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Applies the stack, each resource's line as soon as it is as it should be; returns each
-/// resource's state before.
+/// resource's state before, and where the webhook goes.
 async fn apply(
     printer: Printer,
     ctx: &Ctx,
     desired: &Desired,
-    absent: &[crate::stack::Component],
-) -> anyhow::Result<Vec<crate::plan::Resource>> {
+    read: &StackRead,
+) -> anyhow::Result<Applied> {
     let progress = Progress::start(printer);
     let events = Events {
         step: &|s| progress.step(s),
@@ -186,9 +188,9 @@ async fn apply(
             }
         },
     };
-    let before = crate::stack::apply_all(&ctx.aws, &ctx.stack, desired, absent, &events).await?;
+    let applied = crate::stack::apply_all(&ctx.aws, &ctx.stack, desired, read, &events).await?;
     progress.done();
-    Ok(before)
+    Ok(applied)
 }
 
 /// What `up` found (with `--dry-run`) or did, before the webhook.

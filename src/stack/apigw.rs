@@ -6,9 +6,10 @@ use aws_sdk_apigatewayv2::Client;
 use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType, RouteSettings};
 
 use crate::aws::AwsResultExt;
-use crate::plan::{Kind, Removal, Removed, Resource, State};
+use crate::plan::{Kind, Removal, Removed, Resource};
+use crate::stack::ownership::{Claim, Foreign};
 use crate::stack::permission::Permission;
-use crate::stack::{Function, STACK_TAG, Stack};
+use crate::stack::{Clients, Desired, Function, Note, Outputs, Part, STACK_TAG, Stack};
 
 pub const ROUTE_KEY: &str = "POST /webhook";
 pub const WEBHOOK_PATH: &str = "/webhook";
@@ -60,6 +61,16 @@ fn source_arn(stack: &Stack, api_id: &str) -> String {
     )
 }
 
+/// API Gateway's permission to invoke the ingest function, from `source` only.
+fn permission<'a>(stack: &Stack, source: &'a str) -> Permission<'a> {
+    Permission {
+        function: stack.function(Function::Ingest),
+        statement_id: PERMISSION_ID,
+        principal: "apigateway.amazonaws.com",
+        source_arn: source,
+    }
+}
+
 /// The API's integration with the ingest function, by id.
 async fn find_integration(
     client: &Client,
@@ -97,14 +108,8 @@ async fn parts(
     stack: &Stack,
     api_id: &str,
 ) -> anyhow::Result<Parts> {
-    let function = stack.function(Function::Ingest);
     let source = source_arn(stack, api_id);
-    let permission = Permission {
-        function: &function,
-        statement_id: PERMISSION_ID,
-        principal: "apigateway.amazonaws.com",
-        source_arn: &source,
-    };
+    let permission = permission(stack, &source);
     // The four parts are read at once.
     let (integration, routes, stage, permission) = tokio::join!(
         find_integration(client, stack, api_id),
@@ -147,45 +152,95 @@ async fn parts(
     })
 }
 
-pub async fn inspect(
-    client: &Client,
-    lambda: &aws_sdk_lambda::Client,
-    stack: &Stack,
-) -> anyhow::Result<(Resource, Option<Api>)> {
-    let api = find(client, stack).await?;
-    let drift = match &api {
-        None => None,
-        Some(api) => Some(
-            parts(client, lambda, stack, api.api_id().unwrap_or_default())
-                .await?
-                .drift(),
-        ),
-    };
-    Ok((
-        Resource::with_drift(Kind::HttpApi, stack.http_api(), drift),
-        api,
-    ))
+/// The API as read: itself (found by name and tag) and its parts. Without an API its parts are
+/// all missing, but for the ingest function's permission, which can outlive an API.
+pub struct Found {
+    api: Option<Api>,
+    parts: Parts,
 }
 
-/// The API as `up --dry-run` sees it: before the functions exist there is nothing to wire,
-/// so an API found is only said to need its functions wired.
-pub async fn plan(
-    client: &Client,
-    lambda: &aws_sdk_lambda::Client,
-    stack: &Stack,
-) -> anyhow::Result<Resource> {
-    if crate::stack::lambda::all_exist(lambda, stack).await? {
-        return Ok(inspect(client, lambda, stack).await?.0);
+/// The HTTP API that receives the webhook.
+pub struct HttpApi;
+
+impl Part for HttpApi {
+    type Found = Found;
+    const LABEL: &'static str = "HTTP API";
+    const STAGE: usize = 2;
+
+    async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Found> {
+        let api = find(&c.api, stack).await?;
+        let parts = match &api {
+            Some(api) => parts(&c.api, &c.lambda, stack, api.api_id().unwrap_or_default()).await?,
+            None => Parts {
+                integration: None,
+                route: None,
+                stage: None,
+                // No API has this id: a statement left by an API since deleted names
+                // another source, and is replaced.
+                permission: permission(stack, &source_arn(stack, "(none)"))
+                    .state(&c.lambda)
+                    .await?,
+            },
+        };
+        Ok(Found { api, parts })
     }
-    let state = match find(client, stack).await? {
-        None => State::Missing,
-        Some(_) => State::Drifted(vec!["functions to wire".into()]),
-    };
-    Ok(Resource {
-        kind: Kind::HttpApi,
-        name: stack.http_api(),
-        state,
-    })
+
+    /// Found by name and tag together: another API of the same name is never the stack's, and
+    /// never in its way.
+    fn claims(&self, _: &Found, _: &Stack) -> Vec<Claim> {
+        Vec::new()
+    }
+
+    fn states(&self, found: &Found, stack: &Stack, _: Option<&Desired>) -> Vec<Resource> {
+        let drift = found.api.as_ref().map(|_| found.parts.drift());
+        vec![Resource::with_drift(Kind::HttpApi, stack.http_api(), drift)]
+    }
+
+    fn outputs(&self, found: &Found) -> Outputs {
+        Outputs {
+            webhook_url: found.api.as_ref().and_then(webhook_url),
+        }
+    }
+
+    /// Creates or completes the API.
+    async fn apply(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        _: &Desired,
+        found: &Found,
+        _: Note<'_>,
+    ) -> anyhow::Result<Outputs> {
+        let (client, lambda) = (&c.api, &c.lambda);
+        let api = match &found.api {
+            Some(api) => api.clone(),
+            None => create(client, stack).await?,
+        };
+        let api_id = api.api_id().unwrap_or_default().to_owned();
+        let p = &found.parts;
+        let integration = match p.integration.clone() {
+            Some(id) => id,
+            None => create_integration(client, stack, &api_id).await?,
+        };
+        route_and_stage(client, &api_id, p, &integration, stack).await?;
+        let source = source_arn(stack, &api_id);
+        permission(stack, &source)
+            .ensure(lambda, &p.permission)
+            .await?;
+        Ok(Outputs {
+            webhook_url: webhook_url(&api),
+        })
+    }
+
+    async fn remove(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        _: &Foreign,
+        _: bool,
+    ) -> anyhow::Result<Vec<Removed>> {
+        Ok(vec![destroy(&c.api, stack).await?])
+    }
 }
 
 fn throttling() -> RouteSettings {
@@ -195,57 +250,30 @@ fn throttling() -> RouteSettings {
         .build()
 }
 
-/// Creates or completes the API; returns its state before the run and the API.
-pub async fn ensure(
+/// The integration with the ingest function, made once (see [`crate::aws::create_once`]).
+async fn create_integration(
     client: &Client,
-    lambda: &aws_sdk_lambda::Client,
     stack: &Stack,
-) -> anyhow::Result<(Resource, Option<Api>)> {
-    let (before, api) = inspect(client, lambda, stack).await?;
-    if before.state == State::Present {
-        return Ok((before, api));
-    }
-    let api = match api {
-        Some(api) => api,
-        None => create(client, stack).await?,
-    };
-    let api_id = api.api_id().unwrap_or_default().to_owned();
-    let p = parts(client, lambda, stack, &api_id).await?;
-    let integration = match p.integration.clone() {
-        Some(id) => id,
-        None => {
-            crate::aws::create_once(
-                &format!("API Gateway CreateIntegration {api_id}"),
-                || find_integration(client, stack, &api_id),
-                || async {
-                    client
-                        .create_integration()
-                        .api_id(&api_id)
-                        .integration_type(IntegrationType::AwsProxy)
-                        .integration_uri(stack.function_arn(Function::Ingest))
-                        .payload_format_version("2.0")
-                        .customize()
-                        .config_override(no_retries())
-                        .send()
-                        .await
-                        .map(|out| out.integration_id().unwrap_or_default().to_owned())
-                },
-            )
-            .await?
-        }
-    };
-    route_and_stage(client, &api_id, &p, &integration, stack).await?;
-    let function = stack.function(Function::Ingest);
-    let source = source_arn(stack, &api_id);
-    Permission {
-        function: &function,
-        statement_id: PERMISSION_ID,
-        principal: "apigateway.amazonaws.com",
-        source_arn: &source,
-    }
-    .ensure(lambda, &p.permission)
-    .await?;
-    Ok((before, Some(api)))
+    api_id: &str,
+) -> anyhow::Result<String> {
+    crate::aws::create_once(
+        &format!("API Gateway CreateIntegration {api_id}"),
+        || find_integration(client, stack, api_id),
+        || async {
+            client
+                .create_integration()
+                .api_id(api_id)
+                .integration_type(IntegrationType::AwsProxy)
+                .integration_uri(stack.function_arn(Function::Ingest))
+                .payload_format_version("2.0")
+                .customize()
+                .config_override(no_retries())
+                .send()
+                .await
+                .map(|out| out.integration_id().unwrap_or_default().to_owned())
+        },
+    )
+    .await
 }
 
 async fn create(client: &Client, stack: &Stack) -> anyhow::Result<Api> {
@@ -337,7 +365,7 @@ async fn route_and_stage(
 }
 
 /// Deletes the stack's API (with its routes, integrations and stages).
-pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Removed> {
+async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Removed> {
     let Some(api) = find(client, stack).await? else {
         return Ok(Removed::new(
             Kind::HttpApi,

@@ -1,11 +1,16 @@
-//! The stack's components, listed once. `up` applies them stage by stage (a component depends
-//! only on those of earlier stages), `up --dry-run` and `status` inspect them in this order,
-//! `down` removes them in reverse. Each component has the same shape: inspect → typed drift
-//! (in its own module, words only for display) → apply; removal answers one [`Removed`] per
-//! resource. Adding a kind of resource touches its module and this list.
+//! The stack's components, listed once in [`ALL`]. Each is a [`Part`]: one read of its
+//! resources (what exists, who owns it, how it is set), from which its states, its claims and
+//! its outputs are worked out without AWS; `apply` acts on what was read, never reading it
+//! again; `remove` takes it away. `up` applies the components stage by stage (a component
+//! depends only on those of earlier stages), `up --dry-run` and `status` show them in this
+//! order, `down` removes them in reverse. Adding a kind of resource is its module (a type that
+//! is a `Part`) and one line of [`ALL`].
 
+use std::any::Any;
 use std::collections::BTreeSet;
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use crate::plan::{Removed, Resource, State};
 use crate::stack::lambda::FunctionSpec;
@@ -24,21 +29,40 @@ pub struct Clients {
     pub glue: aws_sdk_glue::Client,
 }
 
+impl Clients {
+    /// Every client from one SDK configuration; `verbose` logs each call (see
+    /// [`crate::aws::LogCalls`]).
+    pub fn new(config: &aws_config::SdkConfig, verbose: bool) -> Clients {
+        let v = verbose;
+        Clients {
+            s3: crate::aws::s3_client_with(config, v),
+            iam: crate::aws_client!(aws_sdk_iam, config, v),
+            lambda: crate::aws_client!(aws_sdk_lambda, config, v),
+            logs: crate::aws_client!(aws_sdk_cloudwatchlogs, config, v),
+            api: crate::aws_client!(aws_sdk_apigatewayv2, config, v),
+            events: crate::aws_client!(aws_sdk_eventbridge, config, v),
+            athena: crate::aws_client!(aws_sdk_athena, config, v),
+            glue: crate::aws_client!(aws_sdk_glue, config, v),
+        }
+    }
+}
+
 /// What `up` deploys beyond the names: each function's code and environment, the schedule.
 pub struct Desired {
     pub specs: Vec<FunctionSpec>,
     pub schedule: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Component {
-    Buckets,
-    Roles,
-    LogGroups,
-    Functions,
-    HttpApi,
-    Schedule,
-    Analytics,
+/// What the stack hands on once read or applied: where the webhook goes.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    pub webhook_url: Option<String>,
+}
+
+impl Outputs {
+    fn merge(&mut self, other: Outputs) {
+        self.webhook_url = other.webhook_url.or(self.webhook_url.take());
+    }
 }
 
 /// Hears about waits and retries while a component is applied.
@@ -53,247 +77,301 @@ pub struct Events<'a> {
     pub applied: &'a (dyn Fn(&[Resource], Duration) + Sync),
 }
 
-impl Component {
-    /// The stack, in the order `up` and `status` show it.
-    pub const ALL: [Component; 7] = [
-        Component::Buckets,
-        Component::Roles,
-        Component::LogGroups,
-        Component::Functions,
-        Component::HttpApi,
-        Component::Schedule,
-        Component::Analytics,
-    ];
+/// One kind of the stack's resources, its whole lifecycle (terraform's read, plan, apply,
+/// delete). `read` is the one call to AWS before a change; everything else `up`, `status` and
+/// `down` say of the resources is worked out from what it found.
+pub trait Part: Sync {
+    /// What one read finds: enough to decide and carry out every change without reading again.
+    type Found: Send + Sync + 'static;
+    /// What `up`'s progress calls it.
+    const LABEL: &'static str;
+    /// `up`'s stage: a component needs only those of lower stages to exist.
+    const STAGE: usize;
 
-    /// `up`'s stages: the functions need their roles and log groups; the API and the schedule
-    /// invoke the functions. Components of one stage are applied concurrently.
-    pub const STAGES: [&'static [Component]; 3] = [
-        &[
-            Component::Buckets,
-            Component::Roles,
-            Component::LogGroups,
-            Component::Analytics,
-        ],
-        &[Component::Functions],
-        &[Component::HttpApi, Component::Schedule],
-    ];
-
-    /// What the component is called in `up`'s progress.
-    pub fn label(self) -> &'static str {
-        match self {
-            Component::Buckets => "buckets",
-            Component::Roles => "roles",
-            Component::LogGroups => "log groups",
-            Component::Functions => "functions",
-            Component::HttpApi => "HTTP API",
-            Component::Schedule => "daily schedule",
-            Component::Analytics => "Athena and Glue",
-        }
-    }
-
-    /// What `up`'s progress says while a stage runs: its components.
-    pub fn stage_label(stage: &[Component]) -> String {
-        stage
-            .iter()
-            .map(|c| c.label())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// Its resources as they are. With `desired` (`up --dry-run`), compared with what `up`
-    /// would deploy; without (`status`), with what the stack itself deployed.
-    pub async fn inspect(
-        self,
+    fn read(
+        &self,
         c: &Clients,
         stack: &Stack,
+    ) -> impl Future<Output = anyhow::Result<Self::Found>> + Send;
+
+    /// Who holds each of its names: the stack, someone else, or nobody.
+    fn claims(&self, found: &Self::Found, stack: &Stack) -> Vec<Claim>;
+
+    /// Each resource's state: with `desired` (`up`), against what `up` would deploy; without
+    /// (`status`), against what the stack itself deployed.
+    fn states(
+        &self,
+        found: &Self::Found,
+        stack: &Stack,
         desired: Option<&Desired>,
-    ) -> anyhow::Result<Vec<Resource>> {
-        Ok(match self {
-            Component::Buckets => s3::inspect(&c.s3, stack).await?,
-            Component::Roles => iam::inspect(&c.iam, stack).await?,
-            Component::LogGroups => logs::inspect(&c.logs, stack).await?,
-            Component::Functions => match desired {
-                Some(d) => lambda::inspect(&c.lambda, stack, &d.specs).await?,
-                None => lambda::status(&c.lambda, stack).await?,
-            },
-            Component::HttpApi => match desired {
-                Some(_) => vec![apigw::plan(&c.api, &c.lambda, stack).await?],
-                None => vec![apigw::inspect(&c.api, &c.lambda, stack).await?.0],
-            },
-            // Without `desired` the schedule is what was deployed (`up --schedule`), never
-            // compared with the default.
-            Component::Schedule => vec![
-                events::inspect(
-                    &c.events,
-                    &c.lambda,
-                    stack,
-                    desired.map(|d| d.schedule.as_str()),
-                )
-                .await?,
-            ],
-            Component::Analytics => athena::inspect(&c.athena, &c.glue, stack).await?,
-        })
+    ) -> Vec<Resource>;
+
+    /// What it hands on as found (the API's URL).
+    fn outputs(&self, _found: &Self::Found) -> Outputs {
+        Outputs::default()
     }
 
-    /// Who holds each of its names: the stack, someone else, or nobody. The HTTP API is found
-    /// by name and tag together, so another API of the same name is never the stack's.
-    pub async fn claims(self, c: &Clients, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-        Ok(match self {
-            Component::Buckets => s3::claims(&c.s3, stack).await?,
-            Component::Roles => iam::claims(&c.iam, stack).await?,
-            Component::LogGroups => logs::claims(&c.logs, stack).await?,
-            Component::Functions => lambda::claims(&c.lambda, stack).await?,
-            Component::HttpApi => Vec::new(),
-            Component::Schedule => events::claims(&c.events, stack).await?,
-            Component::Analytics => athena::claims(&c.athena, &c.glue, stack).await?,
-        })
-    }
-
-    /// Creates what is missing and repairs what differs; returns the states found before.
-    pub async fn apply(
-        self,
+    /// Creates what is missing and repairs what differs from `desired`, acting on `found`.
+    fn apply(
+        &self,
         c: &Clients,
         stack: &Stack,
         desired: &Desired,
+        found: &Self::Found,
         note: Note<'_>,
-    ) -> anyhow::Result<Vec<Resource>> {
-        Ok(match self {
-            Component::Buckets => s3::ensure(&c.s3, stack).await?,
-            Component::Roles => iam::ensure(&c.iam, stack).await?.0,
-            Component::LogGroups => logs::ensure(&c.logs, stack).await?,
-            Component::Functions => lambda::ensure(&c.lambda, stack, &desired.specs, note).await?,
-            Component::HttpApi => vec![apigw::ensure(&c.api, &c.lambda, stack).await?.0],
-            Component::Schedule => {
-                vec![events::ensure(&c.events, &c.lambda, stack, &desired.schedule).await?]
-            }
-            Component::Analytics => athena::ensure(&c.athena, &c.glue, stack).await?,
-        })
-    }
+    ) -> impl Future<Output = anyhow::Result<Outputs>> + Send;
 
     /// Removes its resources, leaving alone what is not the stack's; data buckets that hold
     /// objects stay unless `delete_data`.
-    pub async fn remove(
-        self,
+    fn remove(
+        &self,
         c: &Clients,
         stack: &Stack,
         foreign: &Foreign,
         delete_data: bool,
-    ) -> anyhow::Result<Vec<Removed>> {
-        Ok(match self {
-            Component::Buckets => s3::destroy(&c.s3, stack, delete_data, foreign).await?,
-            Component::Roles => iam::destroy(&c.iam, stack).await?,
-            Component::LogGroups => logs::destroy(&c.logs, stack, foreign).await?,
-            Component::Functions => lambda::destroy(&c.lambda, stack, foreign).await?,
-            Component::HttpApi => vec![apigw::destroy(&c.api, stack).await?],
-            Component::Schedule => vec![events::destroy(&c.events, stack, foreign).await?],
-            Component::Analytics => athena::destroy(&c.athena, &c.glue, stack, foreign).await?,
-        })
+    ) -> impl Future<Output = anyhow::Result<Vec<Removed>>> + Send;
+}
+
+/// The stack, in the order `up` and `status` show it.
+pub static ALL: [&dyn Component; 7] = [
+    &s3::Buckets,
+    &iam::Roles,
+    &logs::LogGroups,
+    &lambda::Functions,
+    &apigw::HttpApi,
+    &events::Schedule,
+    &athena::Analytics,
+];
+
+/// What one component's read found, as [`ALL`] holds them side by side.
+pub struct Found(Box<dyn Any + Send + Sync>);
+
+/// A [`Part`] with its found state erased, so that [`ALL`] can list every kind.
+pub trait Component: Sync {
+    fn label(&self) -> &'static str;
+    fn stage(&self) -> usize;
+    fn read<'a>(&'a self, c: &'a Clients, stack: &'a Stack)
+    -> BoxFuture<'a, anyhow::Result<Found>>;
+    fn claims(&self, found: &Found, stack: &Stack) -> Vec<Claim>;
+    fn states(&self, found: &Found, stack: &Stack, desired: Option<&Desired>) -> Vec<Resource>;
+    fn outputs(&self, found: &Found) -> Outputs;
+    fn apply<'a>(
+        &'a self,
+        c: &'a Clients,
+        stack: &'a Stack,
+        desired: &'a Desired,
+        found: &'a Found,
+        note: Note<'a>,
+    ) -> BoxFuture<'a, anyhow::Result<Outputs>>;
+    fn remove<'a>(
+        &'a self,
+        c: &'a Clients,
+        stack: &'a Stack,
+        foreign: &'a Foreign,
+        delete_data: bool,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<Removed>>>;
+}
+
+/// A component's own found state; [`StackRead`] pairs each with the component that read it.
+fn own<P: Part>(found: &Found) -> &P::Found {
+    found
+        .0
+        .downcast_ref::<P::Found>()
+        .expect("a component is handed only what it read")
+}
+
+impl<P: Part> Component for P {
+    fn label(&self) -> &'static str {
+        P::LABEL
+    }
+
+    fn stage(&self) -> usize {
+        P::STAGE
+    }
+
+    fn read<'a>(
+        &'a self,
+        c: &'a Clients,
+        stack: &'a Stack,
+    ) -> BoxFuture<'a, anyhow::Result<Found>> {
+        Box::pin(async move { Ok(Found(Box::new(Part::read(self, c, stack).await?))) })
+    }
+
+    fn claims(&self, found: &Found, stack: &Stack) -> Vec<Claim> {
+        Part::claims(self, own::<P>(found), stack)
+    }
+
+    fn states(&self, found: &Found, stack: &Stack, desired: Option<&Desired>) -> Vec<Resource> {
+        Part::states(self, own::<P>(found), stack, desired)
+    }
+
+    fn outputs(&self, found: &Found) -> Outputs {
+        Part::outputs(self, own::<P>(found))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        c: &'a Clients,
+        stack: &'a Stack,
+        desired: &'a Desired,
+        found: &'a Found,
+        note: Note<'a>,
+    ) -> BoxFuture<'a, anyhow::Result<Outputs>> {
+        Box::pin(Part::apply(self, c, stack, desired, own::<P>(found), note))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        c: &'a Clients,
+        stack: &'a Stack,
+        foreign: &'a Foreign,
+        delete_data: bool,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<Removed>>> {
+        Box::pin(Part::remove(self, c, stack, foreign, delete_data))
     }
 }
 
-/// Reads, for every name of the stack that is taken, whether the stack's tag is on it.
-pub async fn foreign(c: &Clients, stack: &Stack) -> anyhow::Result<Foreign> {
-    Ok(survey(c, stack).await?.0)
+/// `up`'s stages, from the components' own: those of one stage are applied side by side.
+pub fn stages() -> Vec<Vec<usize>> {
+    let last = ALL.iter().map(|c| c.stage()).max().unwrap_or(0);
+    (0..=last)
+        .map(|stage| {
+            (0..ALL.len())
+                .filter(|&i| ALL[i].stage() == stage)
+                .collect()
+        })
+        .filter(|s: &Vec<usize>| !s.is_empty())
+        .collect()
 }
 
-/// [`foreign`], and the components none of whose names is taken: nothing of them exists, so
-/// `up` creates them without reading them again.
-pub async fn survey(c: &Clients, stack: &Stack) -> anyhow::Result<(Foreign, Vec<Component>)> {
-    let claims =
-        futures::future::try_join_all(Component::ALL.map(|component| component.claims(c, stack)))
-            .await?;
-    let absent = Component::ALL
+/// What `up`'s progress says while a stage runs: its components.
+fn stage_label(stage: &[usize]) -> String {
+    stage
         .iter()
-        .zip(&claims)
-        .filter(|(_, claims)| !claims.is_empty() && claims.iter().all(|c| c.owned.is_none()))
-        .map(|(component, _)| *component)
-        .collect();
-    let foreign = claims
-        .into_iter()
-        .flatten()
-        .filter(|claim| claim.owned == Some(false))
-        .map(|claim| (claim.kind, claim.name))
-        .collect::<BTreeSet<_>>();
-    Ok((Foreign(foreign), absent))
+        .map(|&i| ALL[i].label())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// Every resource of the stack, in [`Component::ALL`]'s order. The components are read side by
-/// side: reading has no order.
-pub async fn inspect_all(
-    c: &Clients,
-    stack: &Stack,
-    desired: Option<&Desired>,
-) -> anyhow::Result<Vec<Resource>> {
-    let found = futures::future::try_join_all(
-        Component::ALL.map(|component| component.inspect(c, stack, desired)),
-    )
-    .await?;
-    Ok(found.into_iter().flatten().collect())
+/// The whole stack as one round of reads found it, every component side by side.
+pub struct StackRead {
+    found: Vec<Found>,
+    /// How long the round took.
+    pub took: Duration,
 }
 
-/// `up`: reads the whole stack at once, then applies only the components that are not as they
-/// should be, stage by stage (a stage's components concurrently). With nothing to change, that
-/// is one round of reads. Components known to be `absent` (none of their names is taken) are
-/// not read: they are created. `events.applied` hears of the components in [`Component::ALL`]'s
-/// order, each as soon as it and those before it are done, so the lines are the same on every
-/// run. Returns every resource's state before the run, in that order.
+/// Reads every component at once: reading has no order.
+pub async fn read(c: &Clients, stack: &Stack) -> anyhow::Result<StackRead> {
+    let started = std::time::Instant::now();
+    let found =
+        futures::future::try_join_all(ALL.map(|component| component.read(c, stack))).await?;
+    Ok(StackRead {
+        found,
+        took: started.elapsed(),
+    })
+}
+
+impl StackRead {
+    fn each(&self) -> impl Iterator<Item = (&'static dyn Component, &Found)> {
+        ALL.iter().copied().zip(&self.found)
+    }
+
+    /// What one kind of component found (e.g. the functions' deployed environments).
+    pub fn of<P: Part + 'static>(&self) -> Option<&P::Found> {
+        self.found
+            .iter()
+            .find_map(|f| f.0.downcast_ref::<P::Found>())
+    }
+
+    /// Which of the stack's names are taken by resources that are not the stack's.
+    pub fn foreign(&self, stack: &Stack) -> Foreign {
+        Foreign(
+            self.each()
+                .flat_map(|(component, found)| component.claims(found, stack))
+                .filter(|claim| claim.owned == Some(false))
+                .map(|claim| (claim.kind, claim.name))
+                .collect::<BTreeSet<_>>(),
+        )
+    }
+
+    /// Every resource's state, in [`ALL`]'s order (see [`Part::states`]).
+    pub fn states(&self, stack: &Stack, desired: Option<&Desired>) -> Vec<Resource> {
+        self.each()
+            .flat_map(|(component, found)| component.states(found, stack, desired))
+            .collect()
+    }
+
+    pub fn outputs(&self) -> Outputs {
+        let mut outputs = Outputs::default();
+        for (component, found) in self.each() {
+            outputs.merge(component.outputs(found));
+        }
+        outputs
+    }
+}
+
+/// What `up` did: every resource's state before, and the outputs after.
+pub struct Applied {
+    pub before: Vec<Resource>,
+    pub outputs: Outputs,
+}
+
+/// `up`: applies, stage by stage (a stage's components concurrently), only the components that
+/// `read` found not as they should be; with nothing to change it makes no call at all.
+/// `events.applied` hears of the components in [`ALL`]'s order, each as soon as it and those
+/// before it are done, so the lines are the same on every run.
 pub async fn apply_all(
     c: &Clients,
     stack: &Stack,
     desired: &Desired,
-    absent: &[Component],
+    read: &StackRead,
     events: &Events<'_>,
-) -> anyhow::Result<Vec<Resource>> {
-    (events.step)("reading the stack");
-    let started = std::time::Instant::now();
-    let found = futures::future::try_join_all(Component::ALL.map(|component| async move {
-        if absent.contains(&component) {
-            return anyhow::Ok(None);
-        }
-        Ok(Some(component.inspect(c, stack, Some(desired)).await?))
-    }))
-    .await?;
-    let read = started.elapsed();
+) -> anyhow::Result<Applied> {
+    let before: Vec<Vec<Resource>> = read
+        .each()
+        .map(|(component, found)| component.states(found, stack, Some(desired)))
+        .collect();
+    let mut outputs = read.outputs();
     let lines = InOrder::new(events);
-    let mut before: Vec<Option<Vec<Resource>>> = vec![None; Component::ALL.len()];
-    for (i, resources) in found.iter().enumerate() {
-        let Some(resources) = resources else { continue };
+    for (i, resources) in before.iter().enumerate() {
         if resources.iter().all(|r| r.state == State::Present) {
-            before[i] = Some(resources.clone());
-            lines.done(i, resources.clone(), read);
+            lines.done(i, resources.clone(), read.took);
         }
     }
-    for stage in Component::STAGES {
-        let todo: Vec<(usize, Component)> = stage
+    for stage in stages() {
+        let todo: Vec<usize> = stage
             .iter()
-            .filter_map(|comp| {
-                let i = Component::ALL.iter().position(|c| c == comp)?;
-                before[i].is_none().then_some((i, *comp))
-            })
+            .copied()
+            .filter(|&i| before[i].iter().any(|r| r.state != State::Present))
             .collect();
         if todo.is_empty() {
             continue;
         }
-        (events.step)(&Component::stage_label(stage));
-        let lines = &lines;
-        let applied = futures::future::try_join_all(todo.iter().map(|(i, comp)| async move {
+        (events.step)(&stage_label(&stage));
+        let (lines, before) = (&lines, &before);
+        let applied = futures::future::try_join_all(todo.iter().map(|&i| async move {
             let started = std::time::Instant::now();
-            let resources = comp.apply(c, stack, desired, events.note).await?;
-            lines.done(*i, resources.clone(), started.elapsed());
-            anyhow::Ok((*i, resources))
+            let out = ALL[i]
+                .apply(c, stack, desired, &read.found[i], events.note)
+                .await?;
+            lines.done(i, before[i].clone(), started.elapsed());
+            anyhow::Ok(out)
         }))
         .await?;
-        for (i, resources) in applied {
-            before[i] = Some(resources);
+        for out in applied {
+            outputs.merge(out);
         }
     }
-    Ok(before.into_iter().flatten().flatten().collect())
+    Ok(Applied {
+        before: before.into_iter().flatten().collect(),
+        outputs,
+    })
 }
 
 /// A component's resources and the time it took, once it is done.
 type Finished = Option<(Vec<Resource>, Duration)>;
 
-/// Hands finished components to `events.applied` in [`Component::ALL`]'s order.
+/// Hands finished components to `events.applied` in [`ALL`]'s order.
 struct InOrder<'a, 'e> {
     events: &'a Events<'e>,
     /// The next component to hand over, and those finished ahead of it.
@@ -304,7 +382,7 @@ impl<'a, 'e> InOrder<'a, 'e> {
     fn new(events: &'a Events<'e>) -> Self {
         InOrder {
             events,
-            state: std::sync::Mutex::new((0, vec![None; Component::ALL.len()])),
+            state: std::sync::Mutex::new((0, vec![None; ALL.len()])),
         }
     }
 
@@ -331,7 +409,7 @@ pub async fn remove_all(
     removed: &(dyn Fn(&[Removed], Duration) + Sync),
 ) -> anyhow::Result<Vec<Removed>> {
     let mut all = Vec::new();
-    for component in Component::ALL.iter().rev() {
+    for component in ALL.iter().rev() {
         let started = std::time::Instant::now();
         let done = component.remove(c, stack, foreign, delete_data).await?;
         removed(&done, started.elapsed());
@@ -345,15 +423,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_component_is_in_exactly_one_stage() {
-        for comp in Component::ALL {
-            let stages = Component::STAGES
+    fn every_component_is_in_exactly_one_stage_and_functions_come_before_what_invokes_them() {
+        let stages = stages();
+        let mut staged: Vec<usize> = stages.iter().flatten().copied().collect();
+        staged.sort();
+        assert_eq!(staged, (0..ALL.len()).collect::<Vec<_>>());
+        let stage_of = |label: &str| {
+            stages
                 .iter()
-                .filter(|s| s.contains(&comp))
-                .count();
-            assert_eq!(stages, 1, "{comp:?}");
-        }
-        let staged: usize = Component::STAGES.iter().map(|s| s.len()).sum();
-        assert_eq!(staged, Component::ALL.len());
+                .position(|s| s.iter().any(|&i| ALL[i].label() == label))
+        };
+        assert!(stage_of("functions") < stage_of("HTTP API"));
+        assert!(stage_of("roles") < stage_of("functions"));
+        assert!(stage_of("functions") < stage_of("daily schedule"));
     }
 }

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use crate::aws::{AlreadyExists, AwsResultExt, NotFound};
 use crate::plan::{Kind, Removal, Removed, Resource};
-use crate::stack::ownership::Claim;
-use crate::stack::{Function, STACK_TAG, Stack};
+use crate::stack::ownership::{Claim, Foreign};
+use crate::stack::{Clients, Desired, Function, Note, Outputs, Part, STACK_TAG, Stack};
 
 /// The name of the inline policy on each role.
 pub const POLICY_NAME: &str = "tgpipe";
@@ -151,14 +151,6 @@ impl std::fmt::Display for RoleDrift {
     }
 }
 
-pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    futures::future::try_join_all(Function::ALL.map(|f| async move {
-        let drift = drift(client, stack, f).await?;
-        anyhow::Ok(Resource::with_drift(Kind::Role, stack.role(f), drift))
-    }))
-    .await
-}
-
 fn stack_tag(stack: &Stack) -> anyhow::Result<Tag> {
     Ok(Tag::builder()
         .key(STACK_TAG)
@@ -166,82 +158,135 @@ fn stack_tag(stack: &Stack) -> anyhow::Result<Tag> {
         .build()?)
 }
 
-/// Creates missing roles and repairs drifted ones. Returns each role's state before the run, and
-/// whether any role was created (a new role needs a while before Lambda can assume it).
-pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<(Vec<Resource>, bool)> {
-    let mut before = Vec::new();
-    let mut created = false;
-    for f in Function::ALL {
-        let name = &stack.role(f);
-        let drift = drift(client, stack, f).await?;
-        before.push(Resource::with_drift(
-            Kind::Role,
-            name.clone(),
-            drift.clone(),
-        ));
-        let (trust, perms, tag) = match drift {
-            Some(d) if d.is_empty() => continue,
-            None => {
-                match client
-                    .create_role()
-                    .role_name(name)
-                    .description(format!(
-                        "tgpipe stack {}: the {} Lambda function",
-                        stack.name,
-                        f.suffix()
-                    ))
-                    .assume_role_policy_document(trust_policy().to_string())
-                    .tags(stack_tag(stack)?)
-                    .send()
-                    .await
-                {
-                    Ok(_) => created = true,
-                    Err(e) if e.is_already_exists() => {}
-                    Err(e) => return Err(e).aws(format!("IAM CreateRole {name}")),
-                }
-                (false, true, false)
-            }
-            Some(d) => (
-                d.contains(&RoleDrift::Trust),
-                d.contains(&RoleDrift::Permissions) || d.contains(&RoleDrift::PermissionsMissing),
-                d.contains(&RoleDrift::StackTag),
-            ),
-        };
-        if trust {
-            client
-                .update_assume_role_policy()
-                .role_name(name)
-                .policy_document(trust_policy().to_string())
-                .send()
-                .await
-                .aws(format!("IAM UpdateAssumeRolePolicy {name}"))?;
+/// The functions' roles.
+pub struct Roles;
+
+impl Part for Roles {
+    /// Each role, in [`Function::ALL`]'s order: `None` when missing, else what differs.
+    type Found = Vec<Option<Vec<RoleDrift>>>;
+    const LABEL: &'static str = "roles";
+    const STAGE: usize = 0;
+
+    async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Self::Found> {
+        futures::future::try_join_all(Function::ALL.map(|f| drift(&c.iam, stack, f))).await
+    }
+
+    /// A role without the stack's tag is not the stack's.
+    fn claims(&self, found: &Self::Found, stack: &Stack) -> Vec<Claim> {
+        Function::ALL
+            .iter()
+            .zip(found)
+            .map(|(f, drift)| {
+                let owned = drift.as_ref().map(|d| !d.contains(&RoleDrift::StackTag));
+                Claim::new(Kind::Role, stack.role(*f), owned)
+            })
+            .collect()
+    }
+
+    fn states(&self, found: &Self::Found, stack: &Stack, _: Option<&Desired>) -> Vec<Resource> {
+        Function::ALL
+            .iter()
+            .zip(found)
+            .map(|(f, drift)| Resource::with_drift(Kind::Role, stack.role(*f), drift.clone()))
+            .collect()
+    }
+
+    /// Creates missing roles and repairs drifted ones.
+    async fn apply(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        _: &Desired,
+        found: &Self::Found,
+        _: Note<'_>,
+    ) -> anyhow::Result<Outputs> {
+        for (f, drift) in Function::ALL.into_iter().zip(found) {
+            repair(&c.iam, stack, f, drift.as_deref()).await?;
         }
-        if perms {
-            client
-                .put_role_policy()
+        Ok(Outputs::default())
+    }
+
+    async fn remove(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        _: &Foreign,
+        _: bool,
+    ) -> anyhow::Result<Vec<Removed>> {
+        destroy(&c.iam, stack).await
+    }
+}
+
+/// Creates the role of `f` (`drift` is `None`) or repairs what differs.
+async fn repair(
+    client: &Client,
+    stack: &Stack,
+    f: Function,
+    drift: Option<&[RoleDrift]>,
+) -> anyhow::Result<()> {
+    let name = &stack.role(f);
+    let (trust, perms, tag) = match drift {
+        Some([]) => return Ok(()),
+        None => {
+            match client
+                .create_role()
                 .role_name(name)
-                .policy_name(POLICY_NAME)
-                .policy_document(permissions(stack, f).to_string())
-                .send()
-                .await
-                .aws(format!("IAM PutRolePolicy {name}"))?;
-        }
-        if tag {
-            client
-                .tag_role()
-                .role_name(name)
+                .description(format!(
+                    "tgpipe stack {}: the {} Lambda function",
+                    stack.name,
+                    f.suffix()
+                ))
+                .assume_role_policy_document(trust_policy().to_string())
                 .tags(stack_tag(stack)?)
                 .send()
                 .await
-                .aws(format!("IAM TagRole {name}"))?;
+            {
+                Ok(_) => {}
+                Err(e) if e.is_already_exists() => {}
+                Err(e) => return Err(e).aws(format!("IAM CreateRole {name}")),
+            }
+            (false, true, false)
         }
+        Some(d) => (
+            d.contains(&RoleDrift::Trust),
+            d.contains(&RoleDrift::Permissions) || d.contains(&RoleDrift::PermissionsMissing),
+            d.contains(&RoleDrift::StackTag),
+        ),
+    };
+    if trust {
+        client
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(trust_policy().to_string())
+            .send()
+            .await
+            .aws(format!("IAM UpdateAssumeRolePolicy {name}"))?;
     }
-    Ok((before, created))
+    if perms {
+        client
+            .put_role_policy()
+            .role_name(name)
+            .policy_name(POLICY_NAME)
+            .policy_document(permissions(stack, f).to_string())
+            .send()
+            .await
+            .aws(format!("IAM PutRolePolicy {name}"))?;
+    }
+    if tag {
+        client
+            .tag_role()
+            .role_name(name)
+            .tags(stack_tag(stack)?)
+            .send()
+            .await
+            .aws(format!("IAM TagRole {name}"))?;
+    }
+    Ok(())
 }
 
 /// Deletes the stack's roles (their inline and attached policies first). A role of that name
 /// that does not carry this stack's tag is not ours: it is left alone and named.
-pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Removed>> {
+async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Removed>> {
     let mut out = Vec::new();
     for f in Function::ALL {
         let name = stack.role(f);
@@ -298,18 +343,4 @@ pub async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Remov
         }
     }
     Ok(out)
-}
-
-/// Who holds the stack's role names (see [`crate::stack::ownership`]).
-pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-    futures::future::try_join_all(Function::ALL.map(|f| async move {
-        let role = stack.role(f);
-        let owned = match client.list_role_tags().role_name(&role).send().await {
-            Ok(t) => Some(stack.owns(t.tags().iter().map(|t| (t.key(), t.value())))),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e).aws(format!("IAM ListRoleTags {role}")),
-        };
-        anyhow::Ok(Claim::new(Kind::Role, role, owned))
-    }))
-    .await
 }

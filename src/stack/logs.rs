@@ -3,79 +3,155 @@
 use aws_sdk_cloudwatchlogs::Client;
 
 use crate::aws::{AlreadyExists, AwsResultExt, NotFound, removal};
-use crate::plan::{Kind, Removal, Removed, Resource, State};
+use crate::plan::{Kind, Removal, Removed, Resource};
 use crate::stack::lambda::LOG_RETENTION_DAYS;
-use crate::stack::ownership::Claim;
-use crate::stack::{Function, STACK_TAG, Stack};
+use crate::stack::ownership::{Claim, Foreign};
+use crate::stack::{Clients, Desired, Function, Note, Outputs, Part, STACK_TAG, Stack};
 
-async fn retention(client: &Client, name: &str) -> anyhow::Result<Option<Option<i32>>> {
+/// A log group as found: its retention (`None`: kept forever) and whether it is the stack's.
+#[derive(Debug, Clone)]
+pub struct Group {
+    retention: Option<i32>,
+    owned: bool,
+}
+
+async fn read_group(client: &Client, stack: &Stack, name: &str) -> anyhow::Result<Option<Group>> {
     let out = client
         .describe_log_groups()
         .log_group_name_prefix(name)
         .send()
         .await
         .aws(format!("CloudWatch Logs DescribeLogGroups {name}"))?;
-    Ok(out
+    let Some(group) = out
         .log_groups()
         .iter()
         .find(|g| g.log_group_name() == Some(name))
-        .map(|g| g.retention_in_days()))
-}
-
-pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    futures::future::try_join_all(Function::ALL.map(|f| async move {
-        let name = stack.log_group(f);
-        let state = match retention(client, &name).await? {
-            None => State::Missing,
-            Some(Some(LOG_RETENTION_DAYS)) => State::Present,
-            Some(_) => State::Drifted(vec!["retention differs".into()]),
-        };
-        anyhow::Ok(Resource {
-            kind: Kind::LogGroup,
-            name,
-            state,
-        })
+    else {
+        return Ok(None);
+    };
+    #[allow(deprecated)] // ListTagsForResource needs the ARN; this takes the name.
+    let owned = match client
+        .list_tags_log_group()
+        .log_group_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => stack.owns_map(out.tags()),
+        // Deleted between the two calls.
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e).aws(format!("CloudWatch Logs ListTagsLogGroup {name}")),
+    };
+    Ok(Some(Group {
+        retention: group.retention_in_days(),
+        owned,
     }))
-    .await
 }
 
-pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    let before = inspect(client, stack).await?;
-    // The two groups are independent: made side by side.
-    futures::future::try_join_all(before.iter().map(|resource| async move {
-        let name = &resource.name;
-        if resource.state == State::Missing {
-            match client
-                .create_log_group()
-                .log_group_name(name)
-                .tags(STACK_TAG, stack.name.as_str())
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if e.is_already_exists() => {}
-                Err(e) => return Err(e).aws(format!("CloudWatch Logs CreateLogGroup {name}")),
+/// The functions' log groups.
+pub struct LogGroups;
+
+impl Part for LogGroups {
+    /// Each group, in [`Function::ALL`]'s order; `None` when missing.
+    type Found = Vec<Option<Group>>;
+    const LABEL: &'static str = "log groups";
+    const STAGE: usize = 0;
+
+    async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Self::Found> {
+        futures::future::try_join_all(
+            Function::ALL
+                .map(|f| async move { read_group(&c.logs, stack, &stack.log_group(f)).await }),
+        )
+        .await
+    }
+
+    fn claims(&self, found: &Self::Found, stack: &Stack) -> Vec<Claim> {
+        Function::ALL
+            .iter()
+            .zip(found)
+            .map(|(f, g)| {
+                Claim::new(
+                    Kind::LogGroup,
+                    stack.log_group(*f),
+                    g.as_ref().map(|g| g.owned),
+                )
+            })
+            .collect()
+    }
+
+    fn states(&self, found: &Self::Found, stack: &Stack, _: Option<&Desired>) -> Vec<Resource> {
+        Function::ALL
+            .iter()
+            .zip(found)
+            .map(|(f, g)| {
+                let drift = g.as_ref().map(|g| {
+                    if g.retention == Some(LOG_RETENTION_DAYS) {
+                        vec![]
+                    } else {
+                        vec!["retention differs"]
+                    }
+                });
+                Resource::with_drift(Kind::LogGroup, stack.log_group(*f), drift)
+            })
+            .collect()
+    }
+
+    async fn apply(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        _: &Desired,
+        found: &Self::Found,
+        _: Note<'_>,
+    ) -> anyhow::Result<Outputs> {
+        let client = &c.logs;
+        // The two groups are independent: made side by side.
+        futures::future::try_join_all(Function::ALL.iter().zip(found).map(|(f, g)| async move {
+            let name = &stack.log_group(*f);
+            if g.is_none() {
+                match client
+                    .create_log_group()
+                    .log_group_name(name)
+                    .tags(STACK_TAG, stack.name.as_str())
+                    .send()
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e.is_already_exists() => {}
+                    Err(e) => return Err(e).aws(format!("CloudWatch Logs CreateLogGroup {name}")),
+                }
             }
-        }
-        if resource.state != State::Present {
-            client
-                .put_retention_policy()
-                .log_group_name(name)
-                .retention_in_days(LOG_RETENTION_DAYS)
-                .send()
-                .await
-                .aws(format!("CloudWatch Logs PutRetentionPolicy {name}"))?;
-        }
-        anyhow::Ok(())
-    }))
-    .await?;
-    Ok(before)
+            if g.as_ref()
+                .is_none_or(|g| g.retention != Some(LOG_RETENTION_DAYS))
+            {
+                client
+                    .put_retention_policy()
+                    .log_group_name(name)
+                    .retention_in_days(LOG_RETENTION_DAYS)
+                    .send()
+                    .await
+                    .aws(format!("CloudWatch Logs PutRetentionPolicy {name}"))?;
+            }
+            anyhow::Ok(())
+        }))
+        .await?;
+        Ok(Outputs::default())
+    }
+
+    async fn remove(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        foreign: &Foreign,
+        _: bool,
+    ) -> anyhow::Result<Vec<Removed>> {
+        destroy(&c.logs, stack, foreign).await
+    }
 }
 
-pub async fn destroy(
+async fn destroy(
     client: &Client,
     stack: &Stack,
-    foreign: &crate::stack::ownership::Foreign,
+    foreign: &Foreign,
 ) -> anyhow::Result<Vec<Removed>> {
     let mut out = Vec::new();
     for f in Function::ALL {
@@ -89,24 +165,4 @@ pub async fn destroy(
         out.push(Removed::new(Kind::LogGroup, name, what));
     }
     Ok(out)
-}
-
-/// Who holds the stack's log group names (see [`crate::stack::ownership`]).
-pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-    futures::future::try_join_all(Function::ALL.map(|f| async move {
-        let group = stack.log_group(f);
-        #[allow(deprecated)] // ListTagsForResource needs the ARN; this takes the name.
-        let owned = match client
-            .list_tags_log_group()
-            .log_group_name(&group)
-            .send()
-            .await
-        {
-            Ok(out) => Some(stack.owns_map(out.tags())),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e).aws(format!("CloudWatch Logs ListTagsLogGroup {group}")),
-        };
-        anyhow::Ok(Claim::new(Kind::LogGroup, group, owned))
-    }))
-    .await
 }

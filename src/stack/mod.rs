@@ -1,6 +1,6 @@
 //! The stack: its names (derived from the stack name, the account and the region, so that no
 //! state file is needed) and one module per kind of resource, each with the whole lifecycle of
-//! its resources: inspect, apply, remove.
+//! its resources: read, apply, remove (see [`Part`]).
 
 mod components;
 mod names;
@@ -16,6 +16,7 @@ pub mod permission;
 pub mod s3;
 
 pub use components::{
-    Clients, Component, Desired, Events, Note, apply_all, foreign, inspect_all, remove_all, survey,
+    ALL, Applied, Clients, Component, Desired, Events, Note, Outputs, Part, StackRead, apply_all,
+    read, remove_all,
 };
 pub use names::*;

@@ -7,7 +7,7 @@ use crate::plan::State;
 
 /// A resource-based permission on a function: `principal` may invoke it from `source_arn` only.
 pub struct Permission<'a> {
-    pub function: &'a str,
+    pub function: String,
     pub statement_id: &'a str,
     pub principal: &'a str,
     pub source_arn: &'a str,
@@ -18,7 +18,7 @@ impl Permission<'_> {
     pub async fn state(&self, client: &Client) -> anyhow::Result<State> {
         let policy = match client
             .get_policy()
-            .function_name(self.function)
+            .function_name(&self.function)
             .send()
             .await
         {
@@ -47,7 +47,7 @@ impl Permission<'_> {
             State::Drifted(_) => {
                 client
                     .remove_permission()
-                    .function_name(self.function)
+                    .function_name(&self.function)
                     .statement_id(self.statement_id)
                     .send()
                     .await
@@ -60,7 +60,7 @@ impl Permission<'_> {
         }
         match client
             .add_permission()
-            .function_name(self.function)
+            .function_name(&self.function)
             .statement_id(self.statement_id)
             .action("lambda:InvokeFunction")
             .principal(self.principal)

@@ -15,9 +15,12 @@ async fn workgroup_database_and_table_follow_the_contract() {
         aws_sdk_athena::Client::new(&config),
         aws_sdk_glue::Client::new(&config),
     );
+    let aws = tgpipe::stack::Clients::new(&config, false);
     let a = stack("team-a");
 
-    let before = athena::ensure(&ath, &glue, &a).await.unwrap();
+    let before = common::ensure(&athena::Analytics, &aws, &a, &common::names_only())
+        .await
+        .unwrap();
     assert!(
         before.iter().all(|r| r.state == State::Missing),
         "{before:?}"
@@ -88,7 +91,9 @@ async fn workgroup_database_and_table_follow_the_contract() {
     assert!(params["projection.context_date.range"].ends_with(",NOW"));
 
     moto.start_recording();
-    let again = athena::ensure(&ath, &glue, &a).await.unwrap();
+    let again = common::ensure(&athena::Analytics, &aws, &a, &common::names_only())
+        .await
+        .unwrap();
     let calls = moto.recorded();
     assert!(again.iter().all(|r| r.state == State::Present), "{again:?}");
     assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
@@ -107,28 +112,32 @@ async fn workgroup_database_and_table_follow_the_contract() {
         .send()
         .await
         .unwrap();
-    let status = athena::inspect(&ath, &glue, &a).await.unwrap();
+    let status = common::inspect(&athena::Analytics, &aws, &a, None)
+        .await
+        .unwrap();
     assert_eq!(
         status[2].state,
         State::Drifted(vec!["partition projection differs".into()])
     );
-    athena::ensure(&ath, &glue, &a).await.unwrap();
+    common::ensure(&athena::Analytics, &aws, &a, &common::names_only())
+        .await
+        .unwrap();
     assert!(
-        athena::inspect(&ath, &glue, &a)
+        common::inspect(&athena::Analytics, &aws, &a, None)
             .await
             .unwrap()
             .iter()
             .all(|r| r.state.is_ok())
     );
 
-    let removed = athena::destroy(&ath, &glue, &a, &Default::default())
+    let removed = common::destroy(&athena::Analytics, &aws, &a, &Default::default(), false)
         .await
         .unwrap();
     assert!(
         removed.iter().all(|r| r.removal == Removal::Deleted),
         "{removed:?}"
     );
-    let again = athena::destroy(&ath, &glue, &a, &Default::default())
+    let again = common::destroy(&athena::Analytics, &aws, &a, &Default::default(), false)
         .await
         .unwrap();
     assert!(

@@ -478,51 +478,102 @@ fn an_interrupted_up_is_completed_by_the_next() {
         "123456789012",
         common::REGION,
     );
-    let (lambda, api, events) = (
-        aws_sdk_lambda::Client::new(&config),
-        aws_sdk_apigatewayv2::Client::new(&config),
-        aws_sdk_eventbridge::Client::new(&config),
-    );
-    let (iam, logs, athena, glue) = (
-        aws_sdk_iam::Client::new(&config),
-        aws_sdk_cloudwatchlogs::Client::new(&config),
-        aws_sdk_athena::Client::new(&config),
-        aws_sdk_glue::Client::new(&config),
-    );
+    let clients = tgpipe::stack::Clients::new(&config, false);
+    let (lambda, api) = (&clients.lambda, &clients.api);
     // Each cut undoes the steps after a point, as if `up` had stopped there.
     let cuts: [(&str, &dyn Fn()); 5] = [
         ("only the buckets exist", &|| {
             rt.block_on(async {
-                tgpipe::stack::events::destroy(&events, &stack, &Default::default())
-                    .await
-                    .unwrap();
-                tgpipe::stack::apigw::destroy(&api, &stack).await.unwrap();
-                tgpipe::stack::lambda::destroy(&lambda, &stack, &Default::default())
-                    .await
-                    .unwrap();
-                tgpipe::stack::logs::destroy(&logs, &stack, &Default::default())
-                    .await
-                    .unwrap();
-                tgpipe::stack::iam::destroy(&iam, &stack).await.unwrap();
-                tgpipe::stack::athena::destroy(&athena, &glue, &stack, &Default::default())
-                    .await
-                    .unwrap();
+                common::destroy(
+                    &tgpipe::stack::events::Schedule,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
+                common::destroy(
+                    &tgpipe::stack::apigw::HttpApi,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
+                common::destroy(
+                    &tgpipe::stack::lambda::Functions,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
+                common::destroy(
+                    &tgpipe::stack::logs::LogGroups,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
+                common::destroy(
+                    &tgpipe::stack::iam::Roles,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
+                common::destroy(
+                    &tgpipe::stack::athena::Analytics,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
             })
         }),
         ("roles, no functions", &|| {
             rt.block_on(async {
-                tgpipe::stack::events::destroy(&events, &stack, &Default::default())
-                    .await
-                    .unwrap();
-                tgpipe::stack::apigw::destroy(&api, &stack).await.unwrap();
-                tgpipe::stack::lambda::destroy(&lambda, &stack, &Default::default())
-                    .await
-                    .unwrap();
+                common::destroy(
+                    &tgpipe::stack::events::Schedule,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
+                common::destroy(
+                    &tgpipe::stack::apigw::HttpApi,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
+                common::destroy(
+                    &tgpipe::stack::lambda::Functions,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
             })
         }),
         ("an API without its route and stage", &|| {
             rt.block_on(async {
-                let found = tgpipe::stack::apigw::find(&api, &stack)
+                let found = tgpipe::stack::apigw::find(api, &stack)
                     .await
                     .unwrap()
                     .unwrap();
@@ -542,9 +593,15 @@ fn an_interrupted_up_is_completed_by_the_next() {
                     .send()
                     .await
                     .unwrap();
-                tgpipe::stack::events::destroy(&events, &stack, &Default::default())
-                    .await
-                    .unwrap();
+                common::destroy(
+                    &tgpipe::stack::events::Schedule,
+                    &clients,
+                    &stack,
+                    &Default::default(),
+                    false,
+                )
+                .await
+                .unwrap();
             })
         }),
         ("a rule without its permission", &|| {

@@ -130,3 +130,63 @@ pub fn fake_artifacts() -> tempfile::TempDir {
     }
     artifacts
 }
+
+/// Every client of the stack, for moto.
+pub async fn clients(moto: &testkit::Moto) -> tgpipe::stack::Clients {
+    tgpipe::stack::Clients::new(&sdk_config(moto).await, false)
+}
+
+/// What `up` would deploy, for the components that compare with it (the functions, the
+/// schedule); the others ignore it.
+pub fn desired(
+    specs: Vec<tgpipe::stack::lambda::FunctionSpec>,
+    schedule: &str,
+) -> tgpipe::stack::Desired {
+    tgpipe::stack::Desired {
+        specs,
+        schedule: schedule.to_owned(),
+    }
+}
+
+/// Nothing wanted beyond the names: for the components that compare with nothing else.
+pub fn names_only() -> tgpipe::stack::Desired {
+    desired(Vec::new(), tgpipe::stack::events::DEFAULT_SCHEDULE)
+}
+
+/// One component as `up` applies it: read once, then changed where it differs from `desired`;
+/// its resources as they were before.
+pub async fn ensure(
+    part: &dyn tgpipe::stack::Component,
+    c: &tgpipe::stack::Clients,
+    stack: &Stack,
+    desired: &tgpipe::stack::Desired,
+) -> anyhow::Result<Vec<tgpipe::plan::Resource>> {
+    let found = part.read(c, stack).await?;
+    let before = part.states(&found, stack, Some(desired));
+    if before.iter().any(|r| !r.state.is_ok()) {
+        part.apply(c, stack, desired, &found, &|_| {}).await?;
+    }
+    Ok(before)
+}
+
+/// One component as `status` (`desired` is `None`) or `up --dry-run` sees it.
+pub async fn inspect(
+    part: &dyn tgpipe::stack::Component,
+    c: &tgpipe::stack::Clients,
+    stack: &Stack,
+    desired: Option<&tgpipe::stack::Desired>,
+) -> anyhow::Result<Vec<tgpipe::plan::Resource>> {
+    let found = part.read(c, stack).await?;
+    Ok(part.states(&found, stack, desired))
+}
+
+/// One component as `down` removes it.
+pub async fn destroy(
+    part: &dyn tgpipe::stack::Component,
+    c: &tgpipe::stack::Clients,
+    stack: &Stack,
+    foreign: &tgpipe::stack::ownership::Foreign,
+    delete_data: bool,
+) -> anyhow::Result<Vec<tgpipe::plan::Removed>> {
+    part.remove(c, stack, foreign, delete_data).await
+}

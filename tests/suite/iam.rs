@@ -22,11 +22,16 @@ fn decode(doc: &str) -> serde_json::Value {
 async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
     let moto = testkit::Moto::start();
     let client = aws_sdk_iam::Client::new(&common::sdk_config(&moto).await);
+    let c = common::clients(&moto).await;
     let (a, b) = (stack("team-a"), stack("team-b"));
 
-    let (before, created) = iam::ensure(&client, &a).await.unwrap();
-    assert!(created && before.iter().all(|r| r.state == State::Missing));
-    iam::ensure(&client, &b).await.unwrap();
+    let before = common::ensure(&iam::Roles, &c, &a, &common::names_only())
+        .await
+        .unwrap();
+    assert!(before.iter().all(|r| r.state == State::Missing));
+    common::ensure(&iam::Roles, &c, &b, &common::names_only())
+        .await
+        .unwrap();
 
     let role = client
         .get_role()
@@ -98,10 +103,12 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
     }
 
     moto.start_recording();
-    let (before, created) = iam::ensure(&client, &a).await.unwrap();
+    let before = common::ensure(&iam::Roles, &c, &a, &common::names_only())
+        .await
+        .unwrap();
     let calls = moto.recorded();
     assert!(
-        !created && before.iter().all(|r| r.state == State::Present),
+        before.iter().all(|r| r.state == State::Present),
         "{before:?}"
     );
     assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
@@ -113,14 +120,16 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
         .send()
         .await
         .unwrap();
-    let status = iam::inspect(&client, &a).await.unwrap();
+    let status = common::inspect(&iam::Roles, &c, &a, None).await.unwrap();
     assert_eq!(
         status[1].state,
         State::Drifted(vec!["permissions missing".into()])
     );
-    iam::ensure(&client, &a).await.unwrap();
+    common::ensure(&iam::Roles, &c, &a, &common::names_only())
+        .await
+        .unwrap();
     assert!(
-        iam::inspect(&client, &a)
+        common::inspect(&iam::Roles, &c, &a, None)
             .await
             .unwrap()
             .iter()
@@ -135,19 +144,23 @@ async fn roles_are_least_privilege_idempotent_repaired_and_removed() {
         .send()
         .await
         .unwrap();
-    let removed = iam::destroy(&client, &a).await.unwrap();
+    let removed = common::destroy(&iam::Roles, &c, &a, &Default::default(), false)
+        .await
+        .unwrap();
     assert_eq!(
         removed[0],
         Removed::new(Kind::Role, "team-a-ingest".to_owned(), Removal::Deleted)
     );
     assert_eq!(removed[1].removal, Removal::NotOurs);
     assert!(
-        iam::inspect(&client, &b)
+        common::inspect(&iam::Roles, &c, &b, None)
             .await
             .unwrap()
             .iter()
             .all(|r| r.state.is_ok())
     );
-    let again = iam::destroy(&client, &a).await.unwrap();
+    let again = common::destroy(&iam::Roles, &c, &a, &Default::default(), false)
+        .await
+        .unwrap();
     assert_eq!(again[0].removal, Removal::AlreadyGone);
 }

@@ -41,13 +41,15 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
     let moto = testkit::Moto::start();
     common::moto_lambda_without_docker(&moto);
     let config = common::sdk_config(&moto).await;
-    let (iam, client, logs_client) = (
-        aws_sdk_iam::Client::new(&config),
+    let (client, logs_client) = (
         aws_sdk_lambda::Client::new(&config),
         aws_sdk_cloudwatchlogs::Client::new(&config),
     );
+    let aws = tgpipe::stack::Clients::new(&config, false);
     let a = stack("team-a");
-    tgpipe::stack::iam::ensure(&iam, &a).await.unwrap();
+    common::ensure(&tgpipe::stack::iam::Roles, &aws, &a, &common::names_only())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     let missing = FunctionSpec::load(
@@ -63,11 +65,17 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
     );
 
     artifacts(dir.path(), "v1");
-    let v1 = specs(&a, dir.path(), "-100");
-    let quiet = |_: String| {};
-    let before = lambda::ensure(&client, &a, &v1, &quiet).await.unwrap();
+    let v1 = common::desired(
+        specs(&a, dir.path(), "-100"),
+        tgpipe::stack::events::DEFAULT_SCHEDULE,
+    );
+    let before = common::ensure(&lambda::Functions, &aws, &a, &v1)
+        .await
+        .unwrap();
     assert!(before.iter().all(|r| r.state == State::Missing));
-    logs::ensure(&logs_client, &a).await.unwrap();
+    common::ensure(&logs::LogGroups, &aws, &a, &common::names_only())
+        .await
+        .unwrap();
 
     let f = client
         .get_function()
@@ -83,7 +91,7 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
         c.role(),
         Some("arn:aws:iam::123456789012:role/team-a-ingest")
     );
-    assert_eq!(c.code_sha256(), Some(v1[0].code_sha256.as_str()));
+    assert_eq!(c.code_sha256(), Some(v1.specs[0].code_sha256.as_str()));
     assert_eq!(
         c.environment().unwrap().variables().unwrap()["TGPIPE_ALLOWED_CHAT_IDS"],
         "-100"
@@ -105,8 +113,12 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
 
     // Nothing changed: no write at all.
     moto.start_recording();
-    let before = lambda::ensure(&client, &a, &v1, &quiet).await.unwrap();
-    logs::ensure(&logs_client, &a).await.unwrap();
+    let before = common::ensure(&lambda::Functions, &aws, &a, &v1)
+        .await
+        .unwrap();
+    common::ensure(&logs::LogGroups, &aws, &a, &common::names_only())
+        .await
+        .unwrap();
     let calls = moto.recorded();
     assert!(
         before.iter().all(|r| r.state == State::Present),
@@ -116,9 +128,14 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
 
     // New code for both: code uploads only.
     artifacts(dir.path(), "v2");
-    let v2 = specs(&a, dir.path(), "-100");
+    let v2 = common::desired(
+        specs(&a, dir.path(), "-100"),
+        tgpipe::stack::events::DEFAULT_SCHEDULE,
+    );
     moto.start_recording();
-    lambda::ensure(&client, &a, &v2, &quiet).await.unwrap();
+    common::ensure(&lambda::Functions, &aws, &a, &v2)
+        .await
+        .unwrap();
     let calls = moto.recorded();
     let writes = mutating(&calls);
     assert_eq!(writes.len(), 2, "{writes:?}");
@@ -128,14 +145,21 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
     );
 
     // A new chat id: configuration only, and the drift names the variable, not its value.
-    let v3 = specs(&a, dir.path(), "-200");
-    let status = lambda::inspect(&client, &a, &v3).await.unwrap();
+    let v3 = common::desired(
+        specs(&a, dir.path(), "-200"),
+        tgpipe::stack::events::DEFAULT_SCHEDULE,
+    );
+    let status = common::inspect(&lambda::Functions, &aws, &a, Some(&v3))
+        .await
+        .unwrap();
     assert_eq!(
         status[0].state,
         State::Drifted(vec!["environment differs (TGPIPE_ALLOWED_CHAT_IDS)".into()])
     );
     moto.start_recording();
-    lambda::ensure(&client, &a, &v3, &quiet).await.unwrap();
+    common::ensure(&lambda::Functions, &aws, &a, &v3)
+        .await
+        .unwrap();
     let calls = moto.recorded();
     let writes = mutating(&calls);
     assert_eq!(writes.len(), 2, "{writes:?}");
@@ -146,14 +170,14 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
         "{writes:?}"
     );
     assert!(
-        lambda::inspect(&client, &a, &v3)
+        common::inspect(&lambda::Functions, &aws, &a, Some(&v3))
             .await
             .unwrap()
             .iter()
             .all(|r| r.state.is_ok())
     );
 
-    let removed = lambda::destroy(&client, &a, &Default::default())
+    let removed = common::destroy(&lambda::Functions, &aws, &a, &Default::default(), false)
         .await
         .unwrap();
     assert!(
@@ -161,17 +185,17 @@ async fn functions_are_created_updated_only_where_different_and_removed() {
         "{removed:?}"
     );
     assert!(
-        lambda::destroy(&client, &a, &Default::default())
+        common::destroy(&lambda::Functions, &aws, &a, &Default::default(), false)
             .await
             .unwrap()
             .iter()
             .all(|r| r.removal == Removal::AlreadyGone)
     );
-    logs::destroy(&logs_client, &a, &Default::default())
+    common::destroy(&logs::LogGroups, &aws, &a, &Default::default(), false)
         .await
         .unwrap();
     assert!(
-        logs::inspect(&logs_client, &a)
+        common::inspect(&logs::LogGroups, &aws, &a, None)
             .await
             .unwrap()
             .iter()

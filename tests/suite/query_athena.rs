@@ -90,9 +90,14 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
     let config = common::sdk_config(&moto).await;
     let athena = aws_sdk_athena::Client::new(&config);
     let stack = common::stack("qa");
-    tgpipe::stack::athena::ensure(&athena, &aws_sdk_glue::Client::new(&config), &stack)
-        .await
-        .unwrap();
+    common::ensure(
+        &tgpipe::stack::athena::Analytics,
+        &tgpipe::stack::Clients::new(&config, false),
+        &stack,
+        &common::names_only(),
+    )
+    .await
+    .unwrap();
     seed(&moto);
 
     // Every page, in the stack's workgroup and database, with the zone bound.
@@ -209,9 +214,14 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
 
     // Without --timezone, the zone is the stack's: the one its ETL function files days by.
     common::moto_lambda_without_docker(&moto);
-    tgpipe::stack::iam::ensure(&aws_sdk_iam::Client::new(&config), &stack)
-        .await
-        .unwrap();
+    common::ensure(
+        &tgpipe::stack::iam::Roles,
+        &tgpipe::stack::Clients::new(&config, false),
+        &stack,
+        &common::names_only(),
+    )
+    .await
+    .unwrap();
     let artifacts = tempfile::tempdir().unwrap();
     let specs: Vec<_> = Function::ALL
         .into_iter()
@@ -232,10 +242,15 @@ async fn athena_queries_page_keep_types_fail_clearly_and_stop_on_ctrl_c() {
             .unwrap()
         })
         .collect();
-    let lambda = aws_sdk_lambda::Client::new(&config);
-    tgpipe::stack::lambda::ensure(&lambda, &stack, &specs, &|_| {})
-        .await
-        .unwrap();
+    let desired = common::desired(specs, tgpipe::stack::events::DEFAULT_SCHEDULE);
+    common::ensure(
+        &tgpipe::stack::lambda::Functions,
+        &tgpipe::stack::Clients::new(&config, false),
+        &stack,
+        &desired,
+    )
+    .await
+    .unwrap();
     let (code, _, err) = run(
         &shim.endpoint,
         &["--name", "qa", "query", "busiest_hours", "--format", "csv"],

@@ -480,9 +480,14 @@ async fn a_report_on_athena_runs_every_analysis_in_the_stack_and_draws_the_same_
     let config = common::sdk_config(&moto).await;
     let athena = aws_sdk_athena::Client::new(&config);
     let stack = common::stack("rp");
-    tgpipe::stack::athena::ensure(&athena, &aws_sdk_glue::Client::new(&config), &stack)
-        .await
-        .unwrap();
+    common::ensure(
+        &tgpipe::stack::athena::Analytics,
+        &tgpipe::stack::Clients::new(&config, false),
+        &stack,
+        &common::names_only(),
+    )
+    .await
+    .unwrap();
     seed_athena(&moto, &answers);
     let page = dir.path().join("athena.html");
     let mut args = vec!["--name", "rp", "report", "-o", page.to_str().unwrap()];

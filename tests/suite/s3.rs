@@ -19,15 +19,20 @@ async fn client(moto: &testkit::Moto) -> Client {
 async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
     let moto = testkit::Moto::start();
     let client = client(&moto).await;
+    let c = common::clients(&moto).await;
     let a = stack("team-a");
     let b = stack("team-b");
 
-    let before = s3::ensure(&client, &a).await.unwrap();
+    let before = common::ensure(&s3::Buckets, &c, &a, &common::names_only())
+        .await
+        .unwrap();
     assert!(
         before.iter().all(|r| r.state == State::Missing),
         "{before:?}"
     );
-    s3::ensure(&client, &b).await.unwrap();
+    common::ensure(&s3::Buckets, &c, &b, &common::names_only())
+        .await
+        .unwrap();
 
     // Every bucket, checked through the SDK, aspect by aspect.
     for role in BucketRole::ALL {
@@ -112,7 +117,9 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
 
     // Nothing changed: a second run reads and writes nothing.
     moto.start_recording();
-    let before = s3::ensure(&client, &a).await.unwrap();
+    let before = common::ensure(&s3::Buckets, &c, &a, &common::names_only())
+        .await
+        .unwrap();
     let calls = moto.recorded();
     assert!(
         before.iter().all(|r| r.state == State::Present),
@@ -128,20 +135,22 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         .send()
         .await
         .unwrap();
-    let status = s3::inspect(&client, &a).await.unwrap();
+    let status = common::inspect(&s3::Buckets, &c, &a, None).await.unwrap();
     assert_eq!(
         status[0].state,
         State::Drifted(vec!["default encryption differs".into()])
     );
     assert!(status[1..].iter().all(|r| r.state == State::Present));
     moto.start_recording();
-    s3::ensure(&client, &a).await.unwrap();
+    common::ensure(&s3::Buckets, &c, &a, &common::names_only())
+        .await
+        .unwrap();
     let calls = moto.recorded();
     let writes = mutating(&calls);
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert!(writes[0].1.contains("encryption"), "{writes:?}");
     assert!(
-        s3::inspect(&client, &a)
+        common::inspect(&s3::Buckets, &c, &a, None)
             .await
             .unwrap()
             .iter()
@@ -156,13 +165,15 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         .await
         .unwrap();
     moto.start_recording();
-    let plan = s3::inspect(&client, &a).await.unwrap();
+    let plan = common::inspect(&s3::Buckets, &c, &a, None).await.unwrap();
     assert!(mutating(&moto.recorded()).is_empty());
     assert_eq!(
         plan[2].state,
         State::Drifted(vec!["stack tag differs".into()])
     );
-    s3::ensure(&client, &a).await.unwrap();
+    common::ensure(&s3::Buckets, &c, &a, &common::names_only())
+        .await
+        .unwrap();
 
     // down: data kept unless asked, the other stack untouched. moto does not evaluate
     // aws:SecureTransport (to it every request is plain HTTP), so the set-up lifts the TLS-only
@@ -182,10 +193,13 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         .await
         .unwrap();
     assert_eq!(
-        s3::ensure(&client, &a).await.unwrap()[0].state,
+        common::ensure(&s3::Buckets, &c, &a, &common::names_only())
+            .await
+            .unwrap()[0]
+            .state,
         State::Drifted(vec!["TLS-only bucket policy differs".into()])
     );
-    let removed = s3::destroy(&client, &a, false, &Default::default())
+    let removed = common::destroy(&s3::Buckets, &c, &a, &Default::default(), false)
         .await
         .unwrap();
     assert_eq!(
@@ -203,7 +217,7 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         .send()
         .await
         .unwrap();
-    let removed = s3::destroy(&client, &a, true, &Default::default())
+    let removed = common::destroy(&s3::Buckets, &c, &a, &Default::default(), true)
         .await
         .unwrap();
     assert_eq!(
@@ -211,11 +225,11 @@ async fn buckets_are_created_configured_left_alone_repaired_and_removed() {
         Removed::new(Kind::Bucket, a.raw_bucket(), Removal::Deleted)
     );
     assert_eq!(removed[1].removal, Removal::AlreadyGone);
-    let status = s3::inspect(&client, &a).await.unwrap();
+    let status = common::inspect(&s3::Buckets, &c, &a, None).await.unwrap();
     assert!(
         status.iter().all(|r| r.state == State::Missing),
         "{status:?}"
     );
-    let other = s3::inspect(&client, &b).await.unwrap();
+    let other = common::inspect(&s3::Buckets, &c, &b, None).await.unwrap();
     assert!(other.iter().all(|r| r.state == State::Present), "{other:?}");
 }

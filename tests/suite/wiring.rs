@@ -15,12 +15,14 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
     let moto = testkit::Moto::start();
     common::moto_lambda_without_docker(&moto);
     let config = common::sdk_config(&moto).await;
-    let iam = aws_sdk_iam::Client::new(&config);
     let fns = aws_sdk_lambda::Client::new(&config);
     let api = aws_sdk_apigatewayv2::Client::new(&config);
     let rules = aws_sdk_eventbridge::Client::new(&config);
+    let c = tgpipe::stack::Clients::new(&config, false);
     let a = stack("team-a");
-    tgpipe::stack::iam::ensure(&iam, &a).await.unwrap();
+    common::ensure(&tgpipe::stack::iam::Roles, &c, &a, &common::names_only())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let specs: Vec<_> = Function::ALL
         .into_iter()
@@ -37,11 +39,16 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
             .unwrap()
         })
         .collect();
-    lambda::ensure(&fns, &a, &specs, &|_| {}).await.unwrap();
+    let desired = common::desired(specs, events::DEFAULT_SCHEDULE);
+    common::ensure(&lambda::Functions, &c, &a, &desired)
+        .await
+        .unwrap();
 
-    let (before, created) = apigw::ensure(&api, &fns, &a).await.unwrap();
-    assert_eq!(before.state, State::Missing);
-    let created = created.unwrap();
+    let before = common::ensure(&apigw::HttpApi, &c, &a, &desired)
+        .await
+        .unwrap();
+    assert_eq!(before[0].state, State::Missing);
+    let created = apigw::find(&api, &a).await.unwrap().unwrap();
     let url = apigw::webhook_url(&created).unwrap();
     assert!(
         url.starts_with("https://") && url.ends_with("/webhook"),
@@ -93,9 +100,9 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
     assert!(policy.contains(&format!("{id}/*/POST/webhook")), "{policy}");
 
     assert_eq!(
-        events::ensure(&rules, &fns, &a, events::DEFAULT_SCHEDULE)
+        common::ensure(&events::Schedule, &c, &a, &desired)
             .await
-            .unwrap()
+            .unwrap()[0]
             .state,
         State::Missing
     );
@@ -122,54 +129,64 @@ async fn api_and_rule_invoke_the_right_functions_and_nothing_else() {
     assert!(policy.policy().unwrap().contains("rule/team-a-etl-daily"));
 
     moto.start_recording();
-    let (again, _) = apigw::ensure(&api, &fns, &a).await.unwrap();
-    let rule_again = events::ensure(&rules, &fns, &a, events::DEFAULT_SCHEDULE)
+    let again = common::ensure(&apigw::HttpApi, &c, &a, &desired)
+        .await
+        .unwrap();
+    let rule_again = common::ensure(&events::Schedule, &c, &a, &desired)
         .await
         .unwrap();
     let calls = moto.recorded();
     assert_eq!(
-        (again.state, rule_again.state),
+        (again[0].state.clone(), rule_again[0].state.clone()),
         (State::Present, State::Present)
     );
     assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
 
     // A new schedule is drift, repaired by one PutRule.
-    let hourly = "rate(1 hour)";
-    let drifted = events::inspect(&rules, &fns, &a, Some(hourly))
+    let hourly = common::desired(Vec::new(), "rate(1 hour)");
+    let drifted = common::inspect(&events::Schedule, &c, &a, Some(&hourly))
         .await
         .unwrap();
     assert_eq!(
-        drifted.state,
+        drifted[0].state,
         State::Drifted(vec!["schedule differs".into()])
     );
-    events::ensure(&rules, &fns, &a, hourly).await.unwrap();
+    common::ensure(&events::Schedule, &c, &a, &hourly)
+        .await
+        .unwrap();
     assert_eq!(
-        events::inspect(&rules, &fns, &a, Some(hourly))
+        common::inspect(&events::Schedule, &c, &a, Some(&hourly))
             .await
-            .unwrap()
+            .unwrap()[0]
             .state,
         State::Present
     );
 
     assert_eq!(
-        apigw::destroy(&api, &a).await.unwrap().removal,
-        Removal::Deleted
-    );
-    assert_eq!(
-        apigw::destroy(&api, &a).await.unwrap().removal,
-        Removal::AlreadyGone
-    );
-    assert_eq!(
-        events::destroy(&rules, &a, &Default::default())
+        common::destroy(&apigw::HttpApi, &c, &a, &Default::default(), false)
             .await
-            .unwrap()
+            .unwrap()[0]
             .removal,
         Removal::Deleted
     );
     assert_eq!(
-        events::destroy(&rules, &a, &Default::default())
+        common::destroy(&apigw::HttpApi, &c, &a, &Default::default(), false)
             .await
-            .unwrap()
+            .unwrap()[0]
+            .removal,
+        Removal::AlreadyGone
+    );
+    assert_eq!(
+        common::destroy(&events::Schedule, &c, &a, &Default::default(), false)
+            .await
+            .unwrap()[0]
+            .removal,
+        Removal::Deleted
+    );
+    assert_eq!(
+        common::destroy(&events::Schedule, &c, &a, &Default::default(), false)
+            .await
+            .unwrap()[0]
             .removal,
         Removal::AlreadyGone
     );

@@ -5,8 +5,9 @@ use anyhow::{Context, bail};
 
 use super::UpArgs;
 use crate::commands::context::Ctx;
+use crate::health::Migration;
 use crate::stack::lambda::{Artifacts, FunctionSpec};
-use crate::stack::{Desired, Function, events};
+use crate::stack::{Desired, Function, StackRead, events};
 use crate::telegram::{ChatName, Telegram};
 use crate::ui::{Printer, confirm};
 
@@ -48,14 +49,21 @@ pub(super) async fn chat_ids(
     Ok(ids)
 }
 
-pub(super) async fn wanted(ctx: &Ctx, args: &UpArgs, given: Vec<i64>) -> anyhow::Result<Wanted> {
-    // What is deployed, read at once.
-    let (deployed_zone, deployed_schedule, deployed_chats, migrations) = tokio::try_join!(
-        ctx.variable(Function::Etl, lake::env::TIMEZONE),
-        events::deployed_schedule(&ctx.aws.events, &ctx.stack),
-        ctx.deployed_chats(),
-        crate::health::migrations(&ctx.aws.s3, &ctx.stack),
-    )?;
+/// `read`: the stack as read (what is deployed); `migrations`: the kept groups that became
+/// supergroups.
+pub(super) async fn wanted(
+    ctx: &Ctx,
+    args: &UpArgs,
+    given: Vec<i64>,
+    read: &StackRead,
+    migrations: Vec<Migration>,
+) -> anyhow::Result<Wanted> {
+    let deployed_zone = ctx.variable(Function::Etl, lake::env::TIMEZONE).await?;
+    let deployed_chats = ctx.deployed_chats().await?;
+    let deployed_schedule = read
+        .of::<events::Schedule>()
+        .and_then(|rule| rule.schedule())
+        .map(str::to_owned);
     let mut chats: Vec<i64> = if given.is_empty() {
         deployed_chats
             .context("--chat-id is required the first time: the id of the group to keep, such as -1001234567890 (`tgpipe chats` lists the chats the bot knows)")?

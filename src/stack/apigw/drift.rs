@@ -4,7 +4,7 @@ use super::ROUTE_KEY;
 use crate::plan::State;
 
 /// The API's parts as found: the integration's id, the route, the stage, the permission.
-pub(super) struct Parts {
+pub struct Parts {
     pub(super) integration: Option<String>,
     /// Route id and target.
     pub(super) route: Option<(String, String)>,

@@ -79,23 +79,6 @@ pub(super) fn table_input(stack: &Stack) -> anyhow::Result<TableInput> {
         .build()?)
 }
 
-pub(super) async fn database_state(
-    glue: &aws_sdk_glue::Client,
-    stack: &Stack,
-) -> anyhow::Result<State> {
-    let name = stack.glue_database();
-    match glue.get_database().name(&name).send().await {
-        Ok(_) => Ok(State::Present),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_not_found_exception()) =>
-        {
-            Ok(State::Missing)
-        }
-        Err(e) => Err(e).aws(format!("Glue GetDatabase {name}")),
-    }
-}
-
 pub(super) async fn table_state(
     glue: &aws_sdk_glue::Client,
     stack: &Stack,

@@ -12,12 +12,12 @@ use lake::schema::TABLE_NAME;
 
 use crate::aws::{AlreadyExists, AwsResultExt, NotFound};
 use crate::plan::{Kind, Removal, Removed, Resource, State};
-use crate::stack::ownership::Claim;
-use crate::stack::{STACK_TAG, Stack};
+use crate::stack::ownership::{Claim, Foreign};
+use crate::stack::{Clients, Desired, Note, Outputs, Part, STACK_TAG, Stack};
 
 mod glue;
 
-use glue::{database_owned, database_state, destroy_database, table_input, table_state};
+use glue::{database_owned, destroy_database, table_input, table_state};
 pub use glue::{table_location, table_parameters};
 
 /// The most a query may scan: 10 GB (about $0.05 at Athena's price).
@@ -62,6 +62,25 @@ fn workgroup_updates(stack: &Stack) -> anyhow::Result<WorkGroupConfigurationUpda
         .build())
 }
 
+/// The stack's workgroup as found: `None` when missing, else how it differs (words: a drifted
+/// workgroup is updated whole) and whether it is the stack's.
+async fn read_workgroup(
+    client: &aws_sdk_athena::Client,
+    stack: &Stack,
+) -> anyhow::Result<Option<(State, bool)>> {
+    let name = stack.workgroup();
+    let wg = match client.get_work_group().work_group(&name).send().await {
+        Ok(out) => out.work_group().cloned(),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e).aws(format!("Athena GetWorkGroup {name}")),
+    };
+    let Some(wg) = wg else {
+        return Ok(None);
+    };
+    let owned = workgroup_owned(client, stack).await?;
+    Ok(Some((workgroup_drift(&wg, stack), owned)))
+}
+
 /// Whether the stack's workgroup exists and is configured as `up` leaves it.
 pub async fn workgroup_state(
     client: &aws_sdk_athena::Client,
@@ -73,9 +92,10 @@ pub async fn workgroup_state(
         Err(e) if e.is_not_found() => None,
         Err(e) => return Err(e).aws(format!("Athena GetWorkGroup {name}")),
     };
-    let Some(wg) = wg else {
-        return Ok(State::Missing);
-    };
+    Ok(wg.map_or(State::Missing, |wg| workgroup_drift(&wg, stack)))
+}
+
+fn workgroup_drift(wg: &aws_sdk_athena::types::WorkGroup, stack: &Stack) -> State {
     let c = wg.configuration();
     let mut drift = Vec::new();
     if c.and_then(|c| c.result_configuration())
@@ -90,54 +110,106 @@ pub async fn workgroup_state(
     if c.and_then(|c| c.bytes_scanned_cutoff_per_query()) != Some(BYTES_SCANNED_CUTOFF) {
         drift.push("bytes scanned cap differs".to_owned());
     }
-    Ok(if drift.is_empty() {
+    if drift.is_empty() {
         State::Present
     } else {
         State::Drifted(drift)
-    })
-}
-
-pub async fn inspect(
-    athena: &aws_sdk_athena::Client,
-    glue: &aws_sdk_glue::Client,
-    stack: &Stack,
-) -> anyhow::Result<Vec<Resource>> {
-    let (workgroup, database, table) = tokio::try_join!(
-        workgroup_state(athena, stack),
-        database_state(glue, stack),
-        table_state(glue, stack)
-    )?;
-    Ok(vec![
-        Resource {
-            kind: Kind::Workgroup,
-            name: stack.workgroup(),
-            state: workgroup,
-        },
-        Resource {
-            kind: Kind::GlueDatabase,
-            name: stack.glue_database(),
-            state: database,
-        },
-        Resource {
-            kind: Kind::GlueTable,
-            name: format!("{}.{TABLE_NAME}", stack.glue_database()),
-            state: table,
-        },
-    ])
-}
-
-pub async fn ensure(
-    athena: &aws_sdk_athena::Client,
-    glue: &aws_sdk_glue::Client,
-    stack: &Stack,
-) -> anyhow::Result<Vec<Resource>> {
-    let before = inspect(athena, glue, stack).await?;
-    ensure_workgroup(athena, stack, &before[0].state).await?;
-    if before[1].state == State::Missing {
-        create_database(glue, stack).await?;
     }
-    ensure_table(glue, stack, &before[2].state).await?;
-    Ok(before)
+}
+
+/// Athena's workgroup, and Glue's database and table.
+pub struct Analytics;
+
+/// The workgroup (its state, whether it is the stack's), the database (whether it is the
+/// stack's; `None` when missing) and the table as read.
+pub struct Found {
+    workgroup: Option<(State, bool)>,
+    database: Option<bool>,
+    table: State,
+}
+
+impl Part for Analytics {
+    type Found = Found;
+    const LABEL: &'static str = "Athena and Glue";
+    const STAGE: usize = 0;
+
+    async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Found> {
+        let (workgroup, database, table) = tokio::try_join!(
+            read_workgroup(&c.athena, stack),
+            database_owned(&c.glue, stack),
+            table_state(&c.glue, stack)
+        )?;
+        Ok(Found {
+            workgroup,
+            database,
+            table,
+        })
+    }
+
+    /// The table lives in the database: it is the stack's when the database is.
+    fn claims(&self, found: &Found, stack: &Stack) -> Vec<Claim> {
+        vec![
+            Claim::new(
+                Kind::Workgroup,
+                stack.workgroup(),
+                found.workgroup.as_ref().map(|w| w.1),
+            ),
+            Claim::new(Kind::GlueDatabase, stack.glue_database(), found.database),
+        ]
+    }
+
+    fn states(&self, found: &Found, stack: &Stack, _: Option<&Desired>) -> Vec<Resource> {
+        vec![
+            Resource {
+                kind: Kind::Workgroup,
+                name: stack.workgroup(),
+                state: found
+                    .workgroup
+                    .as_ref()
+                    .map_or(State::Missing, |w| w.0.clone()),
+            },
+            Resource {
+                kind: Kind::GlueDatabase,
+                name: stack.glue_database(),
+                state: found.database.map_or(State::Missing, |_| State::Present),
+            },
+            Resource {
+                kind: Kind::GlueTable,
+                name: format!("{}.{TABLE_NAME}", stack.glue_database()),
+                state: found.table.clone(),
+            },
+        ]
+    }
+
+    async fn apply(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        _: &Desired,
+        found: &Found,
+        _: Note<'_>,
+    ) -> anyhow::Result<Outputs> {
+        let workgroup = found
+            .workgroup
+            .as_ref()
+            .map_or(State::Missing, |w| w.0.clone());
+        ensure_workgroup(&c.athena, stack, &workgroup).await?;
+        if found.database.is_none() {
+            create_database(&c.glue, stack).await?;
+        }
+        ensure_table(&c.glue, stack, &found.table).await?;
+        Ok(Outputs::default())
+    }
+
+    async fn remove(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        foreign: &Foreign,
+        _: bool,
+    ) -> anyhow::Result<Vec<Removed>> {
+        destroy(&c.athena, &c.glue, stack, foreign).await
+    }
 }
 
 async fn ensure_workgroup(
@@ -239,11 +311,11 @@ async fn ensure_table(
 
 /// Removes the table, the database and the workgroup (with its saved queries and history); a
 /// database or workgroup that is not the stack's is kept, and so is a table in such a database.
-pub async fn destroy(
+async fn destroy(
     athena: &aws_sdk_athena::Client,
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
-    foreign: &crate::stack::ownership::Foreign,
+    foreign: &Foreign,
 ) -> anyhow::Result<Vec<Removed>> {
     let db = stack.glue_database();
     let mut out = Vec::new();
@@ -272,34 +344,9 @@ pub async fn destroy(
     Ok(out)
 }
 
-/// Who holds the stack's workgroup and database names (see [`crate::stack::ownership`]); the
-/// table lives in the database.
-pub async fn claims(
-    athena: &aws_sdk_athena::Client,
-    glue: &aws_sdk_glue::Client,
-    stack: &Stack,
-) -> anyhow::Result<Vec<Claim>> {
-    let (workgroup, database) =
-        tokio::try_join!(workgroup_owned(athena, stack), database_owned(glue, stack))?;
-    Ok(vec![
-        Claim::new(Kind::Workgroup, stack.workgroup(), workgroup),
-        Claim::new(Kind::GlueDatabase, stack.glue_database(), database),
-    ])
-}
-
-async fn workgroup_owned(
-    athena: &aws_sdk_athena::Client,
-    stack: &Stack,
-) -> anyhow::Result<Option<bool>> {
+/// Whether the stack's tag is on its workgroup, which exists.
+async fn workgroup_owned(athena: &aws_sdk_athena::Client, stack: &Stack) -> anyhow::Result<bool> {
     let workgroup = stack.workgroup();
-    let exists = match athena.get_work_group().work_group(&workgroup).send().await {
-        Ok(out) => out.work_group().is_some(),
-        Err(e) if e.is_not_found() => false,
-        Err(e) => return Err(e).aws(format!("Athena GetWorkGroup {workgroup}")),
-    };
-    if !exists {
-        return Ok(None);
-    }
     let arn = format!(
         "arn:aws:athena:{}:{}:workgroup/{workgroup}",
         stack.region, stack.account
@@ -310,15 +357,17 @@ async fn workgroup_owned(
         .send()
         .await
     {
-        Ok(tags) => Ok(Some(stack.owns(tags.tags().iter().map(|t| {
-            (t.key().unwrap_or_default(), t.value().unwrap_or_default())
-        })))),
+        Ok(tags) => Ok(stack.owns(
+            tags.tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+        )),
         // An emulator answers this for a workgroup without tags: not the stack's either way.
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_invalid_request_exception()) =>
         {
-            Ok(Some(false))
+            Ok(false)
         }
         Err(e) => Err(e).aws(format!("Athena ListTagsForResource {workgroup}")),
     }

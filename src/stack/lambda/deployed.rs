@@ -1,43 +1,22 @@
-//! The functions as deployed: their variables, whether they exist, what `status` says of them.
+//! The functions as deployed: their variables, and what `status` says of them.
 
-use aws_sdk_lambda::Client;
-
-use crate::aws::{AwsResultExt, NotFound};
-use crate::plan::{Kind, Resource};
 use crate::stack::{Function, Stack};
 
-use super::{FunctionDrift, run_drift};
+use super::{Deployed, FunctionDrift, Functions};
 
-/// Whether both functions exist (the API and the schedule have something to invoke).
-pub async fn all_exist(client: &Client, stack: &Stack) -> anyhow::Result<bool> {
-    let found = futures::future::try_join_all(
-        Function::ALL.map(|f| async move { configuration(client, &stack.function(f)).await }),
-    )
-    .await?;
-    Ok(found.iter().all(Option::is_some))
-}
-
-/// A function's configuration as deployed.
-pub type Configuration =
-    aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
-
-/// A function's configuration; `None` when there is no such function.
-pub async fn configuration(client: &Client, name: &str) -> anyhow::Result<Option<Configuration>> {
-    match client
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-    {
-        Ok(c) => Ok(Some(c)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
-    }
-}
-
-/// A variable of a configuration's environment.
-pub fn variable_of(c: &Configuration, variable: &str) -> Option<String> {
-    c.environment()?.variables()?.get(variable).cloned()
+/// A variable of a deployed function's environment, from what [`Functions`] read; `None` when
+/// it or the function is missing.
+pub fn variable(
+    found: &<Functions as crate::stack::Part>::Found,
+    f: Function,
+    variable: &str,
+) -> Option<String> {
+    let index = Function::ALL.iter().position(|g| *g == f)?;
+    found
+        .get(index)?
+        .as_ref()?
+        .variable(variable)
+        .map(str::to_owned)
 }
 
 /// The variables each function must have.
@@ -57,43 +36,54 @@ fn required_variables(f: Function) -> &'static [&'static str] {
     }
 }
 
-/// The functions as deployed, for `status`: present or missing, with drift in what can be known
-/// without the artifacts (the code is not compared here).
-pub async fn status(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    futures::future::try_join_all(Function::ALL.map(|f| async move {
-        let name = stack.function(f);
-        let drift = match configuration(client, &name).await? {
-            None => None,
-            Some(c) => {
-                let vars = c
-                    .environment()
-                    .and_then(|e| e.variables())
-                    .cloned()
-                    .unwrap_or_default();
-                let missing: Vec<&str> = required_variables(f)
-                    .iter()
-                    .copied()
-                    .filter(|k| !vars.contains_key(*k))
-                    .collect();
-                let raw_ok = vars.get(lake::env::RAW_BUCKET) == Some(&stack.raw_bucket());
-                let mut drift = Vec::new();
-                if !missing.is_empty() {
-                    drift.push(FunctionDrift::Environment(
-                        missing.iter().map(|k| k.to_string()).collect(),
-                    ));
-                } else if !raw_ok {
-                    drift.push(FunctionDrift::Environment(vec![
-                        lake::env::RAW_BUCKET.to_owned(),
-                    ]));
-                }
-                if f == Function::Etl {
-                    // Overlapping runs could leave an update out: how runs are kept apart.
-                    drift.extend(run_drift(client, &name).await?);
-                }
-                Some(drift)
-            }
-        };
-        anyhow::Ok(Resource::with_drift(Kind::Function, name, drift))
-    }))
-    .await
+/// A deployed function for `status`: what can be known of it without the artifacts (the code is
+/// not compared here).
+pub(super) fn deployed_drift(
+    f: Function,
+    deployed: &Deployed,
+    stack: &Stack,
+) -> Vec<FunctionDrift> {
+    let missing: Vec<String> = required_variables(f)
+        .iter()
+        .filter(|k| deployed.variable(k).is_none())
+        .map(|k| k.to_string())
+        .collect();
+    let raw_ok = deployed.variable(lake::env::RAW_BUCKET) == Some(stack.raw_bucket().as_str());
+    let mut drift = Vec::new();
+    if !missing.is_empty() {
+        drift.push(FunctionDrift::Environment(missing));
+    } else if !raw_ok {
+        drift.push(FunctionDrift::Environment(vec![
+            lake::env::RAW_BUCKET.to_owned(),
+        ]));
+    }
+    if f == Function::Etl {
+        // Overlapping runs could leave an update out: how runs are kept apart.
+        drift.extend(deployed.run_drift());
+    }
+    drift
+}
+
+/// A function's environment as deployed, read on its own (for commands that need no more of
+/// the stack); `None` when there is no such function.
+pub async fn deployed_environment(
+    client: &aws_sdk_lambda::Client,
+    name: &str,
+) -> anyhow::Result<Option<std::collections::HashMap<String, String>>> {
+    use crate::aws::{AwsResultExt, NotFound};
+    match client
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(c) => Ok(Some(
+            c.environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default(),
+        )),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e).aws(format!("Lambda GetFunctionConfiguration {name}")),
+    }
 }

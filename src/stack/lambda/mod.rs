@@ -15,10 +15,10 @@ use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State as FnState,
 };
 
-use crate::aws::{AlreadyExists, AwsResultExt, NotFound, removal};
-use crate::plan::{Kind, Removal, Removed, Resource, State};
-use crate::stack::ownership::Claim;
-use crate::stack::{Function, STACK_TAG, Stack};
+use crate::aws::{AlreadyExists, AwsResultExt, removal};
+use crate::plan::{Kind, Removal, Removed, Resource};
+use crate::stack::ownership::{Claim, Foreign};
+use crate::stack::{Clients, Desired, Function, Note, Outputs, Part, STACK_TAG, Stack};
 
 /// Days the functions' logs are kept.
 pub const LOG_RETENTION_DAYS: i32 = 30;
@@ -38,28 +38,13 @@ mod deployed;
 mod invoke;
 mod spec;
 
-pub use deployed::{Configuration, all_exist, configuration, status, variable_of};
+use deployed::deployed_drift;
+pub use deployed::{deployed_environment, variable};
 pub use invoke::{DAYS_PER_INVOCATION, dates_event, run_etl};
 pub use spec::{
-    Artifacts, DEFAULT_ARTIFACTS, FunctionDrift, FunctionSpec, artifact_path, run_drift,
+    Artifacts, DEFAULT_ARTIFACTS, Deployed, FunctionDrift, FunctionSpec, artifact_path,
 };
 use spec::{apply_run_settings, differences, get};
-
-/// The state of each function against its spec.
-pub async fn inspect(
-    client: &Client,
-    stack: &Stack,
-    specs: &[FunctionSpec],
-) -> anyhow::Result<Vec<Resource>> {
-    futures::future::try_join_all(specs.iter().map(|spec| async move {
-        let name = stack.function(spec.function);
-        let drift = get(client, &name, spec.runs_alone)
-            .await?
-            .map(|deployed| differences(&deployed, spec, stack));
-        anyhow::Ok(Resource::with_drift(Kind::Function, name, drift))
-    }))
-    .await
-}
 
 /// Waits until the function can take the next change (or invocations).
 pub async fn wait_ready(client: &Client, name: &str) -> anyhow::Result<()> {
@@ -97,85 +82,149 @@ fn environment(spec: &FunctionSpec) -> Environment {
         .build()
 }
 
-/// Creates missing functions and updates what differs. `progress` hears about waits.
-pub async fn ensure(
+/// The two functions.
+pub struct Functions;
+
+impl Part for Functions {
+    /// Each function as deployed, in [`Function::ALL`]'s order; `None` when missing.
+    type Found = Vec<Option<Deployed>>;
+    const LABEL: &'static str = "functions";
+    const STAGE: usize = 1;
+
+    async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Self::Found> {
+        futures::future::try_join_all(
+            Function::ALL.map(|f| async move {
+                get(&c.lambda, &stack.function(f), f == Function::Etl).await
+            }),
+        )
+        .await
+    }
+
+    fn claims(&self, found: &Self::Found, stack: &Stack) -> Vec<Claim> {
+        Function::ALL
+            .iter()
+            .zip(found)
+            .map(|(f, d)| {
+                let owned = d.as_ref().map(|d| stack.owns_map(d.tags.as_ref()));
+                Claim::new(Kind::Function, stack.function(*f), owned)
+            })
+            .collect()
+    }
+
+    /// Against the specs `up` would deploy; without them (`status`), what can be known without
+    /// the artifacts (the code is not compared).
+    fn states(
+        &self,
+        found: &Self::Found,
+        stack: &Stack,
+        desired: Option<&Desired>,
+    ) -> Vec<Resource> {
+        Function::ALL
+            .iter()
+            .zip(found)
+            .map(|(f, deployed)| {
+                let spec = desired.and_then(|d| d.specs.iter().find(|s| s.function == *f));
+                let drift = deployed.as_ref().map(|deployed| match spec {
+                    Some(spec) => differences(deployed, spec, stack),
+                    None => deployed_drift(*f, deployed, stack),
+                });
+                Resource::with_drift(Kind::Function, stack.function(*f), drift)
+            })
+            .collect()
+    }
+
+    /// Creates missing functions and updates what differs; `note` hears about waits.
+    async fn apply(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        desired: &Desired,
+        found: &Self::Found,
+        note: Note<'_>,
+    ) -> anyhow::Result<Outputs> {
+        // The two functions are independent: made or updated side by side.
+        futures::future::try_join_all(Function::ALL.iter().zip(found).filter_map(
+            |(f, deployed)| {
+                let spec = desired.specs.iter().find(|s| s.function == *f)?;
+                Some(update(&c.lambda, stack, spec, deployed.as_ref(), note))
+            },
+        ))
+        .await?;
+        Ok(Outputs::default())
+    }
+
+    async fn remove(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        foreign: &Foreign,
+        _: bool,
+    ) -> anyhow::Result<Vec<Removed>> {
+        destroy(&c.lambda, stack, foreign).await
+    }
+}
+
+/// Creates the function of `spec` (`deployed` is `None`) or updates what differs from it.
+async fn update(
     client: &Client,
     stack: &Stack,
-    specs: &[FunctionSpec],
-    progress: &(dyn Fn(String) + Sync),
-) -> anyhow::Result<Vec<Resource>> {
-    let before = inspect(client, stack, specs).await?;
-    // The two functions are independent: made or updated side by side.
-    futures::future::try_join_all(
-        specs
-            .iter()
-            .zip(&before)
-            .map(|(spec, resource)| async move {
-                let name = &resource.name;
-                match &resource.state {
-                    State::Present => {}
-                    State::Missing => {
-                        create(client, stack, spec, progress).await?;
-                        if spec.runs_alone
-                            && let Some(deployed) = get(client, name, true).await?
-                        {
-                            apply_run_settings(client, name, &deployed, progress).await?;
-                        }
-                    }
-                    State::Drifted(_) => {
-                        let Some(deployed) = get(client, name, spec.runs_alone).await? else {
-                            create(client, stack, spec, progress).await?;
-                            return anyhow::Ok(());
-                        };
-                        let current = &deployed.config;
-                        let drift = differences(&deployed, spec, stack);
-                        if drift.contains(&FunctionDrift::Code) {
-                            client
-                                .update_function_code()
-                                .function_name(name)
-                                .zip_file(Blob::new(spec.zip.clone()))
-                                .send()
-                                .await
-                                .aws(format!("Lambda UpdateFunctionCode {name}"))?;
-                            wait_ready(client, name).await?;
-                        }
-                        if drift.iter().any(FunctionDrift::is_configuration) {
-                            client
-                                .update_function_configuration()
-                                .function_name(name)
-                                .runtime(Runtime::Providedal2023)
-                                .handler("bootstrap")
-                                .role(&spec.role_arn)
-                                .memory_size(spec.memory_mb)
-                                .timeout(spec.timeout_s)
-                                .environment(environment(spec))
-                                .send()
-                                .await
-                                .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
-                            wait_ready(client, name).await?;
-                        }
-                        if drift.contains(&FunctionDrift::StackTag) {
-                            let arn = current
-                                .function_arn()
-                                .context("Lambda GetFunction returned no ARN")?;
-                            client
-                                .tag_resource()
-                                .resource(arn)
-                                .tags(STACK_TAG, stack.name.as_str())
-                                .send()
-                                .await
-                                .aws(format!("Lambda TagResource {name}"))?;
-                        }
-                        if spec.runs_alone {
-                            apply_run_settings(client, name, &deployed, progress).await?;
-                        }
-                    }
-                }
-                anyhow::Ok(())
-            }),
-    )
-    .await?;
-    Ok(before)
+    spec: &FunctionSpec,
+    deployed: Option<&Deployed>,
+    progress: Note<'_>,
+) -> anyhow::Result<()> {
+    let name = &stack.function(spec.function);
+    let Some(deployed) = deployed else {
+        create(client, stack, spec, progress).await?;
+        if spec.runs_alone {
+            // A new function has neither reserved concurrency nor asynchronous settings.
+            let fresh = Deployed::created(stack.function_arn(spec.function));
+            apply_run_settings(client, name, &fresh, progress).await?;
+        }
+        return Ok(());
+    };
+    let current = &deployed.config;
+    let drift = differences(deployed, spec, stack);
+    if drift.contains(&FunctionDrift::Code) {
+        client
+            .update_function_code()
+            .function_name(name)
+            .zip_file(Blob::new(spec.zip.clone()))
+            .send()
+            .await
+            .aws(format!("Lambda UpdateFunctionCode {name}"))?;
+        wait_ready(client, name).await?;
+    }
+    if drift.iter().any(FunctionDrift::is_configuration) {
+        client
+            .update_function_configuration()
+            .function_name(name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&spec.role_arn)
+            .memory_size(spec.memory_mb)
+            .timeout(spec.timeout_s)
+            .environment(environment(spec))
+            .send()
+            .await
+            .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
+        wait_ready(client, name).await?;
+    }
+    if drift.contains(&FunctionDrift::StackTag) {
+        let arn = current
+            .function_arn()
+            .context("Lambda GetFunction returned no ARN")?;
+        client
+            .tag_resource()
+            .resource(arn)
+            .tags(STACK_TAG, stack.name.as_str())
+            .send()
+            .await
+            .aws(format!("Lambda TagResource {name}"))?;
+    }
+    if spec.runs_alone {
+        apply_run_settings(client, name, deployed, progress).await?;
+    }
+    Ok(())
 }
 
 async fn create(
@@ -235,10 +284,10 @@ async fn create(
 }
 
 /// Deletes the stack's functions; already gone is fine; one that is not the stack's is kept.
-pub async fn destroy(
+async fn destroy(
     client: &Client,
     stack: &Stack,
-    foreign: &crate::stack::ownership::Foreign,
+    foreign: &Foreign,
 ) -> anyhow::Result<Vec<Removed>> {
     let mut out = Vec::new();
     for f in Function::ALL {
@@ -252,20 +301,6 @@ pub async fn destroy(
         out.push(Removed::new(Kind::Function, name, what));
     }
     Ok(out)
-}
-
-/// Who holds the stack's function names (see [`crate::stack::ownership`]).
-pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-    futures::future::try_join_all(Function::ALL.map(|f| async move {
-        let function = stack.function(f);
-        let owned = match client.get_function().function_name(&function).send().await {
-            Ok(out) => Some(stack.owns_map(out.tags())),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e).aws(format!("Lambda GetFunction {function}")),
-        };
-        anyhow::Ok(Claim::new(Kind::Function, function, owned))
-    }))
-    .await
 }
 
 /// Each function's environment ([`Function::ALL`]'s order): the buckets, the kept chats, the

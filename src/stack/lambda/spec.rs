@@ -152,14 +152,33 @@ impl FunctionSpec {
 
 /// A deployed function as `up` compares it: configuration, tags, and for a function that runs
 /// alone its reserved concurrency and asynchronous retries.
-pub(super) struct Deployed {
+pub struct Deployed {
     pub(super) config: FunctionConfiguration,
-    tags: Option<HashMap<String, String>>,
+    pub(super) tags: Option<HashMap<String, String>>,
     reserved: Option<i32>,
     async_retries: Option<(i32, i32)>,
 }
 
 impl Deployed {
+    /// A function just created: no tags read, no concurrency reserved, no asynchronous settings.
+    pub(super) fn created(arn: String) -> Deployed {
+        Deployed {
+            config: FunctionConfiguration::builder().function_arn(arn).build(),
+            tags: None,
+            reserved: None,
+            async_retries: None,
+        }
+    }
+
+    /// A variable of its environment.
+    pub(super) fn variable(&self, variable: &str) -> Option<&str> {
+        self.config
+            .environment()?
+            .variables()?
+            .get(variable)
+            .map(String::as_str)
+    }
+
     fn lease_only(&self) -> bool {
         self.tags
             .as_ref()
@@ -167,7 +186,7 @@ impl Deployed {
     }
 
     /// What differs in how the function's runs are kept apart.
-    fn run_drift(&self) -> Vec<FunctionDrift> {
+    pub(super) fn run_drift(&self) -> Vec<FunctionDrift> {
         let mut d = Vec::new();
         if self.reserved != Some(1) && !self.lease_only() {
             d.push(FunctionDrift::Concurrency);
@@ -223,15 +242,6 @@ pub(super) async fn get(
         reserved,
         async_retries,
     }))
-}
-
-/// What differs in how a deployed function that runs alone (the ETL) keeps its runs apart; none
-/// when the function is missing.
-pub async fn run_drift(client: &Client, name: &str) -> anyhow::Result<Vec<FunctionDrift>> {
-    Ok(get(client, name, true)
-        .await?
-        .map(|d| d.run_drift())
-        .unwrap_or_default())
 }
 
 /// Keeps the function's runs apart: reserved concurrency 1, or where the account has none to

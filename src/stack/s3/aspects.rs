@@ -16,7 +16,7 @@ use super::{ABORT_UPLOADS_DAYS, ATHENA_RESULTS_DAYS, BucketRole};
 
 /// The aspects of a bucket's configuration that `up` manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Aspect {
+pub enum Aspect {
     PublicAccess,
     Encryption,
     Policy,
@@ -205,6 +205,7 @@ pub(super) async fn apply(
     stack: &Stack,
     role: BucketRole,
     aspect: Aspect,
+    fresh: bool,
 ) -> anyhow::Result<()> {
     let bucket = role.bucket(stack);
     match aspect {
@@ -251,7 +252,7 @@ pub(super) async fn apply(
             .await
             .map(|_| ())
             .aws(format!("S3 PutBucketPolicy {bucket}")),
-        Aspect::Tags => put_stack_tag(client, stack, &bucket).await,
+        Aspect::Tags => put_stack_tag(client, stack, &bucket, fresh).await,
         Aspect::Lifecycle => client
             .put_bucket_lifecycle_configuration()
             .bucket(&bucket)
@@ -267,11 +268,26 @@ pub(super) async fn apply(
     }
 }
 
-/// Sets the stack's tag, keeping the user's own tags.
-async fn put_stack_tag(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<()> {
-    // Keep the user's own tags; set ours.
-    let mut tags: Vec<Tag> = match client.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(out) => out
+/// Sets the stack's tag, keeping the user's own tags (a bucket just created has none).
+async fn put_stack_tag(
+    client: &Client,
+    stack: &Stack,
+    bucket: &str,
+    fresh: bool,
+) -> anyhow::Result<()> {
+    let found = if fresh {
+        Ok(None)
+    } else {
+        client
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(Some)
+    };
+    let mut tags: Vec<Tag> = match found {
+        Ok(None) => Vec::new(),
+        Ok(Some(out)) => out
             .tag_set()
             .iter()
             .filter(|t| t.key() != STACK_TAG)

@@ -1,4 +1,4 @@
-//! The stack's buckets, whole lifecycle: inspect, ensure (create or repair), destroy.
+//! The stack's buckets, whole lifecycle: read, apply (create or repair), remove.
 //!
 //! Every bucket: public access blocked, default encryption (SSE-S3), a policy denying non-TLS
 //! access, the stack tag, and a lifecycle rule aborting incomplete multipart uploads; the Athena
@@ -10,16 +10,17 @@ use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
 };
 
-use crate::aws::{AlreadyExists, AwsResultExt, FindExt, found::s3_no_such_bucket};
-use crate::plan::{Kind, Removal, Removed, Resource, State};
-use crate::stack::Stack;
-use crate::stack::ownership::Claim;
+use crate::aws::{AlreadyExists, AwsResultExt, FindExt};
+use crate::plan::{Kind, Removal, Removed, Resource};
+use crate::stack::ownership::{Claim, Foreign};
+use crate::stack::{Clients, Desired, Note, Outputs, Part, Stack};
 
 /// Days after which Athena query results are deleted.
 mod aspects;
 
+pub use aspects::Aspect;
 pub use aspects::tls_only_policy;
-use aspects::{Aspect, apply, drift};
+use aspects::{apply, drift};
 
 pub const ATHENA_RESULTS_DAYS: i32 = 30;
 /// Days after which an unfinished multipart upload is aborted.
@@ -59,59 +60,94 @@ async fn exists(client: &Client, bucket: &str) -> anyhow::Result<bool> {
     }
 }
 
-/// The state of each bucket of the stack.
-pub async fn inspect(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    // The buckets side by side; each one's aspects side by side once it is found.
-    futures::future::try_join_all(BucketRole::ALL.map(|role| async move {
-        let name = role.bucket(stack);
-        let state = if !exists(client, &name).await? {
-            State::Missing
-        } else {
-            let drifted = drift(client, stack, role).await?;
-            if drifted.is_empty() {
-                State::Present
-            } else {
-                State::Drifted(
-                    drifted
-                        .iter()
-                        .map(|a| format!("{} differs", a.describe()))
-                        .collect(),
-                )
-            }
-        };
-        anyhow::Ok(Resource {
-            kind: Kind::Bucket,
-            name,
-            state,
-        })
-    }))
-    .await
-}
+/// The stack's three buckets.
+pub struct Buckets;
 
-/// Creates what is missing and repairs what differs; touches nothing that is right.
-/// Returns each bucket's state before the run.
-pub async fn ensure(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Resource>> {
-    let before = inspect(client, stack).await?;
-    let jobs = BucketRole::ALL
-        .iter()
-        .zip(&before)
-        .map(|(role, resource)| async move {
-            let bucket = &resource.name;
-            let aspects = match &resource.state {
-                State::Present => return Ok(()),
-                State::Missing => {
-                    create(client, stack, bucket).await?;
-                    Aspect::ALL.to_vec()
-                }
-                State::Drifted(_) => drift(client, stack, *role).await?,
-            };
-            for aspect in aspects {
-                apply(client, stack, *role, aspect).await?;
+impl Part for Buckets {
+    /// Each bucket, in [`BucketRole::ALL`]'s order: `None` when missing, else the aspects that
+    /// differ.
+    type Found = Vec<Option<Vec<Aspect>>>;
+    const LABEL: &'static str = "buckets";
+    const STAGE: usize = 0;
+
+    async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Self::Found> {
+        let client = &c.s3;
+        // The buckets side by side; each one's aspects side by side once it is found.
+        futures::future::try_join_all(BucketRole::ALL.map(|role| async move {
+            if !exists(client, &role.bucket(stack)).await? {
+                return anyhow::Ok(None);
             }
-            Ok::<_, anyhow::Error>(())
-        });
-    futures::future::try_join_all(jobs).await?;
-    Ok(before)
+            Ok(Some(drift(client, stack, role).await?))
+        }))
+        .await
+    }
+
+    /// A bucket without the stack's tag (no tags at all included) is not the stack's.
+    fn claims(&self, found: &Self::Found, stack: &Stack) -> Vec<Claim> {
+        BucketRole::ALL
+            .iter()
+            .zip(found)
+            .map(|(role, drift)| {
+                let owned = drift.as_ref().map(|d| !d.contains(&Aspect::Tags));
+                Claim::new(Kind::Bucket, role.bucket(stack), owned)
+            })
+            .collect()
+    }
+
+    fn states(&self, found: &Self::Found, stack: &Stack, _: Option<&Desired>) -> Vec<Resource> {
+        BucketRole::ALL
+            .iter()
+            .zip(found)
+            .map(|(role, drift)| {
+                let drift = drift.as_ref().map(|d| {
+                    d.iter()
+                        .map(|a| format!("{} differs", a.describe()))
+                        .collect::<Vec<_>>()
+                });
+                Resource::with_drift(Kind::Bucket, role.bucket(stack), drift)
+            })
+            .collect()
+    }
+
+    /// Creates what is missing and repairs what differs; touches nothing that is right.
+    async fn apply(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        _: &Desired,
+        found: &Self::Found,
+        _: Note<'_>,
+    ) -> anyhow::Result<Outputs> {
+        let client = &c.s3;
+        let jobs = BucketRole::ALL
+            .iter()
+            .zip(found)
+            .map(|(role, drift)| async move {
+                let (aspects, fresh) = match drift {
+                    Some(d) => (d.clone(), false),
+                    None => {
+                        create(client, stack, &role.bucket(stack)).await?;
+                        (Aspect::ALL.to_vec(), true)
+                    }
+                };
+                for aspect in aspects {
+                    apply(client, stack, *role, aspect, fresh).await?;
+                }
+                anyhow::Ok(())
+            });
+        futures::future::try_join_all(jobs).await?;
+        Ok(Outputs::default())
+    }
+
+    async fn remove(
+        &self,
+        c: &Clients,
+        stack: &Stack,
+        foreign: &Foreign,
+        delete_data: bool,
+    ) -> anyhow::Result<Vec<Removed>> {
+        destroy(&c.s3, stack, delete_data, foreign).await
+    }
 }
 
 async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<()> {
@@ -142,11 +178,11 @@ async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<
 
 /// Removes the stack's buckets. Data buckets that hold objects are kept unless `delete_data`;
 /// then every object version and delete marker goes first.
-pub async fn destroy(
+async fn destroy(
     client: &Client,
     stack: &Stack,
     delete_data: bool,
-    foreign: &crate::stack::ownership::Foreign,
+    foreign: &Foreign,
 ) -> anyhow::Result<Vec<Removed>> {
     let mut out = Vec::new();
     for role in BucketRole::ALL {
@@ -251,21 +287,4 @@ async fn empty(client: &Client, bucket: &str) -> anyhow::Result<()> {
             );
         }
     }
-}
-
-/// Who holds the stack's bucket names (see [`crate::stack::ownership`]).
-pub async fn claims(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Claim>> {
-    futures::future::try_join_all(BucketRole::ALL.map(|role| async move {
-        let bucket = role.bucket(stack);
-        let tagging = client.get_bucket_tagging().bucket(&bucket).send().await;
-        let owned = match tagging.found() {
-            Ok(Some(out)) => Some(stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
-            // No tags at all: not the stack's.
-            Ok(None) => Some(false),
-            Err(e) if s3_no_such_bucket(&e) => None,
-            Err(e) => return Err(e).aws(format!("S3 GetBucketTagging {bucket}")),
-        };
-        anyhow::Ok(Claim::new(Kind::Bucket, bucket, owned))
-    }))
-    .await
 }
