@@ -90,21 +90,44 @@ pub async fn secrets(
         .and_then(|e| e.variables())
         .cloned()
         .unwrap_or_default();
-    let secrets = vars
-        .get(lake::env::WEBHOOK_SECRET)
-        .map(|s| {
-            s.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Some(Secrets {
-        secrets,
-        given: out.tags().and_then(|t| t.get(SECRET_TAG)).cloned(),
-        vars,
-        arn: config.function_arn().unwrap_or_default().to_owned(),
-    }))
+    let arn = config.function_arn().unwrap_or_default().to_owned();
+    Ok(Some(Secrets::new(vars, out.tags(), arn)))
+}
+
+/// The deployed ingest function's secrets as the stack's read found them; `None` when the
+/// function is missing.
+pub fn secrets_read(read: &crate::stack::StackRead) -> Option<Secrets> {
+    let found = read.of::<crate::stack::lambda::Functions>()?;
+    let deployed = crate::stack::lambda::deployed(found, Function::Ingest)?;
+    Some(Secrets::new(
+        deployed.environment(),
+        deployed.tags(),
+        deployed.arn().to_owned(),
+    ))
+}
+
+impl Secrets {
+    fn new(
+        vars: HashMap<String, String>,
+        tags: Option<&HashMap<String, String>>,
+        arn: String,
+    ) -> Secrets {
+        let secrets = vars
+            .get(lake::env::WEBHOOK_SECRET)
+            .map(|s| {
+                s.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Secrets {
+            secrets,
+            given: tags.and_then(|t| t.get(SECRET_TAG)).cloned(),
+            vars,
+            arn,
+        }
+    }
 }
 
 /// Whether Telegram's webhook asks for exactly the update kinds the stack keeps.

@@ -164,7 +164,7 @@ async fn telegram_side(
     let (url, info, secrets, me, chats) = tokio::try_join!(
         async { anyhow::Ok(ctx.read().await?.outputs().webhook_url) },
         async { anyhow::Ok(bot.get_webhook_info().await?) },
-        crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack),
+        async { anyhow::Ok(crate::webhook::secrets_read(ctx.read().await?)) },
         async { anyhow::Ok(bot.me().await?) },
         async {
             ctx.read().await?;

@@ -292,10 +292,7 @@ async fn print_webhook_plan(
     bot: &Telegram,
     url: Option<&str>,
 ) -> anyhow::Result<bool> {
-    let agrees = match (
-        url,
-        crate::webhook::secrets(&ctx.aws.lambda, &ctx.stack).await?,
-    ) {
+    let agrees = match (url, crate::webhook::secrets_read(ctx.read().await?)) {
         (Some(url), Some(secrets)) => {
             let info = bot.get_webhook_info().await?;
             info.url == url

@@ -19,6 +19,15 @@ pub fn variable(
         .map(str::to_owned)
 }
 
+/// A function as [`Functions`] read it; `None` when it is missing.
+pub fn deployed(
+    found: &<Functions as crate::stack::Part>::Found,
+    f: Function,
+) -> Option<&Deployed> {
+    let index = Function::ALL.iter().position(|g| *g == f)?;
+    found.get(index)?.as_ref()
+}
+
 /// The variables each function must have.
 fn required_variables(f: Function) -> &'static [&'static str] {
     match f {

@@ -39,7 +39,7 @@ mod invoke;
 mod spec;
 
 use deployed::deployed_drift;
-pub use deployed::{deployed_environment, variable};
+pub use deployed::{deployed, deployed_environment, variable};
 pub use invoke::{DAYS_PER_INVOCATION, dates_event, run_etl};
 pub use spec::{
     Artifacts, DEFAULT_ARTIFACTS, Deployed, FunctionDrift, FunctionSpec, artifact_path,

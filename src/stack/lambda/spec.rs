@@ -170,6 +170,23 @@ impl Deployed {
         }
     }
 
+    /// Its environment.
+    pub fn environment(&self) -> HashMap<String, String> {
+        self.config
+            .environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn tags(&self) -> Option<&HashMap<String, String>> {
+        self.tags.as_ref()
+    }
+
+    pub fn arn(&self) -> &str {
+        self.config.function_arn().unwrap_or_default()
+    }
+
     /// A variable of its environment.
     pub(super) fn variable(&self, variable: &str) -> Option<&str> {
         self.config
