@@ -146,7 +146,7 @@ impl AlreadyExists for athena_op::create_work_group::CreateWorkGroupError {
     }
 }
 
-/// S3 calls that model no `NoSuchBucket` (GetBucketTagging in `claims`): the code decides.
+/// S3 calls that model no `NoSuchBucket` (the bucket settings' reads): the code decides.
 pub fn s3_no_such_bucket<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("NoSuchBucket")
 }

@@ -74,8 +74,6 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     };
     // The data's health needs the raw bucket; when it is missing the answer is dropped below.
     let data = async {
-        // The zone comes from the stack's one read, which runs beside this.
-        ctx.read().await?;
         let zone = ctx.time_zone().await?;
         crate::health::data_health(&ctx.aws.s3, stack, zone, now).await
     };
@@ -166,10 +164,7 @@ async fn telegram_side(
         async { anyhow::Ok(bot.get_webhook_info().await?) },
         async { anyhow::Ok(crate::webhook::secrets_read(ctx.read().await?)) },
         async { anyhow::Ok(bot.me().await?) },
-        async {
-            ctx.read().await?;
-            ctx.deployed_chats().await
-        },
+        ctx.deployed_chats(),
     )?;
     let points_at_api = url.as_deref() == Some(info.url.as_str());
     let mut wrong = crate::health::webhook_problems(&info, newest_raw, now);

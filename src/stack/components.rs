@@ -6,15 +6,13 @@
 //! order, `down` removes them in reverse. Adding a kind of resource is its module (a type that
 //! is a `Part`) and one line of [`ALL`].
 
-use std::any::Any;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-
 use crate::plan::{Removed, Resource, State};
 use crate::stack::lambda::FunctionSpec;
-use crate::stack::ownership::{Claim, Foreign};
+use crate::stack::ownership::Foreign;
+pub use crate::stack::part::{Component, Found, Part};
 use crate::stack::{Stack, apigw, athena, events, iam, lambda, logs, s3};
 
 /// Every AWS client the stack is read and changed with.
@@ -77,61 +75,6 @@ pub struct Events<'a> {
     pub applied: &'a (dyn Fn(&[Resource], Duration) + Sync),
 }
 
-/// One kind of the stack's resources, its whole lifecycle (terraform's read, plan, apply,
-/// delete). `read` is the one call to AWS before a change; everything else `up`, `status` and
-/// `down` say of the resources is worked out from what it found.
-pub trait Part: Sync {
-    /// What one read finds: enough to decide and carry out every change without reading again.
-    type Found: Send + Sync + 'static;
-    /// What `up`'s progress calls it.
-    const LABEL: &'static str;
-    /// `up`'s stage: a component needs only those of lower stages to exist.
-    const STAGE: usize;
-
-    fn read(
-        &self,
-        c: &Clients,
-        stack: &Stack,
-    ) -> impl Future<Output = anyhow::Result<Self::Found>> + Send;
-
-    /// Who holds each of its names: the stack, someone else, or nobody.
-    fn claims(&self, found: &Self::Found, stack: &Stack) -> Vec<Claim>;
-
-    /// Each resource's state: with `desired` (`up`), against what `up` would deploy; without
-    /// (`status`), against what the stack itself deployed.
-    fn states(
-        &self,
-        found: &Self::Found,
-        stack: &Stack,
-        desired: Option<&Desired>,
-    ) -> Vec<Resource>;
-
-    /// What it hands on as found (the API's URL).
-    fn outputs(&self, _found: &Self::Found) -> Outputs {
-        Outputs::default()
-    }
-
-    /// Creates what is missing and repairs what differs from `desired`, acting on `found`.
-    fn apply(
-        &self,
-        c: &Clients,
-        stack: &Stack,
-        desired: &Desired,
-        found: &Self::Found,
-        note: Note<'_>,
-    ) -> impl Future<Output = anyhow::Result<Outputs>> + Send;
-
-    /// Removes its resources, leaving alone what is not the stack's; data buckets that hold
-    /// objects stay unless `delete_data`.
-    fn remove(
-        &self,
-        c: &Clients,
-        stack: &Stack,
-        foreign: &Foreign,
-        delete_data: bool,
-    ) -> impl Future<Output = anyhow::Result<Vec<Removed>>> + Send;
-}
-
 /// The stack, in the order `up` and `status` show it.
 pub static ALL: [&dyn Component; 7] = [
     &s3::Buckets,
@@ -142,94 +85,6 @@ pub static ALL: [&dyn Component; 7] = [
     &events::Schedule,
     &athena::Analytics,
 ];
-
-/// What one component's read found, as [`ALL`] holds them side by side.
-pub struct Found(Box<dyn Any + Send + Sync>);
-
-/// A [`Part`] with its found state erased, so that [`ALL`] can list every kind.
-pub trait Component: Sync {
-    fn label(&self) -> &'static str;
-    fn stage(&self) -> usize;
-    fn read<'a>(&'a self, c: &'a Clients, stack: &'a Stack)
-    -> BoxFuture<'a, anyhow::Result<Found>>;
-    fn claims(&self, found: &Found, stack: &Stack) -> Vec<Claim>;
-    fn states(&self, found: &Found, stack: &Stack, desired: Option<&Desired>) -> Vec<Resource>;
-    fn outputs(&self, found: &Found) -> Outputs;
-    fn apply<'a>(
-        &'a self,
-        c: &'a Clients,
-        stack: &'a Stack,
-        desired: &'a Desired,
-        found: &'a Found,
-        note: Note<'a>,
-    ) -> BoxFuture<'a, anyhow::Result<Outputs>>;
-    fn remove<'a>(
-        &'a self,
-        c: &'a Clients,
-        stack: &'a Stack,
-        foreign: &'a Foreign,
-        delete_data: bool,
-    ) -> BoxFuture<'a, anyhow::Result<Vec<Removed>>>;
-}
-
-/// A component's own found state; [`StackRead`] pairs each with the component that read it.
-fn own<P: Part>(found: &Found) -> &P::Found {
-    found
-        .0
-        .downcast_ref::<P::Found>()
-        .expect("a component is handed only what it read")
-}
-
-impl<P: Part> Component for P {
-    fn label(&self) -> &'static str {
-        P::LABEL
-    }
-
-    fn stage(&self) -> usize {
-        P::STAGE
-    }
-
-    fn read<'a>(
-        &'a self,
-        c: &'a Clients,
-        stack: &'a Stack,
-    ) -> BoxFuture<'a, anyhow::Result<Found>> {
-        Box::pin(async move { Ok(Found(Box::new(Part::read(self, c, stack).await?))) })
-    }
-
-    fn claims(&self, found: &Found, stack: &Stack) -> Vec<Claim> {
-        Part::claims(self, own::<P>(found), stack)
-    }
-
-    fn states(&self, found: &Found, stack: &Stack, desired: Option<&Desired>) -> Vec<Resource> {
-        Part::states(self, own::<P>(found), stack, desired)
-    }
-
-    fn outputs(&self, found: &Found) -> Outputs {
-        Part::outputs(self, own::<P>(found))
-    }
-
-    fn apply<'a>(
-        &'a self,
-        c: &'a Clients,
-        stack: &'a Stack,
-        desired: &'a Desired,
-        found: &'a Found,
-        note: Note<'a>,
-    ) -> BoxFuture<'a, anyhow::Result<Outputs>> {
-        Box::pin(Part::apply(self, c, stack, desired, own::<P>(found), note))
-    }
-
-    fn remove<'a>(
-        &'a self,
-        c: &'a Clients,
-        stack: &'a Stack,
-        foreign: &'a Foreign,
-        delete_data: bool,
-    ) -> BoxFuture<'a, anyhow::Result<Vec<Removed>>> {
-        Box::pin(Part::remove(self, c, stack, foreign, delete_data))
-    }
-}
 
 /// `up`'s stages, from the components' own: those of one stage are applied side by side.
 pub fn stages() -> Vec<Vec<usize>> {
@@ -278,9 +133,7 @@ impl StackRead {
 
     /// What one kind of component found (e.g. the functions' deployed environments).
     pub fn of<P: Part + 'static>(&self) -> Option<&P::Found> {
-        self.found
-            .iter()
-            .find_map(|f| f.0.downcast_ref::<P::Found>())
+        self.found.iter().find_map(Found::of::<P::Found>)
     }
 
     /// Which of the stack's names are taken by resources that are not the stack's.

@@ -4,6 +4,7 @@
 
 mod components;
 mod names;
+mod part;
 
 pub mod apigw;
 pub mod athena;

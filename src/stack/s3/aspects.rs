@@ -9,6 +9,9 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{Value, json};
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
+
+use crate::aws::found::s3_no_such_bucket;
 use crate::aws::{AwsResultExt, FindExt, NotFound};
 use crate::stack::{STACK_TAG, Stack};
 
@@ -90,99 +93,110 @@ pub(super) fn lifecycle_rules(role: BucketRole) -> anyhow::Result<Vec<LifecycleR
     Ok(rules)
 }
 
-/// Which aspects of an existing bucket differ from what the stack wants.
+/// Which aspects of a bucket differ from what the stack wants; `None` when there is no such
+/// bucket. The tags are read first (whose bucket it is, and whether there is one: no HeadBucket),
+/// then the other settings at once.
 pub(super) async fn drift(
     client: &Client,
     stack: &Stack,
     role: BucketRole,
-) -> anyhow::Result<Vec<Aspect>> {
+) -> anyhow::Result<Option<Vec<Aspect>>> {
     let bucket = role.bucket(stack);
-    // Every aspect is read at once: each is one call, and none depends on another.
-    let checks = Aspect::ALL.map(|aspect| {
-        let bucket = &bucket;
-        async move {
-            let ok = is_as_wanted(client, stack, role, bucket, aspect).await?;
-            anyhow::Ok((aspect, ok))
-        }
-    });
-    Ok(futures::future::try_join_all(checks)
-        .await?
+    let Some(tagged) = is_as_wanted(client, stack, role, &bucket, Aspect::Tags).await? else {
+        return Ok(None);
+    };
+    let checks = Aspect::ALL
         .into_iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(aspect, _)| aspect)
-        .collect())
+        .filter(|a| *a != Aspect::Tags)
+        .map(|aspect| {
+            let bucket = &bucket;
+            async move {
+                let ok = is_as_wanted(client, stack, role, bucket, aspect).await?;
+                anyhow::Ok((aspect, ok))
+            }
+        });
+    let mut checked = futures::future::try_join_all(checks).await?;
+    checked.push((Aspect::Tags, Some(tagged)));
+    // Gone between the reads.
+    if checked.iter().any(|(_, ok)| ok.is_none()) {
+        return Ok(None);
+    }
+    Ok(Some(
+        Aspect::ALL
+            .into_iter()
+            .filter(|a| checked.iter().any(|(b, ok)| a == b && *ok == Some(false)))
+            .collect(),
+    ))
 }
 
-/// Whether one aspect of the bucket is as the stack wants it; not set at all is not.
+/// A setting's read: `None` when the bucket does not exist, else the setting (`None`: not set).
+fn or_gone<T, E: ProvideErrorMetadata>(read: Result<Option<T>, E>) -> Result<Option<Option<T>>, E> {
+    match read {
+        Ok(setting) => Ok(Some(setting)),
+        Err(e) if s3_no_such_bucket(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether one aspect of the bucket is as the stack wants it (not set at all is not); `None`
+/// when there is no such bucket.
 async fn is_as_wanted(
     client: &Client,
     stack: &Stack,
     role: BucketRole,
     bucket: &str,
     aspect: Aspect,
-) -> anyhow::Result<bool> {
-    Ok(match aspect {
-        Aspect::PublicAccess => client
-            .get_public_access_block()
-            .bucket(bucket)
-            .send()
-            .await
-            .found()
-            .aws(format!("S3 GetPublicAccessBlock {bucket}"))?
-            .and_then(|out| out.public_access_block_configuration().cloned())
-            .is_some_and(|c| {
-                c.block_public_acls() == Some(true)
-                    && c.ignore_public_acls() == Some(true)
-                    && c.block_public_policy() == Some(true)
-                    && c.restrict_public_buckets() == Some(true)
-            }),
-        Aspect::Encryption => client
-            .get_bucket_encryption()
-            .bucket(bucket)
-            .send()
-            .await
-            .found()
-            .aws(format!("S3 GetBucketEncryption {bucket}"))?
-            .and_then(|out| out.server_side_encryption_configuration().cloned())
-            .is_some_and(|c| {
-                c.rules()
-                    .iter()
-                    .any(|r| r.apply_server_side_encryption_by_default().is_some())
-            }),
-        Aspect::Policy => client
-            .get_bucket_policy()
-            .bucket(bucket)
-            .send()
-            .await
-            .found()
-            .aws(format!("S3 GetBucketPolicy {bucket}"))?
+) -> anyhow::Result<Option<bool>> {
+    /// The setting, or `Ok(None)` from `is_as_wanted` when the bucket is gone.
+    macro_rules! read {
+        ($call:expr, $what:literal) => {
+            match or_gone($call.send().await.found()).aws(format!("S3 {} {bucket}", $what))? {
+                Some(setting) => setting,
+                None => return Ok(None),
+            }
+        };
+    }
+    Ok(Some(match aspect {
+        Aspect::PublicAccess => read!(
+            client.get_public_access_block().bucket(bucket),
+            "GetPublicAccessBlock"
+        )
+        .and_then(|out| out.public_access_block_configuration().cloned())
+        .is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        }),
+        Aspect::Encryption => read!(
+            client.get_bucket_encryption().bucket(bucket),
+            "GetBucketEncryption"
+        )
+        .and_then(|out| out.server_side_encryption_configuration().cloned())
+        .is_some_and(|c| {
+            c.rules()
+                .iter()
+                .any(|r| r.apply_server_side_encryption_by_default().is_some())
+        }),
+        Aspect::Policy => read!(client.get_bucket_policy().bucket(bucket), "GetBucketPolicy")
             .and_then(|out| {
                 out.policy()
                     .and_then(|p| serde_json::from_str::<Value>(p).ok())
             })
             .is_some_and(|p| p == tls_only_policy(bucket)),
-        Aspect::Tags => client
-            .get_bucket_tagging()
-            .bucket(bucket)
-            .send()
-            .await
-            .found()
-            .aws(format!("S3 GetBucketTagging {bucket}"))?
-            .is_some_and(|out| stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
-        Aspect::Lifecycle => {
-            let found = client
-                .get_bucket_lifecycle_configuration()
-                .bucket(bucket)
-                .send()
-                .await
-                .found()
-                .aws(format!("S3 GetBucketLifecycleConfiguration {bucket}"))?;
-            match found {
-                Some(out) => lifecycle_holds(out.rules(), &lifecycle_rules(role)?),
-                None => false,
-            }
-        }
-    })
+        Aspect::Tags => read!(
+            client.get_bucket_tagging().bucket(bucket),
+            "GetBucketTagging"
+        )
+        .is_some_and(|out| stack.owns(out.tag_set().iter().map(|t| (t.key(), t.value())))),
+        Aspect::Lifecycle => match read!(
+            client.get_bucket_lifecycle_configuration().bucket(bucket),
+            "GetBucketLifecycleConfiguration"
+        ) {
+            Some(out) => lifecycle_holds(out.rules(), &lifecycle_rules(role)?),
+            None => false,
+        },
+    }))
 }
 
 /// Whether every wanted lifecycle rule is among the bucket's, as wanted.

@@ -72,14 +72,8 @@ impl Part for Buckets {
 
     async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Self::Found> {
         let client = &c.s3;
-        // The buckets side by side; each one's aspects side by side once it is found.
-        futures::future::try_join_all(BucketRole::ALL.map(|role| async move {
-            if !exists(client, &role.bucket(stack)).await? {
-                return anyhow::Ok(None);
-            }
-            Ok(Some(drift(client, stack, role).await?))
-        }))
-        .await
+        // The buckets side by side, and each one's aspects.
+        futures::future::try_join_all(BucketRole::ALL.map(|role| drift(client, stack, role))).await
     }
 
     /// A bucket without the stack's tag (no tags at all included) is not the stack's.
