@@ -6,9 +6,11 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod connection;
 pub mod demo;
 pub mod health;
 pub mod import;
+pub mod lakes;
 pub mod local;
 pub mod plan;
 pub mod query;

@@ -33,6 +33,35 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 }
 
+impl AwsArgs {
+    /// Connects to the stack `global` names.
+    pub async fn connect(&self, global: &Global) -> anyhow::Result<crate::connection::Ctx> {
+        let options = crate::aws::AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        };
+        crate::connection::connect(&global.name, &options, global.verbose).await
+    }
+}
+
+/// The lake a command reads or writes: `--local DIR`, else the stack's.
+pub async fn lake(
+    global: &Global,
+    local: Option<&std::path::Path>,
+    aws: &AwsArgs,
+) -> anyhow::Result<crate::lakes::Lake> {
+    Ok(match local {
+        Some(dir) => crate::lakes::Lake::Local(dir.to_owned()),
+        None => crate::lakes::Lake::Stack(Box::new(aws.connect(global).await?)),
+    })
+}
+
+/// `--timezone`, checked before anything else runs.
+pub fn zone(given: Option<&str>) -> anyhow::Result<Option<lake::day::TimeZone>> {
+    Ok(given.map(lake::day::parse_time_zone).transpose()?)
+}
+
 /// The bot: flattened into the commands that talk to Telegram.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Telegram")]

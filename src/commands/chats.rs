@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
-use super::context::connect;
 use crate::telegram::Telegram;
 use crate::ui::{Output, Printer, Render};
 
@@ -169,7 +168,7 @@ struct StackChats {
 /// the chat before the first `up` has nothing deployed, and may have no AWS set up yet).
 async fn read_stack(printer: Printer, global: &Global, aws: &AwsArgs) -> Option<StackChats> {
     let read = async {
-        let ctx = connect(global, aws).await?;
+        let ctx = aws.connect(global).await?;
         let Some(kept) = ctx.deployed_chats().await? else {
             return anyhow::Ok(None);
         };

@@ -9,7 +9,7 @@ use anyhow::bail;
 
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
-use super::context::{Ctx, connect};
+use crate::connection::Ctx;
 use crate::plan::{Removal, State};
 use crate::stack::StackRead;
 use crate::stack::ownership::Foreign;
@@ -56,7 +56,7 @@ struct Report<'a> {
 pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.output);
     let bot = args.bot.telegram(global.verbose)?;
-    let ctx = connect(global, &args.aws).await?;
+    let ctx = args.aws.connect(global).await?;
     let stack = &ctx.stack;
     printer.note(format_args!(
         "Removing stack {} from account {} ({})",

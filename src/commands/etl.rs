@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use clap::Args;
 
 use super::ExitStatus;
-use super::args::{AwsArgs, Global, parse_date};
-use super::context::connect;
-use crate::ui::{Output, Printer, Progress, etl_answer, print_etl};
+use super::args::{AwsArgs, Global, lake, parse_date};
+use crate::lakes::Lake;
+use crate::ui::{Output, Printer, Progress, print_etl};
 
 /// The longest range one `tgpipe etl` takes: ten years of days.
 const MAX_DAYS: i64 = 3660;
@@ -61,34 +61,33 @@ fn days(args: &EtlArgs) -> anyhow::Result<BTreeSet<NaiveDate>> {
 pub async fn run(global: &Global, args: EtlArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.output);
     let days = days(&args)?;
-    if let Some(dir) = &args.local {
-        let dates: Vec<NaiveDate> = days.into_iter().collect();
-        return etl_answer(printer, crate::local::etl(dir, &dates).await?);
-    }
-    if days.is_empty() {
+    if days.is_empty() && args.local.is_none() {
         bail!(
             "say which days to rebuild: --date YYYY-MM-DD (repeatable) or --from D --to D (the schedule rebuilds stale days by itself)"
         );
     }
-    let ctx = connect(global, &args.aws).await?;
-    printer.note(format_args!(
-        "Rebuilding {} day{} with {} ({} a run)",
-        days.len(),
-        if days.len() == 1 { "" } else { "s" },
-        ctx.stack.function(crate::stack::Function::Etl),
-        crate::stack::lambda::DAYS_PER_INVOCATION
-    ));
+    let lake = lake(global, args.local.as_deref(), &args.aws).await?;
+    if let Lake::Stack(ctx) = &lake {
+        printer.note(format_args!(
+            "Rebuilding {} day{} with {} ({} a run)",
+            days.len(),
+            if days.len() == 1 { "" } else { "s" },
+            ctx.stack.function(crate::stack::Function::Etl),
+            crate::stack::lambda::DAYS_PER_INVOCATION
+        ));
+    }
     let progress = Progress::start(printer);
-    progress.step("waiting for the ETL function");
-    let summary = crate::stack::lambda::run_etl(
-        &ctx.aws.lambda,
-        &ctx.stack,
-        &days,
-        &|line| progress.note(line),
-        &|batch| progress.suspend(|| print_etl(printer, batch)),
-    )
-    .await?;
+    progress.step("rebuilding");
+    let summary = lake
+        .rebuild(&days, &|line| progress.note(line), &|batch| {
+            progress.suspend(|| print_etl(printer, batch))
+        })
+        .await;
     progress.done();
+    let summary = summary?.unwrap_or_else(|| {
+        printer.note("Nothing to do: every day's Parquet is newer than its raw updates.");
+        etl::Summary { days: Vec::new() }
+    });
     printer.json(&summary)?;
     summary.into_result()?;
     Ok(ExitStatus::Success)

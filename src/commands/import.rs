@@ -14,9 +14,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::args::{AwsArgs, Global};
-use super::context::{Ctx, connect};
-use crate::import::pipeline::{Resume, Source, Target, check, chosen_chats, store};
+use super::args::{AwsArgs, Global, lake, zone};
+use crate::import::pipeline::{Resume, Source, check, chosen_chats, store};
+use crate::lakes::Lake;
 use crate::ui::{Output, Printer, Progress, print_etl, status_line};
 
 #[derive(Args)]
@@ -36,8 +36,9 @@ pub struct ImportArgs {
     /// The time zone of the computer that made the export, for exports without date_unixtime.
     #[arg(long, value_name = "TZ")]
     pub export_timezone: Option<String>,
-    /// With --local: the zone days are filed by (as `local poll --timezone`), default UTC.
-    #[arg(long, value_name = "TZ")]
+    /// With --local: the zone days are filed by (as `local poll --timezone`), default UTC. The
+    /// stack's days are filed in its own zone.
+    #[arg(long, value_name = "TZ", requires = "local")]
     pub timezone: Option<String>,
     /// Only store the messages: leave the days to a later `tgpipe etl` (after several imports).
     #[arg(long)]
@@ -84,7 +85,8 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         .as_deref()
         .map(lake::day::parse_time_zone)
         .transpose()?;
-    let (target, tz, kept, ctx) = destination(global, &args).await?;
+    let (lake, tz, kept) = destination(global, &args).await?;
+    let target = lake.raw()?;
 
     // First pass: every message must map, or nothing is written.
     let (checked, sha256) = check(&args.export, &file, tz, export_zone)?;
@@ -141,10 +143,16 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         ));
     }
 
-    let summary = rebuild(printer, ctx.as_ref(), &args, &days).await?;
-    if let (Some(s), Some(_)) = (&summary, &args.local) {
-        print_etl(printer, s);
-    }
+    let summary = if args.no_etl || days.is_empty() {
+        None
+    } else {
+        lake.rebuild(
+            &days,
+            &|line| printer.note(format_args!("  … {line}")),
+            &|batch| print_etl(printer, batch),
+        )
+        .await?
+    };
     printer.json(&Imported {
         chats: &report,
         stored,
@@ -201,55 +209,24 @@ fn say_resumed(printer: Printer, from: usize, total: usize) {
 }
 
 /// Where the messages go, in which zone their days are, and which chats are kept: a local lake
-/// (`--local`), or the stack's raw bucket with its zone and chats.
+/// (`--local`, UTC unless `--timezone`), or the stack's raw bucket with its zone and chats.
 async fn destination(
     global: &Global,
     args: &ImportArgs,
-) -> anyhow::Result<(Target, lake::TimeZone, Vec<i64>, Option<Ctx>)> {
-    if let Some(dir) = &args.local {
-        let tz = lake::day::parse_time_zone(args.timezone.as_deref().unwrap_or("UTC"))?;
-        let (raw, _) = crate::local::stores(dir)?;
-        return Ok((Target::Local(raw), tz, args.chat_ids.clone(), None));
-    }
-    let ctx = connect(global, &args.aws).await?;
-    let tz = ctx.time_zone().await?;
-    let kept = match (args.chat_ids.is_empty(), ctx.deployed_chats().await?) {
-        (false, _) => args.chat_ids.clone(),
-        (true, Some(chats)) => chats,
-        (true, None) => bail!(
-            "stack {} is not deployed: run `tgpipe up` first, or import into a local lake with --local DIR",
-            ctx.stack.name
-        ),
+) -> anyhow::Result<(Lake, lake::TimeZone, Vec<i64>)> {
+    let zone = zone(args.timezone.as_deref())?;
+    let lake = lake(global, args.local.as_deref(), &args.aws).await?;
+    let tz = lake.zone(zone).await?;
+    let kept = match &lake {
+        Lake::Local(_) => args.chat_ids.clone(),
+        Lake::Stack(ctx) => match (args.chat_ids.is_empty(), ctx.deployed_chats().await?) {
+            (false, _) => args.chat_ids.clone(),
+            (true, Some(chats)) => chats,
+            (true, None) => bail!(
+                "stack {} is not deployed: run `tgpipe up` first, or import into a local lake with --local DIR",
+                ctx.stack.name
+            ),
+        },
     };
-    let target = Target::Bucket(ctx.aws.s3.clone(), ctx.stack.raw_bucket());
-    Ok((target, tz, kept, Some(ctx)))
-}
-
-/// The days the export touched, rebuilt where it went (unless `--no-etl`).
-async fn rebuild(
-    printer: Printer,
-    ctx: Option<&Ctx>,
-    args: &ImportArgs,
-    days: &BTreeSet<NaiveDate>,
-) -> anyhow::Result<Option<etl::Summary>> {
-    if args.no_etl || days.is_empty() {
-        return Ok(None);
-    }
-    Ok(match (ctx, &args.local) {
-        (_, Some(dir)) => {
-            let dates: Vec<NaiveDate> = days.iter().copied().collect();
-            crate::local::etl(dir, &dates).await?
-        }
-        (Some(ctx), None) => Some(
-            crate::stack::lambda::run_etl(
-                &ctx.aws.lambda,
-                &ctx.stack,
-                days,
-                &|line| printer.note(format_args!("  … {line}")),
-                &|batch| print_etl(printer, batch),
-            )
-            .await?,
-        ),
-        (None, None) => None,
-    })
+    Ok((lake, tz, kept))
 }

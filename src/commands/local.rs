@@ -212,12 +212,17 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     let page = dir.join("report.html");
-    let answers =
-        crate::report::on_lake(dir, &crate::query::Scope::default(), chrono_tz::UTC).await?;
+    let lake = crate::lakes::Lake::Local(dir.to_owned());
+    let scope = crate::query::Scope::default();
+    let crate::query::athena::Outcome::Finished((answers, _)) =
+        crate::report::answers(&lake, &scope, chrono_tz::UTC, &|_| {}).await?
+    else {
+        anyhow::bail!("the demo's queries were stopped");
+    };
     let about = crate::report::About::now(
-        &crate::query::Scope::default(),
+        &scope,
         chrono_tz::UTC,
-        format!("the lake in {}", dir.display()),
+        lake.source(),
         format!("tgpipe query NAME --local {}", dir.display()),
     );
     let report = crate::report::Report::from_answers(&answers, about)?;

@@ -4,7 +4,6 @@
 pub mod args;
 pub mod chats;
 pub mod completions;
-pub mod context;
 pub mod down;
 pub mod etl;
 pub mod import;

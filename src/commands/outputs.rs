@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use super::args::{AwsArgs, Global};
-use super::context::connect;
 use crate::plan::{Kind, State};
 use crate::stack::{Function, events};
 use crate::ui::{Output, Printer, Render};
@@ -44,7 +43,7 @@ struct Outputs {
 }
 
 pub async fn run(global: &Global, args: OutputsArgs) -> anyhow::Result<ExitStatus> {
-    let ctx = connect(global, &args.aws).await?;
+    let ctx = args.aws.connect(global).await?;
     let stack = &ctx.stack;
     let read = ctx.read().await?;
     let found = read.states(stack, None);

@@ -8,8 +8,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::ExitStatus;
-use super::args::{AwsArgs, Global, ScopeArgs};
-use super::context::connect;
+use super::args::{AwsArgs, Global, ScopeArgs, lake, zone};
+use crate::query::athena::Outcome;
 use crate::query::output::{Answer, Fit, Format};
 use crate::ui::{Output, Printer, Progress, human_bytes, rows};
 
@@ -78,11 +78,7 @@ pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus>
         _ => bail!("say what to run: an analysis name, --file PATH, --sql \"…\" or --list"),
     };
     let sql = args.scope.scope()?.apply(&sql);
-    let zone = args
-        .timezone
-        .as_deref()
-        .map(lake::day::parse_time_zone)
-        .transpose()?;
+    let zone = zone(args.timezone.as_deref())?;
     let format = match (args.format, args.output) {
         (Some(format), _) => format,
         (None, Some(Output::Json)) => Format::Json,
@@ -93,24 +89,40 @@ pub async fn run(global: &Global, args: QueryArgs) -> anyhow::Result<ExitStatus>
         format,
         max_rows: (args.max_rows > 0).then_some(args.max_rows),
     };
-    match &args.local {
-        Some(dir) => {
-            let sql = crate::query::bind(&sql, zone.unwrap_or(chrono_tz::UTC));
-            // Timed from opening the lake to the answer in memory, as DuckDB's `.timer` would.
-            let started = std::time::Instant::now();
-            let ctx = crate::query::local::open(dir).await?;
-            let answer = crate::query::local::run(&ctx, &sql).await?;
-            let took = started.elapsed();
-            print(printer, &answer, shown)?;
+    let lake = lake(global, args.local.as_deref(), &args.aws).await?;
+    let sql = crate::query::bind(&sql, lake.zone(zone).await?);
+    // Timed from opening the lake to the answer in memory, as DuckDB's `.timer` would.
+    let started = std::time::Instant::now();
+    let progress = Progress::start(printer);
+    let outcome = lake.run(&[sql], &|s| progress.step(s)).await;
+    progress.done();
+    let ran = match outcome? {
+        Outcome::Cancelled(id) => {
             printer.note(format_args!(
-                "{} in {:.3} s",
-                rows(answer.rows.len()),
-                took.as_secs_f64()
+                "stopped: the query {id} was cancelled on Athena"
             ));
-            Ok(ExitStatus::Success)
+            return Ok(ExitStatus::Interrupted);
         }
-        None => on_athena(printer, global, &args, &sql, zone, shown).await,
+        Outcome::Finished(ran) => ran,
+    };
+    let took = started.elapsed();
+    let answer = ran.answers.first().context("the query gave no answer")?;
+    print(printer, answer, shown)?;
+    match (ran.scanned_total(), ran.ids.first()) {
+        (Some(scanned), Some(id)) => printer.note(format_args!(
+            "{} · scanned {} · cost ${:.6} at ${}/TB (query {id})",
+            rows(answer.rows.len()),
+            human_bytes(scanned),
+            crate::query::athena::cost_usd(scanned),
+            crate::query::athena::USD_PER_TB,
+        )),
+        _ => printer.note(format_args!(
+            "{} in {:.3} s",
+            rows(answer.rows.len()),
+            took.as_secs_f64()
+        )),
     }
+    Ok(ExitStatus::Success)
 }
 
 /// An analysis as `--list --output json` names it.
@@ -163,44 +175,4 @@ fn print(printer: Printer, answer: &Answer, shown: Shown) -> anyhow::Result<()> 
         format => answer.render(format),
     };
     printer.result(text.as_bytes())
-}
-
-async fn on_athena(
-    printer: Printer,
-    global: &Global,
-    args: &QueryArgs,
-    sql: &str,
-    zone: Option<lake::day::TimeZone>,
-    shown: Shown,
-) -> anyhow::Result<ExitStatus> {
-    let ctx = connect(global, &args.aws).await?;
-    let zone = match zone {
-        Some(zone) => zone,
-        None => ctx.time_zone().await?,
-    };
-    let sql = crate::query::bind(sql, zone);
-    let progress = Progress::start(printer);
-    let outcome =
-        crate::query::athena::run(&ctx.aws.athena, &ctx.stack, &sql, &|s| progress.step(s)).await?;
-    progress.done();
-    match outcome {
-        crate::query::athena::Outcome::Cancelled(id) => {
-            printer.note(format_args!(
-                "stopped: the query {id} was cancelled on Athena"
-            ));
-            Ok(ExitStatus::Interrupted)
-        }
-        crate::query::athena::Outcome::Finished(done) => {
-            print(printer, &done.answer, shown)?;
-            printer.note(format_args!(
-                "{} · scanned {} · cost ${:.6} at ${}/TB (query {})",
-                rows(done.answer.rows.len()),
-                human_bytes(done.scanned_bytes),
-                crate::query::athena::cost_usd(done.scanned_bytes),
-                crate::query::athena::USD_PER_TB,
-                done.execution_id
-            ));
-            Ok(ExitStatus::Success)
-        }
-    }
 }

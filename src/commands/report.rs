@@ -9,9 +9,10 @@ use clap::Args;
 use serde::Serialize;
 
 use super::ExitStatus;
-use super::args::{AwsArgs, Global, ScopeArgs};
-use super::context::connect;
-use crate::report::{About, Report};
+use super::args::{AwsArgs, Global, ScopeArgs, lake, zone};
+use crate::lakes::Lake;
+use crate::query::athena::Outcome;
+use crate::report::{About, Answers, Report};
 use crate::ui::{Output, Printer, Progress, human_bytes};
 
 #[derive(Args)]
@@ -74,27 +75,13 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
         printer = printer.result_owns_stdout();
     }
     let scope = args.scope.scope()?;
-    let zone = args
-        .timezone
-        .as_deref()
-        .map(lake::day::parse_time_zone)
-        .transpose()?;
-    let (answers, zone, source, scanned) = match &args.local {
-        Some(dir) => {
-            let zone = zone.unwrap_or(chrono_tz::UTC);
-            let answers = crate::report::on_lake(dir, &scope, zone).await?;
-            (
-                answers,
-                zone,
-                format!("the lake in {}", dir.display()),
-                None,
-            )
-        }
-        None => match on_athena(printer, global, &args, &scope, zone).await? {
-            Some(found) => found,
-            None => return Ok(ExitStatus::Interrupted),
-        },
+    let zone = zone(args.timezone.as_deref())?;
+    let lake = lake(global, args.local.as_deref(), &args.aws).await?;
+    let zone = lake.zone(zone).await?;
+    let Some((answers, scanned)) = answers(printer, &lake, &scope, zone).await? else {
+        return Ok(ExitStatus::Interrupted);
     };
+    let source = lake.source();
     let about = About::now(&scope, zone, source, query_command(&args, zone));
     let report = report_of(&answers, about, &scope)?;
     let page = crate::report::html::render(&report);
@@ -142,59 +129,31 @@ pub async fn run(global: &Global, args: ReportArgs) -> anyhow::Result<ExitStatus
     Ok(ExitStatus::Success)
 }
 
-/// The report's answers, zone, source and bytes scanned from Athena; `None` when the user
-/// stopped the queries.
-async fn on_athena(
+/// Each analysis's answer and what Athena scanned for them (nothing on a local lake); `None`
+/// when the user stopped the queries.
+async fn answers(
     printer: Printer,
-    global: &Global,
-    args: &ReportArgs,
+    lake: &Lake,
     scope: &crate::query::Scope,
-    zone: Option<lake::day::TimeZone>,
-) -> anyhow::Result<Option<Answers>> {
-    let ctx = connect(global, &args.aws).await?;
-    let zone = match zone {
-        Some(zone) => zone,
-        None => ctx.time_zone().await?,
-    };
+    zone: lake::day::TimeZone,
+) -> anyhow::Result<Option<(Answers, Option<i64>)>> {
     let progress = Progress::start(printer);
-    let sqls = crate::report::statements(scope, zone)?;
-    let outcome =
-        crate::query::athena::run_all(&ctx.aws.athena, &ctx.stack, &sqls, &|s| progress.step(s))
-            .await;
+    let outcome = crate::report::answers(lake, scope, zone, &|s| progress.step(s)).await;
     progress.done();
-    let done = match outcome? {
-        crate::query::athena::Outcome::Finished(done) => done,
-        crate::query::athena::Outcome::Cancelled(ids) => {
+    match outcome? {
+        Outcome::Finished(found) => Ok(Some(found)),
+        Outcome::Cancelled(ids) => {
             printer.note(format_args!(
                 "stopped: the queries {ids} were cancelled on Athena"
             ));
-            return Ok(None);
+            Ok(None)
         }
-    };
-    let scanned: i64 = done.iter().map(|d| d.scanned_bytes).sum();
-    let answers = crate::report::ANALYSES
-        .iter()
-        .copied()
-        .zip(done.into_iter().map(|d| d.answer))
-        .collect();
-    let source = format!(
-        "Athena (stack {}, {} in account {})",
-        ctx.stack.name, ctx.stack.region, ctx.stack.account
-    );
-    Ok(Some((answers, zone, source, Some(scanned))))
+    }
 }
-
-/// Each analysis's answer, the zone, where they came from and what Athena scanned.
-type Answers = (
-    std::collections::BTreeMap<&'static str, crate::query::output::Answer>,
-    lake::day::TimeZone,
-    String,
-    Option<i64>,
-);
 
 /// The report of the answers; an empty period of chosen chats says which chats.
 fn report_of(
-    answers: &std::collections::BTreeMap<&'static str, crate::query::output::Answer>,
+    answers: &Answers,
     about: About,
     scope: &crate::query::Scope,
 ) -> anyhow::Result<Report> {

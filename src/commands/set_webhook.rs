@@ -6,7 +6,6 @@ use clap::Args;
 
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
-use super::context::connect;
 use crate::stack::{Function, apigw};
 use crate::ui::{Output, Printer, print_chat_checks, status_line};
 
@@ -41,7 +40,7 @@ pub async fn run(global: &Global, args: SetWebhookArgs) -> anyhow::Result<ExitSt
     let printer = Printer::new(args.output);
     let bot = args.bot.required(global.verbose)?;
     bot.get_me().await?;
-    let ctx = connect(global, &args.aws).await?;
+    let ctx = args.aws.connect(global).await?;
     let stack = &ctx.stack;
     let api = apigw::find(&ctx.aws.api, stack).await?.with_context(|| {
         format!(

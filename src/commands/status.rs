@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
-use super::context::{Ctx, connect};
+use crate::connection::Ctx;
 use crate::plan::{Resource, State};
 use crate::telegram::{Telegram, WebhookInfo};
 use crate::ui::{Output, Printer, Render, detail_line, status_line};
@@ -56,7 +56,7 @@ pub struct WebhookStatus {
 pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.output);
     let bot = args.bot.telegram(global.verbose)?;
-    let ctx = connect(global, &args.aws).await?;
+    let ctx = args.aws.connect(global).await?;
     let stack = &ctx.stack;
     let now = chrono::Utc::now();
     // The stack, the data and Telegram's side are read at once.

@@ -11,7 +11,7 @@ mod wanted;
 use self::wanted::{chat_ids, desired, wanted};
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
-use super::context::{Ctx, connect};
+use crate::connection::Ctx;
 use crate::plan::State;
 use crate::stack::lambda::Artifacts;
 use crate::stack::{Applied, Desired, Events, Function, Stack, StackName, StackRead};
@@ -107,7 +107,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
                 chat_ids(printer, &bot, &args.chat_ids).await?,
             ))
         },
-        connect(global, &args.aws),
+        args.aws.connect(global),
     )?;
     let stack = &ctx.stack;
     let artifacts = Artifacts::choose(args.artifacts.clone());
@@ -122,6 +122,18 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     }
     let wanted = wanted(&ctx, &args, given, read, migrations).await?;
     let desired = desired(&ctx, &artifacts, &wanted).await?;
+    // While the user answered, the stack may have changed: what is applied is read anew.
+    let again;
+    let read = if wanted.asked {
+        again = crate::stack::read(&ctx.aws, stack).await?;
+        let foreign = again.foreign(stack);
+        if !foreign.is_empty() {
+            bail!("{}", foreign.refusal(stack));
+        }
+        &again
+    } else {
+        read
+    };
     printer.note(format_args!(
         "{} stack {} in account {} ({}) for @{bot_name}; Lambda code {}",
         if args.dry_run {

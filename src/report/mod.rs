@@ -5,7 +5,7 @@
 pub mod html;
 mod run;
 
-pub use run::{on_lake, statements, write_atomically};
+pub use run::{Answers, answers, statements, write_atomically};
 
 use std::collections::BTreeMap;
 

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::Path;
 
 use anyhow::Context as _;
+use std::path::Path;
 
 use super::ANALYSES;
+use crate::query::athena::Outcome;
 use crate::query::output::Answer;
 
 /// The report's analyses, bound to the zone and read through the scope, in their order.
@@ -23,21 +24,26 @@ pub fn statements(
         .collect()
 }
 
-/// The report's answers from a local lake.
-pub async fn on_lake(
-    dir: &Path,
+/// Each analysis's answer, by name.
+pub type Answers = BTreeMap<&'static str, Answer>;
+
+/// The report's answers from a lake, and what Athena scanned for them (nothing on a local
+/// lake); `step` hears what is under way.
+pub async fn answers(
+    lake: &crate::lakes::Lake,
     scope: &crate::query::Scope,
     zone: lake::day::TimeZone,
-) -> anyhow::Result<BTreeMap<&'static str, Answer>> {
-    let ctx = crate::query::local::open(dir).await?;
-    let mut answers = BTreeMap::new();
-    for (name, sql) in ANALYSES.iter().copied().zip(statements(scope, zone)?) {
-        let answer = crate::query::local::run(&ctx, &sql)
-            .await
-            .with_context(|| format!("the analysis {name}"))?;
-        answers.insert(name, answer);
-    }
-    Ok(answers)
+    step: &dyn Fn(&str),
+) -> anyhow::Result<Outcome<(Answers, Option<i64>)>> {
+    let sqls = statements(scope, zone)?;
+    Ok(match lake.run(&sqls, step).await? {
+        Outcome::Cancelled(ids) => Outcome::Cancelled(ids),
+        Outcome::Finished(ran) => {
+            let scanned = ran.scanned_total();
+            let answers = ANALYSES.iter().copied().zip(ran.answers).collect();
+            Outcome::Finished((answers, scanned))
+        }
+    })
 }
 
 /// Writes the whole file or nothing: a report being rewritten is never seen half-written. The

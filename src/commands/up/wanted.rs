@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 
 use super::UpArgs;
-use crate::commands::context::Ctx;
+use crate::connection::Ctx;
 use crate::health::Migration;
 use crate::stack::lambda::{Artifacts, FunctionSpec};
 use crate::stack::{Desired, Function, StackRead, events};
@@ -19,6 +19,8 @@ pub(super) struct Wanted {
     pub(super) schedule: String,
     /// Chats added because a kept group became a supergroup: (from, to).
     pub(super) migrated: Vec<(i64, i64)>,
+    /// Whether the user was asked something (the stack may have changed meanwhile).
+    pub(super) asked: bool,
 }
 
 /// The chats given, by id: a public group's @username is looked up with the bot.
@@ -84,6 +86,7 @@ pub(super) async fn wanted(
         .or(deployed_zone.clone())
         .unwrap_or_else(|| "UTC".to_owned());
     lake::day::parse_time_zone(&timezone)?;
+    let mut asked = false;
     if let Some(old) = deployed_zone.filter(|old| *old != timezone) {
         let holds_data = !crate::health::list_all(
             &ctx.aws.s3,
@@ -92,9 +95,8 @@ pub(super) async fn wanted(
         )
         .await?
         .is_empty();
-        if holds_data
-            && !args.yes
-            && !args.dry_run
+        asked = holds_data && !args.yes && !args.dry_run;
+        if asked
             && !confirm(&format!(
                 "The stack files days in {old}; from now on they would be filed in {timezone}, and updates near midnight would land on other days than before. Change it?"
             ))?
@@ -114,6 +116,7 @@ pub(super) async fn wanted(
         timezone,
         schedule,
         migrated,
+        asked,
     })
 }
 

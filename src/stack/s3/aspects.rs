@@ -95,7 +95,7 @@ pub(super) fn lifecycle_rules(role: BucketRole) -> anyhow::Result<Vec<LifecycleR
 
 /// Which aspects of a bucket differ from what the stack wants; `None` when there is no such
 /// bucket. The tags are read first (whose bucket it is, and whether there is one: no HeadBucket),
-/// then the other settings at once.
+/// then, for the stack's own, the other settings at once.
 pub(super) async fn drift(
     client: &Client,
     stack: &Stack,
@@ -105,6 +105,10 @@ pub(super) async fn drift(
     let Some(tagged) = is_as_wanted(client, stack, role, &bucket, Aspect::Tags).await? else {
         return Ok(None);
     };
+    // Someone else's bucket: nothing more of it is read (its policy may deny it), nor changed.
+    if !tagged {
+        return Ok(Some(vec![Aspect::Tags]));
+    }
     let checks = Aspect::ALL
         .into_iter()
         .filter(|a| *a != Aspect::Tags)

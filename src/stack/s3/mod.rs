@@ -120,8 +120,8 @@ impl Part for Buckets {
                 let (aspects, fresh) = match drift {
                     Some(d) => (d.clone(), false),
                     None => {
-                        create(client, stack, &role.bucket(stack)).await?;
-                        (Aspect::ALL.to_vec(), true)
+                        let created = create(client, stack, &role.bucket(stack)).await?;
+                        (Aspect::ALL.to_vec(), created)
                     }
                 };
                 for aspect in aspects {
@@ -144,7 +144,8 @@ impl Part for Buckets {
     }
 }
 
-async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<()> {
+/// Creates the bucket; `false` when it was there already (ours: an interrupted run).
+async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<bool> {
     let mut request = client.create_bucket().bucket(bucket);
     // us-east-1 is the one region that takes no location constraint.
     if stack.region != "us-east-1" {
@@ -155,9 +156,9 @@ async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<
         );
     }
     match request.send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         // Ours already (an interrupted run): carry on.
-        Err(e) if e.is_already_exists() => Ok(()),
+        Err(e) if e.is_already_exists() => Ok(false),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_bucket_already_exists()) =>

@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 
-use super::args::{AwsArgs, Global};
 use crate::aws::AwsOptions;
 use crate::stack::{Clients, Function, Stack, StackName, StackRead, lambda};
 
@@ -21,18 +20,13 @@ pub struct Ctx {
 }
 
 /// Checks the credentials and finds the account: the stack's names depend on it.
-pub async fn connect(global: &Global, args: &AwsArgs) -> anyhow::Result<Ctx> {
-    let name = StackName::parse(&global.name)?;
-    let options = AwsOptions {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    };
-    let config = crate::aws::load(&options).await;
+pub async fn connect(name: &str, options: &AwsOptions, verbose: bool) -> anyhow::Result<Ctx> {
+    let name = StackName::parse(name)?;
+    let config = crate::aws::load(options).await;
     let region = config.region().map(|r| r.to_string()).context(
         "no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)",
     )?;
-    let v = global.verbose;
+    let v = verbose;
     let identity = crate::aws_client!(aws_sdk_sts, &config, v)
         .get_caller_identity()
         .send()
