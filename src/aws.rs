@@ -72,6 +72,41 @@ macro_rules! aws_client {
     }};
 }
 
+/// How `lake::Storage` reaches the buckets' objects with this configuration: its region, its
+/// endpoint, and its credentials (a profile's, SSO's, a role's: whatever the chain found).
+/// With `verbose`, each request to a bucket is a line, as every other AWS call is.
+pub fn s3_access(
+    config: &aws_config::SdkConfig,
+    region: &str,
+    verbose: bool,
+) -> anyhow::Result<lake::S3Access> {
+    use anyhow::Context as _;
+    use aws_sdk_s3::config::ProvideCredentials;
+    let provider = config
+        .credentials_provider()
+        .context("no AWS credentials: configure them as for the AWS CLI")?;
+    let credentials: lake::CredentialSource = std::sync::Arc::new(move || {
+        let provider = provider.clone();
+        Box::pin(async move {
+            let c = provider.provide_credentials().await?;
+            Ok(lake::Credentials {
+                key_id: c.access_key_id().to_owned(),
+                secret_key: c.secret_access_key().to_owned(),
+                token: c.session_token().map(str::to_owned),
+                expires: c.expiry(),
+            })
+        })
+    });
+    Ok(lake::S3Access {
+        region: region.to_owned(),
+        endpoint: config.endpoint_url().map(str::to_owned),
+        credentials,
+        log: verbose.then(|| -> lake::RequestLog {
+            std::sync::Arc::new(|line: &str| crate::ui::trace(format_args!("  aws s3 {line}")))
+        }),
+    })
+}
+
 /// `--verbose`: one line per AWS call on stderr — service, operation, HTTP status — and one per
 /// retry as it starts, with what failed and how long it waited. Only AWS calls pass here;
 /// Telegram's URLs (which carry the token) never do.

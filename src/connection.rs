@@ -17,6 +17,9 @@ pub struct Ctx {
     /// the whole stack (one read per command: the zone, the chats and the secret all come from
     /// it).
     deployed: [tokio::sync::OnceCell<Option<Environment>>; 2],
+    /// How the buckets' objects are reached: the same region, endpoint and credentials as the
+    /// AWS clients, through the Lambdas' own storage type.
+    s3: lake::S3Access,
 }
 
 /// Checks the credentials and finds the account: the stack's names depend on it.
@@ -41,15 +44,32 @@ pub async fn connect(name: &str, options: &AwsOptions, verbose: bool) -> anyhow:
         .account()
         .context("STS GetCallerIdentity returned no account")?
         .to_owned();
+    let s3 = crate::aws::s3_access(&config, &region, v)?;
     Ok(Ctx {
         stack: Stack::new(name, account, region),
         aws: Clients::new(&config, v),
         read: Default::default(),
         deployed: Default::default(),
+        s3,
     })
 }
 
 impl Ctx {
+    /// The stack's raw bucket, for its objects.
+    pub fn raw(&self) -> anyhow::Result<lake::Storage> {
+        self.bucket(&self.stack.raw_bucket())
+    }
+
+    /// The stack's enriched bucket, for its objects.
+    pub fn enriched(&self) -> anyhow::Result<lake::Storage> {
+        self.bucket(&self.stack.enriched_bucket())
+    }
+
+    /// One of the stack's buckets, for its objects.
+    pub fn bucket(&self, bucket: &str) -> anyhow::Result<lake::Storage> {
+        Ok(lake::Storage::s3(bucket, &self.s3)?)
+    }
+
     /// Every component of the stack, read at once, the first time it is asked for.
     pub async fn read(&self) -> anyhow::Result<&StackRead> {
         self.read

@@ -1,98 +1,56 @@
 //! What the data says about the stack, for `status` and `up`: bodies in quarantine, days whose
-//! raw updates are newer than their Parquet, and kept groups that became supergroups.
+//! raw updates are newer than their Parquet, and kept groups that became supergroups. The
+//! buckets are read through `lake::Storage`, the Lambdas' own storage type.
 
-use anyhow::Context;
-use aws_sdk_s3::Client;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use futures::{StreamExt, TryStreamExt};
-use lake::{layout, update};
+use lake::{ObjectInfo, Storage, layout, update};
 use serde::Serialize;
-
-use crate::aws::AwsResultExt;
-use crate::stack::Stack;
 
 /// Updates waiting at Telegram while nothing has been stored for this long: deliveries are stuck.
 pub const PENDING_GRACE: TimeDelta = TimeDelta::minutes(5);
 /// A delivery error Telegram reports is news for this long.
 pub const ERROR_NEWS: TimeDelta = TimeDelta::hours(24);
 
-/// One listed object.
-pub struct Listed {
-    pub key: String,
-    pub last_modified: Option<DateTime<Utc>>,
-}
-
 /// Every object under `prefix` (all pages); none when the bucket is missing.
-pub async fn list_all(s3: &Client, bucket: &str, prefix: &str) -> anyhow::Result<Vec<Listed>> {
-    Ok(list_pages(s3, bucket, prefix, None).await?.0)
+pub async fn list_all(store: &Storage, prefix: &str) -> anyhow::Result<Vec<ObjectInfo>> {
+    match store.list(prefix).await {
+        Ok(objects) => Ok(objects),
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// One listing, every page of it: the objects and, with a `delimiter`, the common prefixes;
-/// nothing when the bucket is missing.
-pub async fn list_pages(
-    s3: &Client,
-    bucket: &str,
-    prefix: &str,
-    delimiter: Option<&str>,
-) -> anyhow::Result<(Vec<Listed>, Vec<String>)> {
-    let (mut objects, mut prefixes) = (Vec::new(), Vec::new());
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .set_delimiter(delimiter.map(str::to_owned))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(page) => page,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => {
-                return Ok((Vec::new(), Vec::new()));
-            }
-            Err(e) => return Err(e).aws(format!("S3 ListObjectsV2 {bucket}/{prefix}")),
-        };
-        for o in page.contents() {
-            objects.push(Listed {
-                key: o.key().unwrap_or_default().to_owned(),
-                last_modified: o
-                    .last_modified()
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
-            });
-        }
-        prefixes.extend(
-            page.common_prefixes()
-                .iter()
-                .filter_map(|p| p.prefix().map(str::to_owned)),
-        );
+/// The "directories" right under `prefix`; none when the bucket is missing.
+async fn list_dirs(store: &Storage, prefix: &str) -> anyhow::Result<Vec<String>> {
+    match store.list_dirs(prefix).await {
+        Ok(dirs) => Ok(dirs),
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
     }
-    Ok((objects, prefixes))
 }
 
 /// The newest raw object (key and time) and the newest enriched day, over every page of days.
 pub async fn freshness(
-    s3: &Client,
-    stack: &Stack,
+    raw: &Storage,
+    enriched: &Storage,
 ) -> anyhow::Result<(Option<(String, DateTime<Utc>)>, Option<NaiveDate>)> {
     let table = format!("{}/", layout::TABLE_PREFIX);
-    let newest_day = |bucket: String| {
-        let table = table.clone();
+    let newest_day = |store: &Storage| {
+        let (store, table) = (store.clone(), table.clone());
         async move {
-            let (_, days) = list_pages(s3, &bucket, &table, Some("/")).await?;
-            Ok::<_, anyhow::Error>(days.iter().filter_map(|p| layout::day_of_key(p)).max())
+            let days = list_dirs(&store, &table).await?;
+            anyhow::Ok(days.iter().filter_map(|p| layout::day_of_key(p)).max())
         }
     };
-    let (raw_day, enriched_day) = tokio::try_join!(
-        newest_day(stack.raw_bucket()),
-        newest_day(stack.enriched_bucket())
-    )?;
+    let (raw_day, enriched_day) = tokio::try_join!(newest_day(raw), newest_day(enriched))?;
     let newest_raw = match raw_day {
         None => None,
-        Some(day) => list_all(s3, &stack.raw_bucket(), &layout::day_prefix(day))
+        Some(day) => list_all(raw, &layout::day_prefix(day))
             .await?
             .into_iter()
-            .filter_map(|o| o.last_modified.map(|t| (o.key, t)))
+            .map(|o| (o.key, o.last_modified))
             .max_by_key(|(_, t)| *t),
     };
     Ok((newest_raw, enriched_day))
@@ -109,8 +67,8 @@ pub struct Migration {
 
 /// The migrations the ingest side has seen (`chats/migrated/…` in the raw bucket: the keys say
 /// it all, so one listing reads them).
-pub async fn migrations(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<Migration>> {
-    let listed = list_all(s3, &stack.raw_bucket(), layout::MIGRATED_PREFIX).await?;
+pub async fn migrations(raw: &Storage) -> anyhow::Result<Vec<Migration>> {
+    let listed = list_all(raw, layout::MIGRATED_PREFIX).await?;
     Ok(listed
         .into_iter()
         .filter_map(|o| {
@@ -118,7 +76,7 @@ pub async fn migrations(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<Migrat
             Some(Migration {
                 from,
                 to,
-                seen: o.last_modified,
+                seen: Some(o.last_modified),
             })
         })
         .collect())
@@ -126,23 +84,12 @@ pub async fn migrations(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<Migrat
 
 /// The ingest side's notes of chats it heard from but does not keep (`chats/seen/…` in the raw
 /// bucket); a note that cannot be read is left out.
-pub async fn seen_chats(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<update::SeenChat>> {
-    let bucket = stack.raw_bucket();
+pub async fn seen_chats(raw: &Storage) -> anyhow::Result<Vec<update::SeenChat>> {
     let mut notes = Vec::new();
-    for o in list_all(s3, &bucket, layout::SEEN_PREFIX).await? {
-        let body = s3
-            .get_object()
-            .bucket(&bucket)
-            .key(&o.key)
-            .send()
-            .await
-            .aws(format!("S3 GetObject {bucket}/{}", o.key))?
-            .body
-            .collect()
-            .await
-            .with_context(|| format!("cannot read s3://{bucket}/{}", o.key))?
-            .into_bytes();
-        if let Ok(note) = serde_json::from_slice(&body) {
+    for o in list_all(raw, layout::SEEN_PREFIX).await? {
+        if let Some(body) = raw.get_opt(&o.key).await?
+            && let Ok(note) = serde_json::from_slice(&body)
+        {
             notes.push(note);
         }
     }
@@ -154,9 +101,9 @@ pub async fn seen_chats(s3: &Client, stack: &Stack) -> anyhow::Result<Vec<update
 pub struct DataHealth {
     /// Bodies Telegram sent that were not updates, kept under `quarantine/`.
     pub quarantined: usize,
-    /// The days the next scheduled ETL run rebuilds (`etl::scheduled_rebuilds`): every day
-    /// marked as changed late, and the last week's days whose raw updates are newer than their
-    /// Parquet.
+    /// The days the next scheduled ETL run rebuilds, as the ETL itself works them out
+    /// (`etl::next_scheduled`): every day marked as changed late, and the last week's days whose
+    /// raw updates are newer than their Parquet.
     pub stale_days: Vec<NaiveDate>,
     pub migrations: Vec<Migration>,
     /// Chats not kept that sent the bot updates (the ingest side's notes; `tgpipe chats` names
@@ -164,55 +111,31 @@ pub struct DataHealth {
     pub chats_not_kept: usize,
 }
 
+/// The data's health, from both buckets (which exist).
 pub async fn data_health(
-    s3: &Client,
-    stack: &Stack,
+    raw: Storage,
+    enriched: Storage,
     tz: lake::TimeZone,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DataHealth> {
-    let raw = stack.raw_bucket();
-    let enriched = stack.enriched_bucket();
+    // The ETL's own configuration: what is listed here is what its next scheduled run rebuilds,
+    // found by the same code.
+    let config = etl::Config { raw, enriched, tz };
+    let raw = &config.raw;
     // Every listing that does not depend on another, at once.
-    let (quarantined, marks, built, migrations, seen) = tokio::try_join!(
-        list_all(s3, &raw, layout::QUARANTINE_PREFIX),
-        list_all(s3, &raw, layout::CHANGED_PREFIX),
-        list_all(s3, &enriched, layout::BUILT_PREFIX),
-        migrations(s3, stack),
-        list_all(s3, &raw, layout::SEEN_PREFIX),
+    let (quarantined, migrations, seen, stale_days) = tokio::try_join!(
+        list_all(raw, layout::QUARANTINE_PREFIX),
+        migrations(raw),
+        list_all(raw, layout::SEEN_PREFIX),
+        async { anyhow::Ok(etl::next_scheduled(&config, now).await?) },
     )?;
-    let lookback = etl::lookback_days(lake::day::today(now, tz));
-    let marked: BTreeSet<NaiveDate> = marks
-        .iter()
-        .filter_map(|mark| layout::day_of_key(&mark.key))
-        .collect();
-    let built = etl::built_times(built.into_iter().map(|o| o.key));
-    // Then the last week's raw objects, a day a listing (a marked day is rebuilt whatever
-    // they say).
-    let newest = futures::stream::iter(lookback.iter().copied())
-        .map(|day| {
-            let raw = &raw;
-            async move {
-                let newest = list_all(s3, raw, &layout::day_prefix(day))
-                    .await?
-                    .into_iter()
-                    .filter(|o| layout::is_raw_object(&o.key))
-                    .filter_map(|o| o.last_modified)
-                    .max();
-                anyhow::Ok(newest.map(|t| (day, t)))
-            }
-        })
-        .buffered(16)
-        .try_collect::<Vec<_>>()
-        .await?;
-    let newest = newest.into_iter().flatten().collect();
-    // The ETL's own rule: what is listed here is what its next scheduled run rebuilds.
-    let stale_days =
-        etl::scheduled_rebuilds(&lookback, &marked, &newest, &built, etl::S3_CLOCK_MARGIN)
-            .into_iter()
-            .collect();
     Ok(DataHealth {
         quarantined: quarantined.len(),
-        stale_days,
+        stale_days: stale_days
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         migrations,
         chats_not_kept: seen.len(),
     })

@@ -128,8 +128,8 @@ impl Lake {
     /// Where raw updates are kept.
     pub fn raw(&self) -> anyhow::Result<Target> {
         Ok(match self {
-            Lake::Local(dir) => Target::Local(crate::local::stores(dir)?.0),
-            Lake::Stack(ctx) => Target::Bucket(ctx.aws.s3.clone(), ctx.stack.raw_bucket()),
+            Lake::Local(dir) => crate::local::stores(dir)?.0,
+            Lake::Stack(ctx) => ctx.raw()?,
         })
     }
 }

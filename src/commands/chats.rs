@@ -172,7 +172,7 @@ async fn read_stack(printer: Printer, global: &Global, aws: &AwsArgs) -> Option<
         let Some(kept) = ctx.deployed_chats().await? else {
             return anyhow::Ok(None);
         };
-        let seen = crate::health::seen_chats(&ctx.aws.s3, &ctx.stack).await?;
+        let seen = crate::health::seen_chats(&ctx.raw()?).await?;
         Ok(Some(StackChats {
             name: ctx.stack.name.to_string(),
             kept,

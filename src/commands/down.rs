@@ -215,7 +215,7 @@ async fn data_bucket_plan(
     if !crate::stack::s3::holds_anything(&ctx.aws.s3, bucket).await? {
         return Ok((true, None));
     }
-    let objects = crate::health::list_all(&ctx.aws.s3, bucket, "")
+    let objects = crate::health::list_all(&ctx.bucket(bucket)?, "")
         .await?
         .len();
     let what = if objects == 0 {

@@ -114,8 +114,8 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     // Nothing that bears the stack's names without its tag is touched, let alone adopted: the
     // whole stack is read once (what exists, whose it is, how it is set), and its owners
     // checked before any change or question.
-    let (read, migrations) =
-        tokio::try_join!(ctx.read(), crate::health::migrations(&ctx.aws.s3, stack))?;
+    let raw = ctx.raw()?;
+    let (read, migrations) = tokio::try_join!(ctx.read(), crate::health::migrations(&raw))?;
     let foreign = read.foreign(stack);
     if !foreign.is_empty() {
         bail!("{}", foreign.refusal(stack));

@@ -30,58 +30,9 @@ pub struct Checkpoint {
 /// How often a long import records how far it got.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Where the objects go.
-pub enum Target {
-    Local(lake::Storage),
-    Bucket(aws_sdk_s3::Client, String),
-}
-
-impl Target {
-    /// An object's bytes, or `None` when there is none.
-    pub async fn get(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
-        match self {
-            Target::Local(storage) => storage
-                .get_opt(key)
-                .await
-                .with_context(|| format!("cannot read {key}")),
-            Target::Bucket(s3, bucket) => {
-                match s3.get_object().bucket(bucket).key(key).send().await {
-                    Ok(out) => Ok(Some(
-                        out.body
-                            .collect()
-                            .await
-                            .with_context(|| format!("cannot read s3://{bucket}/{key}"))?
-                            .into_bytes(),
-                    )),
-                    Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
-                    Err(e) => Err(crate::aws::aws_error(
-                        format!("S3 GetObject {bucket}/{key}"),
-                        e,
-                    )),
-                }
-            }
-        }
-    }
-
-    pub async fn put(&self, key: String, body: Bytes) -> anyhow::Result<()> {
-        match self {
-            Target::Local(storage) => storage
-                .put(&key, body)
-                .await
-                .with_context(|| format!("cannot store {key}")),
-            Target::Bucket(s3, bucket) => s3
-                .put_object()
-                .bucket(bucket)
-                .key(&key)
-                .content_type("application/json")
-                .body(body.into())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| crate::aws::aws_error(format!("S3 PutObject {bucket}/{key}"), e)),
-        }
-    }
-}
+/// Where the objects go: a local lake's raw store or the stack's raw bucket, through the same
+/// storage type as the ingest Lambda's.
+pub type Target = lake::Storage;
 
 /// Each chat of the export with its message count and the days its messages fall on.
 pub type Checked = Vec<(ExportChat, usize, BTreeSet<NaiveDate>)>;
@@ -214,7 +165,7 @@ impl Resume {
             done: false,
         };
         let earlier =
-            match target.get(&key).await? {
+            match target.get_opt(&key).await? {
                 Some(bytes) if !restart => serde_json::from_slice::<Checkpoint>(&bytes)
                     .ok()
                     .filter(|c| {
@@ -241,12 +192,9 @@ impl Resume {
             done,
             ..self.checkpoint.clone()
         };
-        target
-            .put(
-                self.key.clone(),
-                Bytes::from(serde_json::to_vec(&checkpoint)?),
-            )
-            .await
+        Ok(target
+            .put(&self.key, Bytes::from(serde_json::to_vec(&checkpoint)?))
+            .await?)
     }
 }
 
@@ -308,7 +256,7 @@ pub async fn store(
     // Boxed, not pinned on the stack: dropping it must drop the channel's receiver.
     let mut puts = Box::pin(
         stream
-            .map(|(index, key, body)| async move { target.put(key, body).await.map(|()| index) })
+            .map(|(index, key, body)| async move { target.put(&key, body).await.map(|()| index) })
             .buffer_unordered(CONCURRENT_PUTS),
     );
     // Puts end in any order: the checkpoint is the first message not yet stored.
@@ -343,7 +291,7 @@ pub async fn store(
     if let Some(e) = failed {
         // Recorded as well as it can be: the failure is what the user must see.
         let _ = resume.record(target, stored_up_to, false).await;
-        return Err(e.context(format!(
+        return Err(anyhow::Error::from(e).context(format!(
             "stored {stored_up_to} of {} messages; run the same import again to continue from there",
             resume.total
         )));

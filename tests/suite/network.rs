@@ -372,4 +372,12 @@ fn verbose_shows_each_retry_as_it_happens() {
     )
     .unwrap();
     assert!(re.is_match(retry), "{retry}");
+    // The buckets' objects are reached through the lake's storage: each of its requests is a
+    // line too, failed attempts included ("  aws s3 GET /bucket?list-type=2&prefix=…: 503").
+    let object = regex::Regex::new(r"^  aws s3 (GET|PUT|HEAD|DELETE) /\S+: \d{3}$").unwrap();
+    let objects: Vec<&str> = err.lines().filter(|l| object.is_match(l)).collect();
+    assert!(
+        objects.iter().any(|l| l.contains("list-type=2")),
+        "no bucket listing shown:\n{err}"
+    );
 }

@@ -27,8 +27,8 @@ mod stale;
 use lease::take_lease;
 use stale::changed_marks;
 pub use stale::{
-    Built, built, built_times, is_stale, lookback_days, scheduled_days, scheduled_rebuilds,
-    stale_raw_days,
+    Built, built, built_times, is_stale, lookback_days, next_scheduled, scheduled_days,
+    scheduled_rebuilds, stale_raw_days,
 };
 
 pub const SCHEDULED_LOOKBACK_DAYS: u64 = 7;

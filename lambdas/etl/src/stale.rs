@@ -59,6 +59,17 @@ pub(crate) async fn changed_marks(
     Ok(marks)
 }
 
+/// What a scheduled run at `now` rebuilds: the days marked as changed late and the stale days
+/// of the last week. `tgpipe status` asks this very function, so that what it lists is what the
+/// next run rebuilds.
+pub async fn next_scheduled(
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<NaiveDate>, EtlError> {
+    let marked = changed_marks(config).await?.into_keys().collect();
+    scheduled_days(config, &marked, now).await
+}
+
 /// The days a scheduled run looks at besides the marked ones: the last week's, in the zone.
 pub fn lookback_days(today: NaiveDate) -> BTreeSet<NaiveDate> {
     (0..SCHEDULED_LOOKBACK_DAYS)

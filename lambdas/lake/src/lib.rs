@@ -20,5 +20,7 @@ pub mod update;
 
 pub use day::{DayError, TimeZone, day_of};
 pub use row::{DayRows, Row};
-pub use storage::{ObjectInfo, Storage, StorageError};
+pub use storage::{
+    CredentialSource, Credentials, ObjectInfo, RequestLog, S3Access, Storage, StorageError,
+};
 pub use update::{Message, Update};

@@ -88,13 +88,10 @@ pub(super) async fn wanted(
     lake::day::parse_time_zone(&timezone)?;
     let mut asked = false;
     if let Some(old) = deployed_zone.filter(|old| *old != timezone) {
-        let holds_data = !crate::health::list_all(
-            &ctx.aws.s3,
-            &ctx.stack.raw_bucket(),
-            &format!("{}/", lake::layout::TABLE_PREFIX),
-        )
-        .await?
-        .is_empty();
+        let holds_data =
+            !crate::health::list_all(&ctx.raw()?, &format!("{}/", lake::layout::TABLE_PREFIX))
+                .await?
+                .is_empty();
         asked = holds_data && !args.yes && !args.dry_run;
         if asked
             && !confirm(&format!(

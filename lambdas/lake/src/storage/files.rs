@@ -17,7 +17,7 @@ pub(super) fn local_error(
         op,
         location: location.to_owned(),
         key: key.to_owned(),
-        source: Box::new(object_store::Error::Generic {
+        error: Box::new(object_store::Error::Generic {
             store: "LocalFileSystem",
             source: Box::new(e),
         }),

@@ -18,8 +18,10 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 
 mod error;
 mod files;
+mod s3;
 
 pub use error::StorageError;
+pub use s3::{CredentialSource, Credentials, RequestLog, S3Access};
 
 use files::{TEMP_COUNTER, create_private_dir, list_files, local_error, read_files, write_private};
 
@@ -99,11 +101,39 @@ impl Storage {
         }
         let store = builder.build().map_err(|source| StorageError::Open {
             location: format!("s3://{bucket}"),
-            source: Box::new(source),
+            error: Box::new(source),
         })?;
         Ok(Storage {
             store: Arc::new(store),
             location: format!("s3://{bucket}"),
+            local_root: None,
+        })
+    }
+
+    /// A bucket reached with settings given whole (`access`), not from the environment: the
+    /// CLI's region, endpoint and credentials, so that it reads and writes objects through the
+    /// same type as the Lambdas.
+    pub fn s3(bucket: &str, access: &S3Access) -> Result<Storage, StorageError> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(&access.region)
+            .with_credentials(Arc::new(s3::Cached::new(access.credentials.clone())));
+        if let Some(log) = &access.log {
+            builder = builder.with_http_connector(s3::Logging(log.clone()));
+        }
+        if let Some(endpoint) = &access.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        let location = format!("s3://{bucket}");
+        let store = builder.build().map_err(|source| StorageError::Open {
+            location: location.clone(),
+            error: Box::new(source),
+        })?;
+        Ok(Storage {
+            store: Arc::new(store),
+            location,
             local_root: None,
         })
     }
@@ -120,7 +150,7 @@ impl Storage {
         let store =
             LocalFileSystem::new_with_prefix(&dir).map_err(|source| StorageError::Open {
                 location: location.clone(),
-                source: Box::new(source),
+                error: Box::new(source),
             })?;
         Ok(Storage {
             store: Arc::new(store),
@@ -183,7 +213,7 @@ impl Storage {
             op,
             location: self.location.clone(),
             key: key.to_owned(),
-            source: Box::new(source),
+            error: Box::new(source),
         }
     }
 
@@ -245,7 +275,7 @@ impl Storage {
     pub async fn get_opt(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
         match self.get(key).await {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(StorageError::Io { source, .. })
+            Err(StorageError::Io { error: source, .. })
                 if matches!(*source, object_store::Error::NotFound { .. }) =>
             {
                 Ok(None)
@@ -334,6 +364,43 @@ impl Storage {
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         let objects = self.list_with(prefix, false).await?;
         Ok(objects.into_iter().map(|o| o.key).collect())
+    }
+
+    /// The "directories" right under `prefix` (which ends with `/`): S3's common prefixes for the
+    /// delimiter `/`, so a listing of days costs a page per thousand days, not a page per
+    /// thousand objects. Each is `prefix` and a name, without the trailing `/`; sorted.
+    pub async fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        if let Some(root) = &self.local_root {
+            let dir = root.join(prefix.trim_end_matches('/'));
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(local_error("list", &self.location, prefix, e)),
+            };
+            let mut dirs = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| local_error("list", &self.location, prefix, e))?;
+                if entry.file_type().is_ok_and(|t| t.is_dir())
+                    && let Ok(name) = entry.file_name().into_string()
+                {
+                    dirs.push(format!("{prefix}{name}"));
+                }
+            }
+            dirs.sort_unstable();
+            return Ok(dirs);
+        }
+        let listed = self
+            .store
+            .list_with_delimiter(Some(&Path::from(prefix)))
+            .await
+            .map_err(|e| self.io("list", prefix, e))?;
+        let mut dirs: Vec<String> = listed
+            .common_prefixes
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect();
+        dirs.sort_unstable();
+        Ok(dirs)
     }
 
     /// Lists every object under a prefix (all pages), sorted by key.
