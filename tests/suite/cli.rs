@@ -61,7 +61,7 @@ impl Env {
         self.run(&args, Some(TOKEN))
     }
 
-    fn assert_token_never_printed(&self) {
+    pub fn assert_token_never_printed(&self) {
         let printed = self.printed.borrow();
         assert!(!printed.contains(TOKEN), "the bot token was printed");
         assert!(
@@ -71,346 +71,8 @@ impl Env {
     }
 }
 
-fn ok(result: &(i32, String, String)) {
+pub fn ok(result: &(i32, String, String)) {
     assert_eq!(result.0, 0, "stdout:\n{}\nstderr:\n{}", result.1, result.2);
-}
-
-#[test]
-fn up_status_drift_down_end_to_end() {
-    let env = Env::new();
-    let dry = env.up(&["--dry-run"]);
-    // Changes pending: "not as it should be".
-    assert_eq!(dry.0, 3, "stdout:\n{}\nstderr:\n{}", dry.1, dry.2);
-    assert!(
-        dry.1.contains("create") && dry.1.contains("Dry run: nothing was changed."),
-        "{}",
-        dry.1
-    );
-
-    let first = env.up(&[]);
-    ok(&first);
-    let api_url = first
-        .1
-        .lines()
-        .find_map(|l| l.strip_prefix("API URL:"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    assert!(api_url.ends_with("/webhook"), "{api_url}");
-    // `outputs` reads the same back from the account.
-    let outputs = env.run(&["outputs", "--output", "json"], None);
-    ok(&outputs);
-    let outputs: serde_json::Value = serde_json::from_str(&outputs.1).unwrap();
-    assert_eq!(outputs["api_url"], api_url.as_str());
-    assert_eq!(outputs["raw_bucket"], "tgpipe-123456789012-eu-west-1-raw");
-    assert_eq!(outputs["ingest_function"], "tgpipe-ingest");
-    assert_eq!(outputs["table"], "tgpipe.telegram");
-    assert_eq!(outputs["schedule"], "cron(30 0 * * ? *)");
-    assert_eq!(outputs["timezone"], "UTC");
-    assert_eq!(outputs["chats"], serde_json::json!([-1001234567890i64]));
-    let set: Vec<_> = env
-        .bot
-        .calls()
-        .into_iter()
-        .filter(|c| c.method == "setWebhook")
-        .collect();
-    assert_eq!(set.len(), 1);
-    assert_eq!(set[0].params["url"], api_url);
-    let secret = set[0].params["secret_token"].as_str().unwrap().to_owned();
-    assert!(secret.len() >= 32, "{secret}");
-    assert_eq!(
-        set[0].params["allowed_updates"],
-        serde_json::json!([
-            "message",
-            "edited_message",
-            "channel_post",
-            "edited_channel_post",
-            "my_chat_member"
-        ])
-    );
-    assert!(
-        !first.1.contains(&secret) && !first.2.contains(&secret),
-        "the webhook secret was printed"
-    );
-
-    // The ingest function holds the same secret, the chat list and the raw bucket.
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let config = rt.block_on(common::sdk_config(&env.moto));
-    let lambda = aws_sdk_lambda::Client::new(&config);
-    let c = rt
-        .block_on(
-            lambda
-                .get_function_configuration()
-                .function_name("tgpipe-ingest")
-                .send(),
-        )
-        .unwrap();
-    let vars = c.environment().unwrap().variables().unwrap();
-    assert_eq!(vars["TGPIPE_WEBHOOK_SECRET"], secret);
-    assert_eq!(vars["TGPIPE_ALLOWED_CHAT_IDS"], "-1001234567890");
-    assert_eq!(
-        vars["TGPIPE_RAW_BUCKET"],
-        "tgpipe-123456789012-eu-west-1-raw"
-    );
-
-    // Again, nothing changed: not one mutating AWS request, and no new setWebhook.
-    env.moto.start_recording();
-    let second = env.up(&[]);
-    let calls = env.moto.recorded();
-    ok(&second);
-    assert!(
-        second
-            .1
-            .contains("Everything is up to date: no changes made."),
-        "{}",
-        second.1
-    );
-    assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
-    assert_eq!(
-        env.bot
-            .calls()
-            .iter()
-            .filter(|c| c.method == "setWebhook")
-            .count(),
-        1
-    );
-    // A deployed stack that is as it should be: a dry run has nothing to do, and says so with 0.
-    let settled = env.up(&["--dry-run"]);
-    ok(&settled);
-    assert!(settled.1.contains("Nothing would be"), "{}", settled.1);
-
-    let status = env.run(&["status", "--output", "json"], Some(TOKEN));
-    ok(&status);
-    let report: serde_json::Value = serde_json::from_str(&status.1).unwrap();
-    assert_eq!(report["healthy"], true);
-    assert_eq!(report["webhook"]["points_at_api"], true);
-    assert_eq!(
-        report["resources"].as_array().unwrap().len(),
-        14,
-        "{}",
-        status.1
-    );
-
-    // Drift by hand: status says so and fails; up repairs it.
-    let s3 = tgpipe::aws::s3_client(&config);
-    rt.block_on(
-        s3.delete_bucket_encryption()
-            .bucket("tgpipe-123456789012-eu-west-1-enriched")
-            .send(),
-    )
-    .unwrap();
-    env.bot.set_webhook_info(
-        serde_json::json!({"url": "https://elsewhere.example/hook", "pending_update_count": 7,
-        "last_error_date": 1714564800, "last_error_message": "Connection refused"}),
-    );
-    let drifted = env.run(&["status"], Some(TOKEN));
-    assert_eq!(drifted.0, 3, "{}", drifted.1);
-    assert!(
-        drifted.1.contains("DRIFTED") && drifted.1.contains("default encryption differs"),
-        "{}",
-        drifted.1
-    );
-    assert!(
-        drifted.1.contains("WRONG")
-            && drifted.1.contains("pending updates: 7")
-            && drifted.1.contains("Connection refused"),
-        "{}",
-        drifted.1
-    );
-    ok(&env.up(&[]));
-    ok(&env.run(&["status"], Some(TOKEN)));
-
-    // --verbose names every AWS call and Telegram method, and still not the token.
-    let verbose = env.run(&["--verbose", "status"], Some(TOKEN));
-    ok(&verbose);
-    assert!(
-        verbose.2.contains("aws S3 GetBucketEncryption: 200"),
-        "{}",
-        verbose.2
-    );
-    assert!(
-        verbose.2.contains("GetCallerIdentity: 200"),
-        "{}",
-        verbose.2
-    );
-    assert!(
-        verbose.2.contains("telegram getWebhookInfo: 200"),
-        "{}",
-        verbose.2
-    );
-
-    // Without a token, status does the rest and says what it skipped.
-    let tokenless = env.run(&["status"], None);
-    ok(&tokenless);
-    assert!(
-        tokenless
-            .1
-            .contains(&tgpipe::ui::status_line("skipped", "telegram webhook", "")),
-        "{}",
-        tokenless.1
-    );
-
-    // set-webhook --rotate-secret: a new secret in the function and in Telegram.
-    ok(&env.run(&["set-webhook", "--rotate-secret"], Some(TOKEN)));
-    let last = env
-        .bot
-        .calls()
-        .into_iter()
-        .rev()
-        .find(|c| c.method == "setWebhook")
-        .unwrap();
-    let rotated = last.params["secret_token"].as_str().unwrap().to_owned();
-    assert_ne!(rotated, secret);
-    let c = rt
-        .block_on(
-            lambda
-                .get_function_configuration()
-                .function_name("tgpipe-ingest")
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(
-        c.environment().unwrap().variables().unwrap()["TGPIPE_WEBHOOK_SECRET"],
-        rotated
-    );
-
-    // A second stack beside it, then down of the first: the second is untouched.
-    ok(&env.run(
-        &[
-            "--name",
-            "other",
-            "up",
-            "--chat-id",
-            "-100",
-            "--artifacts",
-            env.artifacts.path().to_str().unwrap(),
-        ],
-        Some(TOKEN),
-    ));
-    // Data in the raw bucket: moto applies the TLS-only Deny to plain-HTTP object calls, so the
-    // set-up lifts the policy to seed an object.
-    let raw = "tgpipe-123456789012-eu-west-1-raw";
-    rt.block_on(s3.delete_bucket_policy().bucket(raw).send())
-        .unwrap();
-    rt.block_on(
-        s3.put_object()
-            .bucket(raw)
-            .key("telegram/context_date=2024-05-01/1.json")
-            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
-            .send(),
-    )
-    .unwrap();
-    let fresh = env.run(&["status", "--output", "json"], Some(TOKEN));
-    let report: serde_json::Value = serde_json::from_str(&fresh.1).unwrap();
-    let newest = report["newest_raw_object"].as_str().unwrap_or_default();
-    assert!(
-        newest.starts_with("telegram/context_date=2024-05-01/1.json at "),
-        "{}",
-        fresh.1
-    );
-    assert!(report["newest_enriched_day"].is_null(), "{}", fresh.1);
-    // down shows what it would delete; without a terminal it needs --yes, and without it, or
-    // with --dry-run, nothing goes.
-    for args in [
-        &["down"][..],
-        &["down", "--dry-run"],
-        &["down", "--delete-data"],
-    ] {
-        let shown = env.run(args, Some(TOKEN));
-        let dry = args.contains(&"--dry-run");
-        assert_eq!(shown.0, if dry { 0 } else { 1 }, "{args:?}: {}", shown.2);
-        assert!(
-            shown.1.contains(&tgpipe::ui::status_line(
-                "keep",
-                "s3 bucket",
-                format!("{raw} (holds 1 objects; --delete-data deletes them)")
-            )) || args.contains(&"--delete-data"),
-            "{}",
-            shown.1
-        );
-        assert!(
-            shown.1.contains(&tgpipe::ui::status_line(
-                "delete",
-                "lambda function",
-                "tgpipe-ingest"
-            )),
-            "{}",
-            shown.1
-        );
-        if !dry {
-            assert!(shown.2.contains("pass --yes"), "{}", shown.2);
-        }
-        let after = env.run(&["status", "--output", "json"], Some(TOKEN));
-        let after: serde_json::Value = serde_json::from_str(&after.1).unwrap();
-        assert_eq!(
-            after["resources"], report["resources"],
-            "{args:?} changed something"
-        );
-    }
-    let down = env.run(&["down", "--yes"], Some(TOKEN));
-    ok(&down);
-    assert!(
-        down.1.contains(&tgpipe::ui::status_line(
-            "kept",
-            "s3 bucket",
-            format!("{raw} (holds data)")
-        )),
-        "{}",
-        down.1
-    );
-    assert!(down.1.contains("--delete-data"), "{}", down.1);
-    assert!(
-        down.1.contains(&tgpipe::ui::status_line(
-            "deleted",
-            "s3 bucket",
-            "tgpipe-123456789012-eu-west-1-enriched"
-        )),
-        "{}",
-        down.1
-    );
-    let with_data = env.run(&["down", "--yes", "--delete-data"], Some(TOKEN));
-    ok(&with_data);
-    assert!(
-        with_data
-            .1
-            .contains(&tgpipe::ui::status_line("deleted", "s3 bucket", raw)),
-        "{}",
-        with_data.1
-    );
-    assert!(
-        !env.bot.calls().iter().any(|c| c.method == "deleteWebhook"),
-        "the webhook pointed at the other stack"
-    );
-    let gone = env.run(&["status", "--output", "json"], None);
-    assert_eq!(gone.0, 3);
-    let report: serde_json::Value = serde_json::from_str(&gone.1).unwrap();
-    assert!(
-        report["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["state"] == "missing"),
-        "{}",
-        gone.1
-    );
-    ok(&env.run(&["--name", "other", "status"], Some(TOKEN)));
-    let down_again = env.run(&["down", "--yes"], None);
-    ok(&down_again);
-    assert!(down_again.1.contains("already gone"), "{}", down_again.1);
-    let outputs = env.run(&["outputs", "--output", "json"], None);
-    ok(&outputs);
-    let outputs: serde_json::Value = serde_json::from_str(&outputs.1).unwrap();
-    for gone in [
-        "api_url",
-        "raw_bucket",
-        "ingest_function",
-        "workgroup",
-        "table",
-        "schedule",
-    ] {
-        assert!(outputs[gone].is_null(), "{gone}: {outputs}");
-    }
-    env.assert_token_never_printed();
 }
 
 #[test]
@@ -643,20 +305,21 @@ fn an_interrupted_up_is_completed_by_the_next() {
     env.assert_token_never_printed();
 }
 
-/// Helpers of the no-loss tests: the SDK against this environment's moto.
-struct Aws {
-    rt: tokio::runtime::Runtime,
-    config: aws_config::SdkConfig,
+/// The SDK against an environment's moto, for what a test seeds or checks in the account.
+pub struct Aws {
+    pub rt: tokio::runtime::Runtime,
+    pub config: aws_config::SdkConfig,
 }
 
 impl Aws {
-    fn new(env: &Env) -> Aws {
+    pub fn new(env: &Env) -> Aws {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let config = rt.block_on(common::sdk_config(&env.moto));
         Aws { rt, config }
     }
 
-    fn ingest_vars(&self) -> std::collections::HashMap<String, String> {
+    /// The ingest function's variables as deployed.
+    pub fn ingest_vars(&self) -> std::collections::HashMap<String, String> {
         let lambda = aws_sdk_lambda::Client::new(&self.config);
         let c = self
             .rt
@@ -672,14 +335,14 @@ impl Aws {
 
     /// moto applies the buckets' TLS-only Deny to plain-HTTP object calls: a test that seeds or
     /// reads objects lifts it first.
-    fn lift_tls_only_policy(&self, bucket: &str) {
+    pub fn lift_tls_only_policy(&self, bucket: &str) {
         let s3 = tgpipe::aws::s3_client(&self.config);
         self.rt
             .block_on(s3.delete_bucket_policy().bucket(bucket).send())
             .unwrap();
     }
 
-    fn put(&self, bucket: &str, key: &str, body: &str) {
+    pub fn put(&self, bucket: &str, key: &str, body: &str) {
         let s3 = tgpipe::aws::s3_client(&self.config);
         self.rt
             .block_on(
@@ -693,10 +356,11 @@ impl Aws {
     }
 }
 
-const RAW: &str = "tgpipe-123456789012-eu-west-1-raw";
-const GROUP: &str = "-1001234567890";
+pub const RAW: &str = "tgpipe-123456789012-eu-west-1-raw";
+pub const GROUP: &str = "-1001234567890";
 
-fn secrets_given(env: &Env) -> Vec<String> {
+/// Every secret `setWebhook` gave Telegram, in order.
+pub fn secrets_given(env: &Env) -> Vec<String> {
     env.bot
         .calls()
         .into_iter()
@@ -1047,265 +711,6 @@ fn the_etl_runs_alone_reserved_concurrency_bounded_retries_and_a_lease_where_non
     small.moto.start_recording();
     ok(&small.up(&[]));
     assert!(mutating(&small.moto.recorded()).is_empty());
-}
-
-#[test]
-fn resources_that_bear_the_stacks_names_without_its_tag_are_never_adopted_or_deleted() {
-    let env = Env::new();
-    let aws = Aws::new(&env);
-    let c = &aws.config;
-    let (s3, iam, lambda) = (
-        tgpipe::aws::s3_client(c),
-        aws_sdk_iam::Client::new(c),
-        aws_sdk_lambda::Client::new(c),
-    );
-    let (logs, events) = (
-        aws_sdk_cloudwatchlogs::Client::new(c),
-        aws_sdk_eventbridge::Client::new(c),
-    );
-    let (athena, glue) = (aws_sdk_athena::Client::new(c), aws_sdk_glue::Client::new(c));
-    // Someone else's resources, one of each kind, with the names a stack "other" would use.
-    aws.rt.block_on(async {
-        common::create_bucket(&s3, "other-123456789012-eu-west-1-raw").await;
-        let trust = tgpipe::stack::iam::trust_policy().to_string();
-        iam.create_role()
-            .role_name("other-etl")
-            .assume_role_policy_document(&trust)
-            .send()
-            .await
-            .unwrap();
-        lambda
-            .create_function()
-            .function_name("other-ingest")
-            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-            .handler("bootstrap")
-            .role("arn:aws:iam::123456789012:role/other-etl")
-            .code(
-                aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(common::zip_with_comment("theirs").into())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        logs.create_log_group()
-            .log_group_name("/aws/lambda/other-etl")
-            .send()
-            .await
-            .unwrap();
-        events
-            .put_rule()
-            .name("other-etl-daily")
-            .schedule_expression("rate(1 day)")
-            .send()
-            .await
-            .unwrap();
-        athena
-            .create_work_group()
-            .name("other")
-            .send()
-            .await
-            .unwrap();
-        // An HTTP API of the same name: APIs are found by name and tag, so it is never ours.
-        aws_sdk_apigatewayv2::Client::new(c)
-            .create_api()
-            .name("other")
-            .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
-            .send()
-            .await
-            .unwrap();
-        glue.create_database()
-            .database_input(
-                aws_sdk_glue::types::DatabaseInput::builder()
-                    .name("other")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
-    let theirs = [
-        "s3 bucket other-123456789012-eu-west-1-raw",
-        "iam role other-etl",
-        "lambda function other-ingest",
-        "log group /aws/lambda/other-etl",
-        "eventbridge rule other-etl-daily",
-        "athena workgroup other",
-        "glue database other",
-    ];
-
-    // up stops before changing anything, naming each of them.
-    let artifacts = env.artifacts.path().to_str().unwrap().to_owned();
-    env.moto.start_recording();
-    let up = env.run(
-        &[
-            "--name",
-            "other",
-            "up",
-            "--chat-id",
-            GROUP,
-            "--artifacts",
-            &artifacts,
-        ],
-        Some(TOKEN),
-    );
-    assert_ne!(up.0, 0);
-    for name in theirs {
-        assert!(up.2.contains(name), "{name} not named: {}", up.2);
-    }
-    assert!(up.2.contains("nothing was changed"), "{}", up.2);
-    assert!(
-        mutating(&env.moto.recorded()).is_empty(),
-        "{:?}",
-        mutating(&env.moto.recorded())
-    );
-
-    // down leaves every one of them and says so.
-    let down = env.run(
-        &["--name", "other", "down", "--yes", "--delete-data"],
-        Some(TOKEN),
-    );
-    ok(&down);
-    assert!(down.1.contains("not this stack's"), "{}", down.1);
-    aws.rt.block_on(async {
-        s3.head_bucket()
-            .bucket("other-123456789012-eu-west-1-raw")
-            .send()
-            .await
-            .unwrap();
-        iam.get_role().role_name("other-etl").send().await.unwrap();
-        lambda
-            .get_function()
-            .function_name("other-ingest")
-            .send()
-            .await
-            .unwrap();
-        let groups = logs
-            .describe_log_groups()
-            .log_group_name_prefix("/aws/lambda/other-etl")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(groups.log_groups().len(), 1);
-        events
-            .describe_rule()
-            .name("other-etl-daily")
-            .send()
-            .await
-            .unwrap();
-        athena
-            .get_work_group()
-            .work_group("other")
-            .send()
-            .await
-            .unwrap();
-        glue.get_database().name("other").send().await.unwrap();
-        let apis = aws_sdk_apigatewayv2::Client::new(c)
-            .get_apis()
-            .send()
-            .await
-            .unwrap();
-        assert!(apis.items().iter().any(|a| a.name() == Some("other")));
-    });
-
-    // Names of AWS's own resources are refused before any call.
-    for name in ["default", "primary"] {
-        let refused = env.run(&["--name", name, "up", "--chat-id", GROUP], Some(TOKEN));
-        assert_ne!(refused.0, 0);
-        assert!(refused.2.contains("AWS's own"), "{}", refused.2);
-        let refused = env.run(&["--name", name, "down", "--yes"], Some(TOKEN));
-        assert!(refused.2.contains("AWS's own"), "{}", refused.2);
-    }
-}
-
-/// The `(kind, name)` pairs of a `down --output json` list (`plan` or `removed`) with `field`.
-fn by_kind(report: &serde_json::Value, list: &str, field: &str) -> Vec<(String, String, String)> {
-    report[list]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {list}: {report}"))
-        .iter()
-        .map(|r| {
-            (
-                r["kind"].as_str().unwrap().to_owned(),
-                r["name"].as_str().unwrap().to_owned(),
-                r[field].to_string(),
-            )
-        })
-        .collect()
-}
-
-#[test]
-fn someone_elses_workgroup_named_like_the_stack_keeps_only_itself_on_down() {
-    // The default stack "tgpipe" names its HTTP API, its workgroup and its Glue database alike.
-    let env = Env::new();
-    ok(&env.up(&[]));
-    let aws = Aws::new(&env);
-    let athena = aws_sdk_athena::Client::new(&aws.config);
-    // The workgroup loses the stack's tag, as someone else's of that name would lack it (moto
-    // keeps a deleted workgroup's tags for its next namesake, so it is untagged, not recreated).
-    aws.rt.block_on(async {
-        athena
-            .untag_resource()
-            .resource_arn("arn:aws:athena:eu-west-1:123456789012:workgroup/tgpipe")
-            .tag_keys(tgpipe::stack::STACK_TAG)
-            .send()
-            .await
-            .unwrap();
-    });
-
-    let (code, out, err) = env.run(&["down", "--dry-run", "--output", "json"], Some(TOKEN));
-    assert_eq!(code, 0, "{err}");
-    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let plan = by_kind(&plan, "plan", "delete");
-    for (kind, delete) in [
-        ("http api", "true"),
-        ("glue database", "true"),
-        ("glue table", "true"),
-        ("athena workgroup", "false"),
-    ] {
-        let entry = (kind.to_owned(), "tgpipe".to_owned(), delete.to_owned());
-        let entry = if kind == "glue table" {
-            (
-                kind.to_owned(),
-                "tgpipe.telegram".to_owned(),
-                delete.to_owned(),
-            )
-        } else {
-            entry
-        };
-        assert!(plan.contains(&entry), "{entry:?} not in {plan:?}");
-    }
-
-    let (code, out, err) = env.run(&["down", "--yes", "--output", "json"], Some(TOKEN));
-    assert_eq!(code, 0, "{err}");
-    let removed: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let removed = by_kind(&removed, "removed", "removal");
-    for (kind, name, removal) in [
-        ("http api", "tgpipe", "deleted"),
-        ("glue database", "tgpipe", "deleted"),
-        ("glue table", "tgpipe.telegram", "deleted"),
-        ("athena workgroup", "tgpipe", "not_ours"),
-    ] {
-        let entry = (kind.to_owned(), name.to_owned(), format!("{removal:?}"));
-        assert!(removed.contains(&entry), "{entry:?} not in {removed:?}");
-    }
-    aws.rt.block_on(async {
-        athena
-            .get_work_group()
-            .work_group("tgpipe")
-            .send()
-            .await
-            .unwrap();
-        let glue = aws_sdk_glue::Client::new(&aws.config);
-        assert!(glue.get_database().name("tgpipe").send().await.is_err());
-        let apis = aws_sdk_apigatewayv2::Client::new(&aws.config)
-            .get_apis()
-            .send()
-            .await
-            .unwrap();
-        assert!(apis.items().is_empty(), "{:?}", apis.items());
-    });
 }
 
 #[test]
