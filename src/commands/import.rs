@@ -121,28 +121,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     )
     .await?;
     progress.done();
-    for c in report.iter().filter(|c| c.kept) {
-        printer.line(status_line(
-            "imported",
-            "telegram chat",
-            format_args!(
-                "{} ({}): {} messages over {} days",
-                c.id, c.name, c.messages, c.days
-            ),
-        ));
-    }
-    if args.no_etl {
-        printer.line(format_args!(
-            "Stored {stored} messages over {} days; `tgpipe etl` rebuilds them.",
-            days.len()
-        ));
-    } else {
-        printer.line(format_args!(
-            "Stored {stored} messages; rebuilding the {} days the export touched.",
-            days.len()
-        ));
-    }
-
+    say_stored(printer, &report, stored, days.len(), args.no_etl);
     let summary = if args.no_etl || days.is_empty() {
         None
     } else {
@@ -163,6 +142,29 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         s.into_result()?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Each kept chat's line, and what was stored and what comes next.
+fn say_stored(printer: Printer, report: &[ChatImport], stored: usize, days: usize, no_etl: bool) {
+    for c in report.iter().filter(|c| c.kept) {
+        printer.line(status_line(
+            "imported",
+            "telegram chat",
+            format_args!(
+                "{} ({}): {} messages over {} days",
+                c.id, c.name, c.messages, c.days
+            ),
+        ));
+    }
+    if no_etl {
+        printer.line(format_args!(
+            "Stored {stored} messages over {days} days; `tgpipe etl` rebuilds them."
+        ));
+    } else {
+        printer.line(format_args!(
+            "Stored {stored} messages; rebuilding the {days} days the export touched."
+        ));
+    }
 }
 
 /// What each chat of the export comes to; a line for each chat left out, and how to take it.

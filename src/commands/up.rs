@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 
 mod wanted;
 
-use self::wanted::{chat_ids, desired, wanted};
+use self::wanted::{Wanted, chat_ids, desired, wanted};
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
 use crate::connection::Ctx;
@@ -116,44 +116,19 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     // checked before any change or question.
     let raw = ctx.raw()?;
     let (read, migrations) = tokio::try_join!(ctx.read(), crate::health::migrations(&raw))?;
-    let foreign = read.foreign(stack);
-    if !foreign.is_empty() {
-        bail!("{}", foreign.refusal(stack));
-    }
+    read.ensure_all_ours(stack)?;
     let wanted = wanted(&ctx, &args, given, read, migrations).await?;
     let desired = desired(&ctx, &artifacts, &wanted).await?;
     // While the user answered, the stack may have changed: what is applied is read anew.
     let again;
     let read = if wanted.asked {
         again = crate::stack::read(&ctx.aws, stack).await?;
-        let foreign = again.foreign(stack);
-        if !foreign.is_empty() {
-            bail!("{}", foreign.refusal(stack));
-        }
+        again.ensure_all_ours(stack)?;
         &again
     } else {
         read
     };
-    printer.note(format_args!(
-        "{} stack {} in account {} ({}) for @{bot_name}; Lambda code {}",
-        if args.dry_run {
-            "Planning"
-        } else {
-            "Deploying"
-        },
-        stack.name,
-        stack.account,
-        stack.region,
-        match &artifacts {
-            Artifacts::Embedded => artifacts.to_string(),
-            Artifacts::Dir(_) => format!("from {artifacts}"),
-        }
-    ));
-    for (from, to) in &wanted.migrated {
-        printer.line(format_args!(
-            "  chat {from} became the supergroup {to}: keeping {to} too"
-        ));
-    }
+    say_what_and_where(printer, &args, stack, &bot_name, &artifacts, &wanted);
     let Applied { before, outputs } = if args.dry_run {
         let plan = Applied {
             before: read.states(stack, Some(&desired)),
@@ -179,6 +154,37 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
         finish_dry_run(printer, &ctx, &bot, &done).await
     } else {
         finish(printer, &ctx, &bot, &done).await
+    }
+}
+
+/// What `up` is about to do, where, with which code; the chats it keeps because they moved.
+fn say_what_and_where(
+    printer: Printer,
+    args: &UpArgs,
+    stack: &Stack,
+    bot_name: &str,
+    artifacts: &Artifacts,
+    wanted: &Wanted,
+) {
+    printer.note(format_args!(
+        "{} stack {} in account {} ({}) for @{bot_name}; Lambda code {}",
+        if args.dry_run {
+            "Planning"
+        } else {
+            "Deploying"
+        },
+        stack.name,
+        stack.account,
+        stack.region,
+        match artifacts {
+            Artifacts::Embedded => artifacts.to_string(),
+            Artifacts::Dir(_) => format!("from {artifacts}"),
+        }
+    ));
+    for (from, to) in &wanted.migrated {
+        printer.line(format_args!(
+            "  chat {from} became the supergroup {to}: keeping {to} too"
+        ));
     }
 }
 

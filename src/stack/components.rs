@@ -147,6 +147,16 @@ impl StackRead {
         )
     }
 
+    /// Refuses, naming them and what to do, when any of the stack's names is someone else's:
+    /// nothing of theirs is touched, let alone adopted.
+    pub fn ensure_all_ours(&self, stack: &Stack) -> anyhow::Result<()> {
+        let foreign = self.foreign(stack);
+        if !foreign.is_empty() {
+            anyhow::bail!("{}", foreign.refusal(stack));
+        }
+        Ok(())
+    }
+
     /// Every resource's state, in [`ALL`]'s order (see [`Part::states`]).
     pub fn states(&self, stack: &Stack, desired: Option<&Desired>) -> Vec<Resource> {
         self.each()
