@@ -142,95 +142,40 @@ fn an_interrupted_up_is_completed_by_the_next() {
     );
     let clients = tgpipe::stack::Clients::new(&config, false);
     let (lambda, api) = (&clients.lambda, &clients.api);
+    // Removes these components as `down` would.
+    let remove = |parts: &'static [&'static dyn tgpipe::stack::Component]| {
+        let (clients, stack) = (&clients, &stack);
+        async move {
+            for part in parts {
+                common::destroy(*part, clients, stack, &Default::default(), false)
+                    .await
+                    .unwrap();
+            }
+        }
+    };
     // Each cut undoes the steps after a point, as if `up` had stopped there.
     let cuts: [(&str, &dyn Fn()); 5] = [
         ("only the buckets exist", &|| {
             rt.block_on(async {
-                common::destroy(
+                remove(&[
                     &tgpipe::stack::events::Schedule,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
-                common::destroy(
                     &tgpipe::stack::apigw::HttpApi,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
-                common::destroy(
                     &tgpipe::stack::lambda::Functions,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
-                common::destroy(
                     &tgpipe::stack::logs::LogGroups,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
-                common::destroy(
                     &tgpipe::stack::iam::Roles,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
-                common::destroy(
                     &tgpipe::stack::athena::Analytics,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
+                ])
+                .await;
             })
         }),
         ("roles, no functions", &|| {
             rt.block_on(async {
-                common::destroy(
+                remove(&[
                     &tgpipe::stack::events::Schedule,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
-                common::destroy(
                     &tgpipe::stack::apigw::HttpApi,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
-                common::destroy(
                     &tgpipe::stack::lambda::Functions,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
+                ])
+                .await;
             })
         }),
         ("an API without its route and stage", &|| {
@@ -255,15 +200,7 @@ fn an_interrupted_up_is_completed_by_the_next() {
                     .send()
                     .await
                     .unwrap();
-                common::destroy(
-                    &tgpipe::stack::events::Schedule,
-                    &clients,
-                    &stack,
-                    &Default::default(),
-                    false,
-                )
-                .await
-                .unwrap();
+                remove(&[&tgpipe::stack::events::Schedule]).await;
             })
         }),
         ("a rule without its permission", &|| {
