@@ -97,14 +97,15 @@ pub fn s3_access(
             })
         })
     });
-    Ok(lake::S3Access {
-        region: region.to_owned(),
-        endpoint: config.endpoint_url().map(str::to_owned),
-        credentials,
-        log: verbose.then(|| -> lake::RequestLog {
-            std::sync::Arc::new(|line: &str| crate::ui::trace(format_args!("  aws s3 {line}")))
-        }),
-    })
+    // The endpoint every call goes to (--endpoint-url, AWS_ENDPOINT_URL), else S3's own.
+    let endpoint = config
+        .endpoint_url()
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok());
+    let log = verbose.then(|| -> lake::RequestLog {
+        std::sync::Arc::new(|line: &str| crate::ui::trace(format_args!("  aws s3 {line}")))
+    });
+    Ok(lake::S3Access::new(region, endpoint, credentials, log))
 }
 
 /// `--verbose`: one line per AWS call on stderr — service, operation, HTTP status — and one per

@@ -111,7 +111,7 @@ pub struct DataHealth {
     pub chats_not_kept: usize,
 }
 
-/// The data's health, from both buckets (which exist).
+/// The data's health, from the raw bucket (which exists) and the enriched one.
 pub async fn data_health(
     raw: Storage,
     enriched: Storage,
@@ -127,7 +127,15 @@ pub async fn data_health(
         list_all(raw, layout::QUARANTINE_PREFIX),
         migrations(raw),
         list_all(raw, layout::SEEN_PREFIX),
-        async { anyhow::Ok(etl::next_scheduled(&config, now).await?) },
+        async {
+            match etl::next_scheduled(&config, now).await {
+                Ok(days) => anyhow::Ok(days),
+                // No enriched bucket: `status` names it among the resources; no day's output can
+                // be judged.
+                Err(etl::EtlError::Storage(e)) if e.is_not_found() => Ok(BTreeSet::new()),
+                Err(e) => Err(e.into()),
+            }
+        },
     )?;
     Ok(DataHealth {
         quarantined: quarantined.len(),

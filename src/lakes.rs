@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use chrono::NaiveDate;
 use lake::day::TimeZone;
 
@@ -67,8 +68,11 @@ impl Lake {
             Lake::Local(dir) => {
                 let ctx = crate::query::local::open(dir).await?;
                 let mut answers = Vec::new();
-                for sql in sqls {
-                    answers.push(crate::query::local::run(&ctx, sql).await?);
+                for (i, sql) in sqls.iter().enumerate() {
+                    let answer = crate::query::local::run(&ctx, sql)
+                        .await
+                        .with_context(|| format!("statement {} of {}", i + 1, sqls.len()))?;
+                    answers.push(answer);
                 }
                 Ok(Outcome::Finished(Ran {
                     answers,

@@ -72,7 +72,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
         };
         anyhow::Ok((newest_raw, newest_enriched_day, telegram))
     };
-    // The data's health needs both buckets; when one is missing the answer is dropped below.
+    // The data's health needs the raw bucket; when it is missing the answer is dropped below.
     let data = async {
         let zone = ctx.time_zone().await?;
         crate::health::data_health(ctx.raw()?, ctx.enriched()?, zone, now).await
@@ -80,13 +80,11 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     let (read, side, data) = tokio::join!(ctx.read(), telegram_and_freshness, data);
     let resources = read?.states(stack, None);
     let (newest_raw, newest_enriched_day, telegram) = side?;
-    // The data's health is the buckets': without them there is none to tell.
-    let exists = |bucket: String| {
-        resources
-            .iter()
-            .any(|r| r.name == bucket && r.state != State::Missing)
-    };
-    let data = if exists(stack.raw_bucket()) && exists(stack.enriched_bucket()) {
+    // The data's health is the raw bucket's: without it there is none to tell.
+    let data = if resources
+        .iter()
+        .any(|r| r.name == stack.raw_bucket() && r.state != State::Missing)
+    {
         Some(data?)
     } else {
         None

@@ -115,18 +115,7 @@ impl Storage {
     /// CLI's region, endpoint and credentials, so that it reads and writes objects through the
     /// same type as the Lambdas.
     pub fn s3(bucket: &str, access: &S3Access) -> Result<Storage, StorageError> {
-        let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_region(&access.region)
-            .with_credentials(Arc::new(s3::Cached::new(access.credentials.clone())));
-        if let Some(log) = &access.log {
-            builder = builder.with_http_connector(s3::Logging(log.clone()));
-        }
-        if let Some(endpoint) = &access.endpoint {
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
-        }
+        let builder = access.builder(bucket);
         let location = format!("s3://{bucket}");
         let store = builder.build().map_err(|source| StorageError::Open {
             location: location.clone(),
@@ -145,7 +134,7 @@ impl Storage {
         let dir = dir.into();
         create_private_dir(&dir).map_err(|source| StorageError::CreateDir {
             path: dir.clone(),
-            source,
+            error: source,
         })?;
         let location = format!("file://{}", dir.display());
         let store =

@@ -35,11 +35,47 @@ pub type RequestLog = Arc<dyn Fn(&str) + Send + Sync>;
 /// How to reach a bucket.
 #[derive(Clone)]
 pub struct S3Access {
-    pub region: String,
-    /// An S3-compatible endpoint (an emulator); plain HTTP is allowed only for one given here.
-    pub endpoint: Option<String>,
-    pub credentials: CredentialSource,
-    pub log: Option<RequestLog>,
+    region: String,
+    endpoint: Option<String>,
+    /// One cache for every bucket opened with this access: the caller's credential chain (an
+    /// SSO call, a role to assume) is asked once, not once a bucket.
+    credentials: Arc<Cached>,
+    log: Option<RequestLog>,
+}
+
+impl S3Access {
+    /// `endpoint`: an S3-compatible one (an emulator), plain HTTP allowed only for it; without,
+    /// AWS's own for the region. `log` hears of each request.
+    pub fn new(
+        region: impl Into<String>,
+        endpoint: Option<String>,
+        credentials: CredentialSource,
+        log: Option<RequestLog>,
+    ) -> S3Access {
+        S3Access {
+            region: region.into(),
+            endpoint,
+            credentials: Arc::new(Cached::new(credentials)),
+            log,
+        }
+    }
+
+    pub(super) fn builder(&self, bucket: &str) -> object_store::aws::AmazonS3Builder {
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(&self.region)
+            .with_credentials(self.credentials.clone());
+        if let Some(log) = &self.log {
+            builder = builder.with_http_connector(Logging(log.clone()));
+        }
+        match &self.endpoint {
+            Some(endpoint) => builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://")),
+            // AWS's own endpoint: the bucket in the host name, as AWS wants it now.
+            None => builder.with_virtual_hosted_style_request(true),
+        }
+    }
 }
 
 /// object_store's HTTP client with each request told to a [`RequestLog`].
@@ -95,12 +131,34 @@ impl HttpService for Logged {
 
 /// Credentials renewed this long before they expire.
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
+/// Held credentials still used this close to their expiry when a renewal fails or gives none
+/// fresher (the AWS SDK's own margin).
+const STILL_USABLE: Duration = Duration::from_secs(10);
+/// How often a renewal is tried while the held credentials are in their last minutes.
+const RETRY_RENEWAL: Duration = Duration::from_secs(10);
+
+/// The credentials held, when they expire, and when a renewal was last tried.
+struct Held {
+    credential: Arc<AwsCredential>,
+    expires: Option<SystemTime>,
+    tried: std::time::Instant,
+}
+
+impl Held {
+    /// Whether they are good for at least `margin` more.
+    fn good_for(&self, margin: Duration) -> bool {
+        self.expires.is_none_or(|at| {
+            at.duration_since(SystemTime::now())
+                .is_ok_and(|left| left > margin)
+        })
+    }
+}
 
 /// object_store's view of a [`CredentialSource`], holding the last credentials until they are
 /// about to expire.
 pub(super) struct Cached {
     source: CredentialSource,
-    held: tokio::sync::Mutex<Option<(Arc<AwsCredential>, Option<SystemTime>)>>,
+    held: tokio::sync::Mutex<Option<Held>>,
 }
 
 impl Cached {
@@ -130,28 +188,38 @@ impl CredentialProvider for Cached {
         Self: 'b,
     {
         Box::pin(async move {
+            // One renewal at a time: the others wait for it and take what it got.
             let mut held = self.held.lock().await;
-            if let Some((credential, expires)) = held.as_ref() {
-                let fresh = expires.is_none_or(|at| {
-                    at.duration_since(SystemTime::now())
-                        .is_ok_and(|left| left > RENEW_BEFORE)
-                });
-                if fresh {
-                    return Ok(Arc::clone(credential));
+            if let Some(h) = held.as_ref() {
+                let renewing_lately = h.tried.elapsed() < RETRY_RENEWAL;
+                if h.good_for(RENEW_BEFORE) || (renewing_lately && h.good_for(STILL_USABLE)) {
+                    return Ok(Arc::clone(&h.credential));
                 }
             }
-            let given = (self.source)()
-                .await
-                .map_err(|source| object_store::Error::Generic {
-                    store: "S3",
-                    source,
-                })?;
+            let given = match (self.source)().await {
+                Ok(given) => given,
+                Err(source) => {
+                    // A renewal that fails while the held ones are still good: they serve on.
+                    if let Some(h) = held.as_mut().filter(|h| h.good_for(STILL_USABLE)) {
+                        h.tried = std::time::Instant::now();
+                        return Ok(Arc::clone(&h.credential));
+                    }
+                    return Err(object_store::Error::Generic {
+                        store: "S3",
+                        source,
+                    });
+                }
+            };
             let credential = Arc::new(AwsCredential {
                 key_id: given.key_id,
                 secret_key: given.secret_key,
                 token: given.token,
             });
-            *held = Some((Arc::clone(&credential), given.expires));
+            *held = Some(Held {
+                credential: Arc::clone(&credential),
+                expires: given.expires,
+                tried: std::time::Instant::now(),
+            });
             Ok(credential)
         })
     }
