@@ -28,7 +28,8 @@ use crate::commands::{
     about,
     propagate_version = true,
     after_help = "Exit codes: 0 done, 1 an error (stderr says what to do), 2 a command line it cannot parse,
-3 not as it should be (`status` unhealthy, `up --dry-run` with changes), 130 interrupted."
+3 not as it should be (`status` unhealthy, `up --dry-run` with changes), 4 `status` found nothing
+wrong without a bot token to check the webhook, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -2,7 +2,7 @@
 //! raw updates are newer than their Parquet, and kept groups that became supergroups. The
 //! buckets are read through `lake::Storage`, the Lambdas' own storage type.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use lake::{ObjectInfo, Storage, layout, update};
@@ -10,8 +10,11 @@ use serde::Serialize;
 
 /// Updates waiting at Telegram while nothing has been stored for this long: deliveries are stuck.
 pub const PENDING_GRACE: TimeDelta = TimeDelta::minutes(5);
-/// A delivery error Telegram reports is news for this long.
+/// A delivery error Telegram reports is news for this long (unless an update was stored since).
 pub const ERROR_NEWS: TimeDelta = TimeDelta::hours(24);
+/// What a day may wait for its Parquet beyond one period of the schedule: the run itself (its
+/// function's timeout is 15 minutes) and EventBridge's lateness.
+pub const ETL_ALLOWANCE: TimeDelta = TimeDelta::hours(1);
 
 /// Every object under `prefix` (all pages); none when the bucket is missing.
 pub async fn list_all(store: &Storage, prefix: &str) -> anyhow::Result<Vec<ObjectInfo>> {
@@ -102,20 +105,26 @@ pub struct DataHealth {
     /// Bodies Telegram sent that were not updates, kept under `quarantine/`.
     pub quarantined: usize,
     /// The days the next scheduled ETL run rebuilds, as the ETL itself works them out
-    /// (`etl::next_scheduled`): every day marked as changed late, and the last week's days whose
-    /// raw updates are newer than their Parquet.
+    /// (`etl::next_scheduled`): every day with raw updates and no Parquet, whatever its age,
+    /// every day marked as changed late, and the last week's days whose raw updates are newer
+    /// than their Parquet.
     pub stale_days: Vec<NaiveDate>,
+    /// Those of them that have waited longer than one period of the schedule (and an hour):
+    /// runs failed or did not come. Each is a problem until it is rebuilt.
+    pub overdue_days: Vec<NaiveDate>,
     pub migrations: Vec<Migration>,
     /// Chats not kept that sent the bot updates (the ingest side's notes; `tgpipe chats` names
     /// them): a kept chat that stays silent while one of these talks is a wrong `--chat-id`.
     pub chats_not_kept: usize,
 }
 
-/// The data's health, from the raw bucket (which exists) and the enriched one.
+/// The data's health, from the raw bucket (which exists) and the enriched one; `period`: the
+/// longest time between two scheduled ETL runs.
 pub async fn data_health(
     raw: Storage,
     enriched: Storage,
     tz: lake::TimeZone,
+    period: TimeDelta,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DataHealth> {
     // The ETL's own configuration: what is listed here is what its next scheduled run rebuilds,
@@ -132,25 +141,37 @@ pub async fn data_health(
                 Ok(days) => anyhow::Ok(days),
                 // No enriched bucket: `status` names it among the resources; no day's output can
                 // be judged.
-                Err(etl::EtlError::Storage(e)) if e.is_not_found() => Ok(BTreeSet::new()),
+                Err(etl::EtlError::Storage(e)) if e.is_not_found() => Ok(BTreeMap::new()),
                 Err(e) => Err(e.into()),
             }
         },
     )?;
     Ok(DataHealth {
         quarantined: quarantined.len(),
-        stale_days: stale_days
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
+        overdue_days: overdue(&stale_days, period, now),
+        stale_days: stale_days.into_keys().collect(),
         migrations,
         chats_not_kept: seen.len(),
     })
 }
 
+/// The days of `pending` that have waited for their Parquet longer than one `period` of the
+/// schedule and [`ETL_ALLOWANCE`].
+pub fn overdue(
+    pending: &BTreeMap<NaiveDate, etl::Pending>,
+    period: TimeDelta,
+    now: DateTime<Utc>,
+) -> Vec<NaiveDate> {
+    pending
+        .iter()
+        .filter(|(_, p)| now - p.since > period + ETL_ALLOWANCE)
+        .map(|(day, _)| *day)
+        .collect()
+}
+
 /// What is wrong with the webhook as Telegram reports it, beyond where it points: a delivery
-/// error in the last day, or updates waiting while nothing has been stored for a while.
+/// error in the last day that no stored update has come after (an older one is history: Telegram
+/// retried and got through), or updates waiting while nothing has been stored for a while.
 pub fn webhook_problems(
     info: &crate::telegram::WebhookInfo,
     newest_raw: Option<DateTime<Utc>>,
@@ -161,6 +182,7 @@ pub fn webhook_problems(
         .last_error_date
         .and_then(|d| DateTime::from_timestamp(d, 0))
         && now - when < ERROR_NEWS
+        && newest_raw.is_none_or(|stored| stored <= when)
     {
         problems.push(format!(
             "Telegram could not deliver at {}: {}",
@@ -178,4 +200,49 @@ pub fn webhook_problems(
         ));
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hours_ago: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_717_200_000 - hours_ago * 3600, 0).unwrap()
+    }
+
+    #[test]
+    fn a_day_is_overdue_once_it_waited_a_period_and_the_run_s_allowance() {
+        let now = at(0);
+        let day = |d| NaiveDate::from_ymd_opt(2024, 5, d).unwrap();
+        let pending = |since| etl::Pending {
+            why: etl::Why::Unbuilt,
+            since,
+        };
+        let days = BTreeMap::from([
+            (day(1), pending(at(26))),
+            (day(2), pending(at(24))),
+            (day(3), pending(at(2))),
+        ]);
+        assert_eq!(overdue(&days, TimeDelta::days(1), now), vec![day(1)]);
+        assert_eq!(
+            overdue(&days, TimeDelta::hours(1), now),
+            vec![day(1), day(2)]
+        );
+    }
+
+    #[test]
+    fn a_delivery_error_before_the_newest_stored_update_is_history() {
+        let info = |error_at: DateTime<Utc>| crate::telegram::WebhookInfo {
+            last_error_date: Some(error_at.timestamp()),
+            last_error_message: Some("Wrong response from the webhook: 503".to_owned()),
+            ..Default::default()
+        };
+        let now = at(0);
+        // Deliveries failed at first, then got through.
+        assert!(webhook_problems(&info(at(3)), Some(at(2)), now).is_empty());
+        // They fail still.
+        let problems = webhook_problems(&info(at(1)), Some(at(2)), now);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(webhook_problems(&info(at(1)), None, now).len() == 1);
+    }
 }

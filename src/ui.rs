@@ -333,6 +333,12 @@ pub fn print_etl(printer: Printer, summary: &etl::Summary) {
             Some(error) => printer.line(format_args!("{}  failed: {error}", day.date)),
         }
     }
+    if let (Some(first), Some(last)) = (summary.remaining.first(), summary.remaining.last()) {
+        printer.line(format_args!(
+            "{} days not rebuilt yet ({first} to {last}): the next run takes them",
+            summary.remaining.len()
+        ));
+    }
 }
 
 /// The local ETL's answer (`etl --local`, `local etl`): each day's line and the JSON document,
@@ -343,7 +349,7 @@ pub fn etl_answer(
 ) -> anyhow::Result<crate::commands::ExitStatus> {
     let summary = summary.unwrap_or_else(|| {
         printer.note("Nothing to do: every day's Parquet is newer than its raw updates.");
-        etl::Summary { days: Vec::new() }
+        etl::Summary::default()
     });
     print_etl(printer, &summary);
     printer.json(&summary)?;

@@ -86,7 +86,7 @@ pub async fn run(global: &Global, args: EtlArgs) -> anyhow::Result<ExitStatus> {
     progress.done();
     let summary = summary?.unwrap_or_else(|| {
         printer.note("Nothing to do: every day's Parquet is newer than its raw updates.");
-        etl::Summary { days: Vec::new() }
+        etl::Summary::default()
     });
     printer.json(&summary)?;
     summary.into_result()?;

@@ -25,6 +25,9 @@ pub enum ExitStatus {
     /// Not as it should be: `status` found something wrong, `up --dry-run` has changes to make
     /// (each says what).
     NotAsItShouldBe,
+    /// `status` found nothing wrong but could not check everything: without a bot token it
+    /// cannot look at the webhook, which is what makes data arrive.
+    NotChecked,
     /// The user stopped it (Ctrl-C during an Athena query, which is then cancelled).
     Interrupted,
 }
@@ -35,6 +38,7 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::NotAsItShouldBe => 3,
+            ExitStatus::NotChecked => 4,
             ExitStatus::Interrupted => 130,
         }
     }

@@ -8,6 +8,7 @@ use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
 use crate::connection::Ctx;
 use crate::plan::{Resource, State};
+use crate::stack::events;
 use crate::telegram::{Telegram, WebhookInfo};
 use crate::ui::{Output, Printer, Render, detail_line, status_line};
 
@@ -74,8 +75,13 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     };
     // The data's health needs the raw bucket; when it is missing the answer is dropped below.
     let data = async {
-        let zone = ctx.time_zone().await?;
-        crate::health::data_health(ctx.raw()?, ctx.enriched()?, zone, now).await
+        let (zone, read) = tokio::try_join!(ctx.time_zone(), ctx.read())?;
+        let period = read
+            .of::<events::Schedule>()
+            .and_then(|rule| rule.schedule())
+            .and_then(events::period)
+            .unwrap_or(events::DAILY);
+        crate::health::data_health(ctx.raw()?, ctx.enriched()?, zone, period, now).await
     };
     let (read, side, data) = tokio::join!(ctx.read(), telegram_and_freshness, data);
     let resources = read?.states(stack, None);
@@ -105,10 +111,10 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     };
     report.judge(telegram);
     printer.answer(&report)?;
-    Ok(if report.healthy {
-        ExitStatus::Success
-    } else {
-        ExitStatus::NotAsItShouldBe
+    Ok(match (report.healthy, &report.webhook_skipped) {
+        (false, _) => ExitStatus::NotAsItShouldBe,
+        (true, Some(_)) => ExitStatus::NotChecked,
+        (true, None) => ExitStatus::Success,
     })
 }
 
@@ -133,10 +139,18 @@ impl StatusReport {
             }
             None => {
                 self.webhook_skipped = Some(
-                    "no bot token (--bot-token or TGPIPE_BOT_TOKEN): the webhook and the chats were not checked"
+                    "no bot token: the webhook and the chats were not checked (pass --bot-token or set TGPIPE_BOT_TOKEN to check them)"
                         .to_owned(),
                 );
             }
+        }
+        if let Some(data) = &self.data
+            && let (Some(first), Some(last)) = (data.overdue_days.first(), data.overdue_days.last())
+        {
+            problems.push(format!(
+                "{} days have waited longer than one period of the ETL's schedule for their Parquet ({first} to {last}): runs failed or did not come; the next scheduled run rebuilds them oldest first, `tgpipe etl --from {first} --to {last}` does it now, and the ETL function's log says what failed",
+                data.overdue_days.len()
+            ));
         }
         if let Some(data) = &self.data
             && data.quarantined > 0
@@ -235,10 +249,9 @@ impl Render for StatusReport {
         ));
         if let Some(d) = &r.data {
             if !d.stale_days.is_empty() {
-                let days: Vec<String> = d.stale_days.iter().map(|d| d.to_string()).collect();
                 printer.line(format_args!(
                     "  raw newer than Parquet (the next ETL run rebuilds them): {}",
-                    days.join(", ")
+                    days_list(&d.stale_days)
                 ));
             }
             printer.line(format_args!("  quarantined bodies:  {}", d.quarantined));
@@ -259,7 +272,11 @@ impl Render for StatusReport {
                 ));
             }
         }
-        if r.healthy {
+        if r.healthy && r.webhook_skipped.is_some() {
+            printer.line(
+                "Nothing wrong found, but the webhook was not checked: with --bot-token (or TGPIPE_BOT_TOKEN) status checks it too.",
+            );
+        } else if r.healthy {
             printer.line("All is well.");
         } else {
             for p in &r.problems {
@@ -268,6 +285,29 @@ impl Render for StatusReport {
             printer.line("Something is wrong: `tgpipe up` repairs the stack.");
         }
     }
+}
+
+/// Days for a line: each of up to [`DAYS_SHOWN`], else the first few, how many more, the last.
+fn days_list(days: &[chrono::NaiveDate]) -> String {
+    const DAYS_SHOWN: usize = 8;
+    if days.len() <= DAYS_SHOWN {
+        return days
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    let first: Vec<String> = days[..DAYS_SHOWN - 1]
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    let last = days.last().map(|d| d.to_string()).unwrap_or_default();
+    format!(
+        "{}, … {} more …, {last} ({} days; `--output json` lists all)",
+        first.join(", "),
+        days.len() - DAYS_SHOWN,
+        days.len()
+    )
 }
 
 /// The webhook as Telegram sees it, or why it was not checked.

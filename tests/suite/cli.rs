@@ -523,7 +523,29 @@ fn status_and_up_read_the_data_quarantine_stale_days_migrations_and_the_deployed
     let (code, report) = status_json(&env);
     assert_eq!(code, 3, "{report}");
     assert_eq!(report["quarantined"], 1);
-    assert_eq!(report["stale_days"], serde_json::json!([today.to_string()]));
+    // Every day without Parquet is rebuilt by the next run, whatever its age, and each but
+    // today has waited longer than the schedule's period: a problem, named.
+    let history: Vec<String> = first
+        .iter_days()
+        .take(1001)
+        .map(|d| d.to_string())
+        .collect();
+    let mut unbuilt = history.clone();
+    unbuilt.push(today.to_string());
+    assert_eq!(report["stale_days"], serde_json::json!(unbuilt));
+    assert_eq!(report["overdue_days"], serde_json::json!(history));
+    let overdue = format!(
+        "1001 days have waited longer than one period of the ETL's schedule for their Parquet ({} to {})",
+        history[0], history[1000]
+    );
+    assert!(
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().starts_with(&overdue)),
+        "{report}"
+    );
     assert_eq!(report["migrations"][0]["to"], -1009999);
     let newest = report["newest_raw_object"].as_str().unwrap();
     assert!(
@@ -1081,5 +1103,9 @@ fn etl_answer(days: impl Iterator<Item = (chrono::NaiveDate, usize, usize)>) -> 
             error: None,
         })
         .collect();
-    serde_json::to_string(&etl::Summary { days }).unwrap()
+    serde_json::to_string(&etl::Summary {
+        days,
+        remaining: Vec::new(),
+    })
+    .unwrap()
 }

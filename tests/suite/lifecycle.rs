@@ -173,9 +173,15 @@ fn status_names_drift_and_up_repairs_it_and_verbose_names_every_call_but_not_the
         verbose.2
     );
 
-    // Without a token, status does the rest and says what it skipped.
+    // Without a token, status does the rest, says what it skipped, and exits 4: a monitoring
+    // script tells "not checked" from "healthy".
     let tokenless = env.run(&["status"], None);
-    ok(&tokenless);
+    assert_eq!(tokenless.0, 4, "{}\n{}", tokenless.1, tokenless.2);
+    assert!(
+        tokenless.1.contains("the webhook was not checked"),
+        "{}",
+        tokenless.1
+    );
     assert!(
         tokenless
             .1

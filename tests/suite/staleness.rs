@@ -87,10 +87,14 @@ fn status_lists_exactly_the_days_the_next_scheduled_run_rebuilds() {
         raw.put(&layout::changed_key(ago(30), 4), "".into())
             .await
             .unwrap();
+        // 400 days ago, never built (an import without its ETL, a failing ETL): it waits however old.
+        raw.put(&layout::raw_key(ago(400), 5), update(5))
+            .await
+            .unwrap();
     });
 
     let listed = stale_days(&env);
-    let expected = BTreeSet::from([today, ago(3), ago(30)]);
+    let expected = BTreeSet::from([today, ago(3), ago(30), ago(400)]);
     assert_eq!(listed, expected);
 
     // A listing that starts within the clock margin of an update may have missed it, so such a

@@ -6,8 +6,9 @@
 //!
 //! A day's output is recorded with the time its listing started (`etl/built/…`): raw objects
 //! stored after that time make the day stale again, so an update that arrives during a run is
-//! never left out for good. A scheduled run rebuilds the stale days of the last week and every
-//! older day the ingest side marked as changed (`changed/…`), and no two runs overlap: the
+//! never left out for good. A scheduled run rebuilds the stale days of the last week, every
+//! older day the ingest side marked as changed (`changed/…`) and every day of any age that has
+//! raw updates and no output, oldest first, as many as its time allows; no two runs overlap: the
 //! function's concurrency is 1, and each run also holds a lease object (taken with S3's
 //! conditional write) for accounts where no concurrency can be reserved.
 
@@ -20,17 +21,18 @@ use lake::{DayRows, Storage, StorageError, TimeZone, Update, layout, parquet_out
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// How many days back a scheduled run looks for stale days (today included).
 mod lease;
 mod stale;
 
 use lease::take_lease;
-use stale::changed_marks;
 pub use stale::{
-    Built, built, built_times, is_stale, lookback_days, next_scheduled, scheduled_days,
-    scheduled_rebuilds, stale_raw_days,
+    Built, Listings, Pending, Why, built, built_times, is_stale, lookback_days, next_scheduled,
+    raw_days, scheduled_days, scheduled_rebuilds, stale_raw_days,
 };
+use stale::{changed_marks, first_marks};
 
+/// How many days back a scheduled run lists every object to find stale days (today included);
+/// older days are rebuilt when they have no output or carry a mark.
 pub const SCHEDULED_LOOKBACK_DAYS: u64 = 7;
 /// How many skipped keys a day's summary names (all of them are in the log).
 const SKIPPED_KEYS_IN_SUMMARY: usize = 20;
@@ -177,9 +179,13 @@ pub struct DayReport {
 }
 
 /// The JSON result of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub days: Vec<DayReport>,
+    /// The days the run had no time left for, oldest first: they stay stale (or unbuilt, or
+    /// marked), so the next run takes them; none is skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remaining: Vec<NaiveDate>,
 }
 
 impl Summary {
@@ -204,8 +210,19 @@ pub async fn run(
     request: Request,
     now: DateTime<Utc>,
 ) -> Result<Summary, EtlError> {
+    run_until(config, request, now, None).await
+}
+
+/// [`run`], oldest day first, starting no day after the time left before `deadline` (the
+/// function's own) is too short for one; the days left are in the summary's `remaining`.
+pub async fn run_until(
+    config: &Config,
+    request: Request,
+    now: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
+) -> Result<Summary, EtlError> {
     take_lease(config).await?;
-    let result = run_leased(config, request, now).await;
+    let result = run_leased(config, request, now, deadline).await;
     // A lease left behind (a failed delete) only delays the next run until it expires.
     if let Err(e) = config.enriched.delete(layout::LEASE_KEY).await {
         tracing::warn!(error = %e, "could not release the lease");
@@ -217,22 +234,41 @@ async fn run_leased(
     config: &Config,
     request: Request,
     now: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
 ) -> Result<Summary, EtlError> {
     // Marks are listed before any day is: a mark seen here was written after its update, so the
     // day's listing that follows holds that update, and deleting the mark loses nothing.
     let marks = changed_marks(config).await?;
-    let days = match request {
+    let days: BTreeSet<NaiveDate> = match request {
         Request::Dates(days) => days,
         Request::Scheduled(time) => {
-            let marked = marks.keys().copied().collect();
-            scheduled_days(config, &marked, time.unwrap_or(now)).await?
+            scheduled_days(config, &first_marks(&marks), time.unwrap_or(now))
+                .await?
+                .into_keys()
+                .collect()
         }
     };
     let mut reports = Vec::with_capacity(days.len());
-    for day in days {
+    let mut remaining = Vec::new();
+    let mut longest = TimeDelta::zero();
+    // A BTreeSet: the oldest day first, so that a backlog drains from its start.
+    let mut days = days.into_iter();
+    while let Some(day) = days.next() {
+        if let Some(deadline) = deadline
+            && !time_for_a_day(Utc::now(), deadline, longest)
+        {
+            remaining = std::iter::once(day).chain(days).collect();
+            tracing::warn!(
+                remaining = remaining.len(),
+                first = %day,
+                "out of time: the next run rebuilds the days left"
+            );
+            break;
+        }
+        let started = Utc::now();
         let report = match rebuild_day(config, day).await {
             Ok(report) => {
-                for mark in marks.get(&day).into_iter().flatten() {
+                for mark in marks.get(&day).into_iter().flatten().map(|m| &m.key) {
                     // A mark left behind only makes the day rebuilt once more.
                     if let Err(e) = config.raw.delete(mark).await {
                         tracing::warn!(%mark, error = %e, "could not delete the mark");
@@ -253,9 +289,24 @@ async fn run_leased(
                 }
             }
         };
+        longest = longest.max(Utc::now() - started);
         reports.push(report);
     }
-    Ok(Summary { days: reports })
+    Ok(Summary {
+        days: reports,
+        remaining,
+    })
+}
+
+/// The least time a run keeps in hand to start one more day, and how many times the longest
+/// day so far it keeps (a day's size says little of the next one's).
+const DAY_RESERVE: TimeDelta = TimeDelta::seconds(60);
+const LONGEST_DAY_FACTOR: i32 = 2;
+
+/// Whether a day can start at `now`: the time left before `deadline` covers the reserve and
+/// twice the longest day so far.
+pub fn time_for_a_day(now: DateTime<Utc>, deadline: DateTime<Utc>, longest: TimeDelta) -> bool {
+    deadline - now >= DAY_RESERVE.max(longest * LONGEST_DAY_FACTOR)
 }
 
 /// Rebuilds one day of the enriched table from its raw objects.

@@ -23,7 +23,11 @@ async fn main() -> Result<(), Error> {
             // Errors reach Lambda under a name a person can search the logs for.
             run(service_fn(move |event: LambdaEvent<Value>| async move {
                 let request = Request::from_event(&event.payload)?;
-                let summary = etl::run(config, request, chrono::Utc::now()).await?;
+                // The function's own deadline: a backlog stops in time, and the next run goes on.
+                let deadline = i64::try_from(event.context.deadline)
+                    .ok()
+                    .and_then(chrono::DateTime::from_timestamp_millis);
+                let summary = etl::run_until(config, request, chrono::Utc::now(), deadline).await?;
                 summary.into_result().map_err(Diagnostic::from)
             }))
             .await

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
-use lake::{StorageError, layout};
+use lake::{ObjectInfo, StorageError, TimeZone, layout};
 use serde::{Deserialize, Serialize};
 
 use crate::{Config, EtlError, S3_CLOCK_MARGIN, SCHEDULED_LOOKBACK_DAYS};
@@ -49,71 +49,142 @@ pub fn built_times(
 /// The marks of days changed late, by day.
 pub(crate) async fn changed_marks(
     config: &Config,
-) -> Result<std::collections::BTreeMap<NaiveDate, Vec<String>>, EtlError> {
-    let mut marks = std::collections::BTreeMap::<NaiveDate, Vec<String>>::new();
-    for key in config.raw.list_keys(layout::CHANGED_PREFIX).await? {
-        if let Some(day) = layout::day_of_key(&key) {
-            marks.entry(day).or_default().push(key);
+) -> Result<BTreeMap<NaiveDate, Vec<ObjectInfo>>, EtlError> {
+    let mut marks = BTreeMap::<NaiveDate, Vec<ObjectInfo>>::new();
+    for mark in config.raw.list(layout::CHANGED_PREFIX).await? {
+        if let Some(day) = layout::day_of_key(&mark.key) {
+            marks.entry(day).or_default().push(mark);
         }
     }
     Ok(marks)
 }
 
-/// What a scheduled run at `now` rebuilds: the days marked as changed late and the stale days
-/// of the last week. `tgpipe status` asks this very function, so that what it lists is what the
-/// next run rebuilds.
+/// Each marked day and when its first mark was written.
+pub(crate) fn first_marks(
+    marks: &BTreeMap<NaiveDate, Vec<ObjectInfo>>,
+) -> BTreeMap<NaiveDate, DateTime<Utc>> {
+    marks
+        .iter()
+        .filter_map(|(day, marks)| Some((*day, marks.iter().map(|m| m.last_modified).min()?)))
+        .collect()
+}
+
+/// Why a scheduled run rebuilds a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// It has raw updates and no output at all.
+    Unbuilt,
+    /// The ingest side marked it as changed after its output was built.
+    Marked,
+    /// A day of the last week with raw updates newer than the listing its output was built from.
+    Newer,
+}
+
+/// A day the next scheduled run rebuilds: why, and since when it has waited for its output (for
+/// a day without output, the day's end; else the first update its output lacks, as far as the
+/// listings tell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pending {
+    pub why: Why,
+    pub since: DateTime<Utc>,
+}
+
+/// What a scheduled run at `now` rebuilds: the days marked as changed late, the stale days of
+/// the last week, and every day that has raw updates and no output at all, whatever its age.
+/// `tgpipe status` asks this very function, so that what it lists is what the next run rebuilds.
 pub async fn next_scheduled(
     config: &Config,
     now: DateTime<Utc>,
-) -> Result<BTreeSet<NaiveDate>, EtlError> {
-    let marked = changed_marks(config).await?.into_keys().collect();
-    scheduled_days(config, &marked, now).await
+) -> Result<BTreeMap<NaiveDate, Pending>, EtlError> {
+    let marks = changed_marks(config).await?;
+    scheduled_days(config, &first_marks(&marks), now).await
 }
 
-/// The days a scheduled run looks at besides the marked ones: the last week's, in the zone.
+/// The days a scheduled run lists object by object: the last week's, in the zone.
 pub fn lookback_days(today: NaiveDate) -> BTreeSet<NaiveDate> {
     (0..SCHEDULED_LOOKBACK_DAYS)
         .filter_map(|back| today.checked_sub_days(Days::new(back)))
         .collect()
 }
 
-/// The days a scheduled run rebuilds: every day marked as changed late, and each day of
-/// `lookback` whose newest raw object (`newest_raw`, by day) is newer than the listing its
-/// output was built from (`built`). The one rule both the ETL and `tgpipe status` follow, so
-/// that what `status` says the next run rebuilds is what it rebuilds.
+/// What a scheduled run looks at: the last week's days, the marked ones (with their first
+/// mark's time) and every day that has raw updates, with each day's newest raw object (of the
+/// last week's) and the start of the listing its output was built from.
+pub struct Listings {
+    pub lookback: BTreeSet<NaiveDate>,
+    pub marked: BTreeMap<NaiveDate, DateTime<Utc>>,
+    pub raw_days: BTreeSet<NaiveDate>,
+    pub newest_raw: BTreeMap<NaiveDate, DateTime<Utc>>,
+    pub built: BTreeMap<NaiveDate, DateTime<Utc>>,
+}
+
+/// The days a scheduled run rebuilds: every day marked as changed late; every day that has raw
+/// updates and no recorded output, whatever its age, so that days a failing ETL, an import
+/// without its ETL or a long schedule left behind are never dropped; and each day of the last
+/// week whose newest raw object is newer than the listing its output was built from (`margin`:
+/// how far the store's clock may be off). Older days need no listing of their objects: an
+/// update stored for one of them after it was built leaves a mark. The one rule both the ETL
+/// and `tgpipe status` follow, so that what `status` says the next run rebuilds is what it does.
 pub fn scheduled_rebuilds(
-    lookback: &BTreeSet<NaiveDate>,
-    marked: &BTreeSet<NaiveDate>,
-    newest_raw: &BTreeMap<NaiveDate, DateTime<Utc>>,
-    built: &BTreeMap<NaiveDate, DateTime<Utc>>,
+    seen: &Listings,
+    tz: TimeZone,
     margin: TimeDelta,
-) -> BTreeSet<NaiveDate> {
-    let stale = lookback.iter().copied().filter(|day| {
-        is_stale(
-            newest_raw.get(day).copied(),
-            built.get(day).copied(),
-            margin,
-        )
-    });
-    marked.iter().copied().chain(stale).collect()
+) -> BTreeMap<NaiveDate, Pending> {
+    let mut pending = BTreeMap::new();
+    let mut add = |day: NaiveDate, why: Why, since: DateTime<Utc>| {
+        let entry = pending.entry(day).or_insert(Pending { why, since });
+        if since < entry.since {
+            *entry = Pending { why, since };
+        }
+    };
+    for (&day, &newest) in &seen.newest_raw {
+        let built = seen.built.get(&day).copied();
+        if seen.lookback.contains(&day) && built.is_some() && is_stale(Some(newest), built, margin)
+        {
+            add(day, Why::Newer, newest);
+        }
+    }
+    for (&day, &since) in &seen.marked {
+        add(day, Why::Marked, since);
+    }
+    for &day in seen.raw_days.iter().filter(|d| !seen.built.contains_key(d)) {
+        add(day, Why::Unbuilt, lake::day::end_of(day, tz));
+    }
+    pending
 }
 
 /// What a scheduled run at `now` rebuilds, given the days marked as changed late.
 pub async fn scheduled_days(
     config: &Config,
-    marked: &BTreeSet<NaiveDate>,
+    marked: &BTreeMap<NaiveDate, DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Result<BTreeSet<NaiveDate>, EtlError> {
+) -> Result<BTreeMap<NaiveDate, Pending>, EtlError> {
     let lookback = lookback_days(lake::day::today(now, config.tz));
-    let built = built_times(config.enriched.list_keys(layout::BUILT_PREFIX).await?);
-    let newest = newest_raw(config, &lookback).await?;
-    Ok(scheduled_rebuilds(
-        &lookback,
-        marked,
-        &newest,
-        &built,
-        clock_margin(config),
-    ))
+    let (built, raw_days, newest_raw) = futures::try_join!(
+        async {
+            let keys = config.enriched.list_keys(layout::BUILT_PREFIX).await?;
+            Ok::<_, EtlError>(built_times(keys))
+        },
+        raw_days(config),
+        newest_raw(config, &lookback),
+    )?;
+    let seen = Listings {
+        lookback,
+        marked: marked.clone(),
+        raw_days,
+        newest_raw,
+        built,
+    };
+    Ok(scheduled_rebuilds(&seen, config.tz, clock_margin(config)))
+}
+
+/// The days that have raw updates, whatever their age: one listing of the table's day folders
+/// (a page per thousand days), not of their objects.
+pub async fn raw_days(config: &Config) -> Result<BTreeSet<NaiveDate>, EtlError> {
+    let table = format!("{}/", layout::TABLE_PREFIX);
+    let dirs = config.raw.list_dirs(&table).await?;
+    Ok(dirs.iter().filter_map(|d| layout::day_of_key(d)).collect())
 }
 
 /// How far the store's clock may be off from the listing's: nothing for a local directory.
@@ -154,21 +225,25 @@ pub async fn stale_raw_days(config: &Config) -> Result<BTreeSet<NaiveDate>, EtlE
     stale_among(config, days).await
 }
 
-/// Those of `days` whose raw data is newer than the listing their output was built from.
+/// Those of `days` whose raw data is newer than the listing their output was built from, or
+/// that have raw data and no output.
 pub(crate) async fn stale_among(
     config: &Config,
     days: impl IntoIterator<Item = NaiveDate>,
 ) -> Result<BTreeSet<NaiveDate>, EtlError> {
     let days: BTreeSet<NaiveDate> = days.into_iter().collect();
     let built = built_times(config.enriched.list_keys(layout::BUILT_PREFIX).await?);
-    let newest = newest_raw(config, &days).await?;
-    Ok(scheduled_rebuilds(
-        &days,
-        &BTreeSet::new(),
-        &newest,
-        &built,
-        clock_margin(config),
-    ))
+    let newest_raw = newest_raw(config, &days).await?;
+    let seen = Listings {
+        raw_days: newest_raw.keys().copied().collect(),
+        lookback: days,
+        marked: BTreeMap::new(),
+        newest_raw,
+        built,
+    };
+    Ok(scheduled_rebuilds(&seen, config.tz, clock_margin(config))
+        .into_keys()
+        .collect())
 }
 
 /// When the listing of a day's current output started; `None` when it has no record.
@@ -178,4 +253,90 @@ pub async fn built(config: &Config, day: NaiveDate) -> Result<Option<DateTime<Ut
         .list_keys(&layout::built_prefix(day))
         .await?;
     Ok(built_times(keys).get(&day).copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 5, n).unwrap()
+    }
+
+    fn at(d: u32, hour: u32) -> DateTime<Utc> {
+        day(d).and_hms_opt(hour, 0, 0).unwrap().and_utc()
+    }
+
+    #[test]
+    fn a_scheduled_run_takes_unbuilt_days_of_any_age_marked_days_and_the_week_s_newer_ones() {
+        let seen = Listings {
+            lookback: (24..=30).map(day).collect(),
+            marked: BTreeMap::from([(day(3), at(29, 8))]),
+            // 1: no output, long ago. 2: built, unmarked, long ago. 3: built and marked since.
+            // 25: built before its newest update. 26: built after. 30: today, not built yet.
+            raw_days: [1, 2, 3, 25, 26, 30].into_iter().map(day).collect(),
+            newest_raw: BTreeMap::from([
+                (day(25), at(25, 23)),
+                (day(26), at(26, 23)),
+                (day(30), at(30, 9)),
+            ]),
+            built: BTreeMap::from([
+                (day(2), at(3, 1)),
+                (day(3), at(4, 1)),
+                (day(25), at(25, 22)),
+                (day(26), at(27, 1)),
+            ]),
+        };
+        let pending = scheduled_rebuilds(&seen, chrono_tz::UTC, TimeDelta::zero());
+        let expected = BTreeMap::from([
+            (
+                day(1),
+                Pending {
+                    why: Why::Unbuilt,
+                    since: at(2, 0),
+                },
+            ),
+            (
+                day(3),
+                Pending {
+                    why: Why::Marked,
+                    since: at(29, 8),
+                },
+            ),
+            (
+                day(25),
+                Pending {
+                    why: Why::Newer,
+                    since: at(25, 23),
+                },
+            ),
+            (
+                day(30),
+                Pending {
+                    why: Why::Unbuilt,
+                    since: at(31, 0),
+                },
+            ),
+        ]);
+        assert_eq!(pending, expected);
+    }
+
+    #[test]
+    fn a_day_with_several_reasons_waits_since_the_earliest() {
+        let seen = Listings {
+            lookback: BTreeSet::from([day(25)]),
+            marked: BTreeMap::from([(day(25), at(26, 5))]),
+            raw_days: BTreeSet::from([day(25)]),
+            newest_raw: BTreeMap::from([(day(25), at(25, 23))]),
+            built: BTreeMap::from([(day(25), at(25, 22))]),
+        };
+        let pending = scheduled_rebuilds(&seen, chrono_tz::UTC, TimeDelta::zero());
+        assert_eq!(
+            pending[&day(25)],
+            Pending {
+                why: Why::Newer,
+                since: at(25, 23)
+            }
+        );
+    }
 }

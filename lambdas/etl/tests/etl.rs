@@ -704,3 +704,71 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(
         .collect::<Vec<()>>()
         .await;
 }
+
+#[tokio::test]
+async fn a_backlog_of_400_unbuilt_days_drains_oldest_first_over_runs_that_run_out_of_time() {
+    let lake = Lake::new();
+    // 400 days of history and no Parquet at all: an ETL that failed for months, or an import
+    // without its ETL. Every one is older than the scheduled run's week.
+    let first = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+    let days: Vec<NaiveDate> = first.iter_days().take(400).collect();
+    for (n, day) in days.iter().enumerate() {
+        let date = day.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
+        let update = json!({"update_id": n, "message": {"message_id": n, "chat": {"id": -100, "type": "group"},
+            "date": date, "text": "hi"}});
+        lake.write_raw(&day.to_string(), &format!("{n}.json"), &update.to_string());
+    }
+    let scheduled = || Request::Scheduled(Some(at("2024-06-01T00:30:00Z")));
+    let run = |deadline| etl::run_until(&lake.config, scheduled(), Utc::now(), Some(deadline));
+    let secs = chrono::TimeDelta::seconds;
+
+    // Less than the minute a run keeps in hand: no day is started, all are left, none lost.
+    let summary = run(Utc::now() + secs(59)).await.unwrap();
+    assert!(summary.days.is_empty(), "{summary:?}");
+    assert_eq!(summary.remaining, days);
+
+    let mut rebuilt: Vec<NaiveDate> = Vec::new();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs <= 450, "the backlog does not drain: {rebuilt:?}");
+        // 0.3 s beyond the minute a run keeps in hand: a part of the backlog (a day takes a few
+        // milliseconds here).
+        let deadline = Utc::now() + secs(60) + chrono::TimeDelta::milliseconds(300);
+        let summary = run(deadline).await.unwrap();
+        assert!(
+            summary.days.iter().all(|d| d.error.is_none()),
+            "{summary:?}"
+        );
+        // A run does the oldest days left and leaves exactly the ones after them, in order.
+        let done: Vec<NaiveDate> = summary.days.iter().map(|d| d.date).collect();
+        let mut all = rebuilt.clone();
+        all.extend(&done);
+        all.extend(&summary.remaining);
+        assert_eq!(all, days, "run {runs}");
+        rebuilt.extend(done);
+        if summary.remaining.is_empty() {
+            break;
+        }
+    }
+    // Oldest first, each day once, none skipped; then nothing is left.
+    assert_eq!(rebuilt, days);
+    assert!(runs > 1, "one run did all 400 days in 0.3 s");
+    for day in [days[0], days[399]] {
+        assert_eq!(lake.rows(&day.to_string()).len(), 1);
+    }
+    let summary = etl::run(&lake.config, scheduled(), Utc::now())
+        .await
+        .unwrap();
+    assert!(summary.days.is_empty(), "{summary:?}");
+}
+
+#[test]
+fn a_day_starts_only_with_a_minute_and_twice_the_longest_day_in_hand() {
+    let now = at("2024-06-01T00:00:00Z");
+    let secs = chrono::TimeDelta::seconds;
+    assert!(etl::time_for_a_day(now, now + secs(60), secs(0)));
+    assert!(!etl::time_for_a_day(now, now + secs(59), secs(0)));
+    assert!(!etl::time_for_a_day(now, now + secs(100), secs(51)));
+    assert!(etl::time_for_a_day(now, now + secs(102), secs(51)));
+}

@@ -28,6 +28,20 @@ pub fn day_of(unix_seconds: i64, tz: TimeZone) -> Option<NaiveDate> {
     DateTime::<Utc>::from_timestamp(unix_seconds, 0).map(|t| t.with_timezone(&tz).date_naive())
 }
 
+/// When `day` ends in `tz` (the next day's first instant); at a midnight a clock change skips,
+/// the next day's UTC midnight.
+pub fn end_of(day: NaiveDate, tz: TimeZone) -> DateTime<Utc> {
+    use chrono::TimeZone as _;
+    let next = day
+        .succ_opt()
+        .unwrap_or(day)
+        .and_time(chrono::NaiveTime::MIN);
+    tz.from_local_datetime(&next)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| next.and_utc())
+}
+
 /// Today in `tz`.
 pub fn today(now: DateTime<Utc>, tz: TimeZone) -> NaiveDate {
     now.with_timezone(&tz).date_naive()
@@ -46,6 +60,17 @@ mod tests {
         assert_eq!(
             day_of(ts, chrono_tz::UTC),
             NaiveDate::from_ymd_opt(2024, 5, 2)
+        );
+    }
+
+    #[test]
+    fn a_day_ends_at_the_next_local_midnight() {
+        let sp = parse_time_zone("America/Sao_Paulo").unwrap();
+        let day = NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+        assert_eq!(end_of(day, sp).to_rfc3339(), "2024-05-02T03:00:00+00:00");
+        assert_eq!(
+            end_of(day, chrono_tz::UTC).to_rfc3339(),
+            "2024-05-02T00:00:00+00:00"
         );
     }
 

@@ -91,7 +91,8 @@ fn runtime_api(
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
             .as_millis()
-            + 60_000;
+            // The ETL function's timeout, 15 minutes (the ETL plans its days by it).
+            + 900_000;
         return Reply::json(200, event.to_string())
             .header("Lambda-Runtime-Aws-Request-Id", format!("req-{n}"))
             .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())

@@ -1,7 +1,7 @@
 //! Running the deployed ETL function on chosen days (`tgpipe etl`, `tgpipe import`): a
 //! synchronous invocation per batch of days, with its per-day summary back.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -29,7 +29,8 @@ pub fn dates_event(days: &[NaiveDate]) -> serde_json::Value {
 }
 
 /// Rebuilds `days` with the deployed ETL function, [`DAYS_PER_INVOCATION`] at a time, in order;
-/// `batch` hears of each batch's summary as it comes. Stops at the first batch that fails.
+/// `batch` hears of each batch's summary as it comes. Days an invocation had no time for go
+/// first into the next one. Stops at the first batch that fails.
 pub async fn run_etl(
     client: &Client,
     stack: &Stack,
@@ -37,14 +38,27 @@ pub async fn run_etl(
     note: &(dyn Fn(String) + Sync),
     batch: &(dyn Fn(&etl::Summary) + Sync),
 ) -> anyhow::Result<etl::Summary> {
-    let days: Vec<NaiveDate> = days.iter().copied().collect();
-    let mut all = etl::Summary { days: Vec::new() };
-    for chunk in days.chunks(DAYS_PER_INVOCATION) {
-        let summary = invoke(client, stack, chunk, note).await?;
+    let mut queue: VecDeque<NaiveDate> = days.iter().copied().collect();
+    let mut all = etl::Summary::default();
+    while !queue.is_empty() {
+        let chunk: Vec<NaiveDate> = queue
+            .drain(..DAYS_PER_INVOCATION.min(queue.len()))
+            .collect();
+        let summary = invoke(client, stack, &chunk, note).await?;
         batch(&summary);
+        if summary.remaining.len() == chunk.len() {
+            bail!(
+                "the ETL function had no time to rebuild {}: raise its timeout (the stack sets 15 minutes) and run `tgpipe etl` again",
+                days_label(&chunk)
+            );
+        }
+        for day in summary.remaining.iter().rev() {
+            queue.push_front(*day);
+        }
         let failed = summary.days.iter().any(|d| d.error.is_some());
         all.days.extend(summary.days);
         if failed {
+            all.remaining = queue.into_iter().collect();
             break;
         }
     }
