@@ -10,6 +10,7 @@ use crate::commands::down::DownArgs;
 use crate::commands::etl::EtlArgs;
 use crate::commands::import::ImportArgs;
 use crate::commands::local::LocalCommand;
+use crate::commands::logs::LogsArgs;
 use crate::commands::outputs::OutputsArgs;
 use crate::commands::query::QueryArgs;
 use crate::commands::report::ReportArgs;
@@ -17,8 +18,8 @@ use crate::commands::set_webhook::SetWebhookArgs;
 use crate::commands::status::StatusArgs;
 use crate::commands::up::UpArgs;
 use crate::commands::{
-    ExitStatus, chats, completions, down, etl, import, local, outputs, query, report, set_webhook,
-    status, up,
+    ExitStatus, chats, completions, down, etl, import, local, logs, outputs, query, report,
+    set_webhook, status, up,
 };
 
 /// Stand up (and tear down) a Telegram data pipeline on your own AWS account.
@@ -54,6 +55,8 @@ pub enum Command {
     Outputs(OutputsArgs),
     /// Rebuild chosen days' Parquet: on the stack (the ETL function), or in a lake with --local.
     Etl(EtlArgs),
+    /// The functions' log lines from CloudWatch Logs: the last hour, or --since, or --follow.
+    Logs(LogsArgs),
     /// Bring a group's history from a Telegram Desktop export (JSON) into the lake, then rebuild
     /// the days it touched.
     Import(ImportArgs),
@@ -85,6 +88,7 @@ impl Cli {
             Command::Outputs(args) => outputs::run(g, args).await,
             Command::Chats(args) => chats::run(g, args).await,
             Command::Etl(args) => etl::run(g, args).await,
+            Command::Logs(args) => logs::run(g, args).await,
             Command::Import(args) => import::run(g, args).await,
             Command::Local(command) => local::run(g, command).await,
             Command::Completions(args) => completions::completions(Cli::command(), args),

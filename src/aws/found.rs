@@ -90,6 +90,7 @@ modeled!(NotFound::is_not_found {
     // CloudWatch Logs
     logs_op::delete_log_group::DeleteLogGroupError => is_resource_not_found_exception,
     logs_op::list_tags_log_group::ListTagsLogGroupError => is_resource_not_found_exception,
+    logs_op::filter_log_events::FilterLogEventsError => is_resource_not_found_exception,
     // EventBridge
     events_op::describe_rule::DescribeRuleError => is_resource_not_found_exception,
     events_op::remove_targets::RemoveTargetsError => is_resource_not_found_exception,

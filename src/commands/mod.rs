@@ -8,6 +8,7 @@ pub mod down;
 pub mod etl;
 pub mod import;
 pub mod local;
+pub mod logs;
 pub mod outputs;
 pub mod query;
 pub mod report;

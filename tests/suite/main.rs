@@ -11,6 +11,7 @@ mod import;
 mod lambda;
 mod lifecycle;
 mod local;
+mod logs;
 mod network;
 mod ownership;
 mod query;

@@ -8,9 +8,9 @@
 //! stored after that time make the day stale again, so an update that arrives during a run is
 //! never left out for good. A scheduled run rebuilds the stale days of the last week, every
 //! older day the ingest side marked as changed (`changed/…`) and every day of any age that has
-//! raw updates and no output, oldest first, as many as its time allows; no two runs overlap: the
-//! function's concurrency is 1, and each run also holds a lease object (taken with S3's
-//! conditional write) for accounts where no concurrency can be reserved.
+//! raw updates and no output (the week's first, then the oldest), as many as its time allows.
+//! No two runs overlap: the function's concurrency is 1, and each run also holds a lease object
+//! (taken with S3's conditional write) for accounts where no concurrency can be reserved.
 
 use std::collections::BTreeSet;
 
@@ -26,8 +26,8 @@ mod stale;
 
 use lease::take_lease;
 pub use stale::{
-    Built, Listings, Pending, Why, built, built_times, is_stale, lookback_days, next_scheduled,
-    raw_days, scheduled_days, scheduled_rebuilds, stale_raw_days,
+    Built, Listings, Pending, Why, built, built_times, in_run_order, is_stale, lookback_days,
+    next_scheduled, raw_days, scheduled_days, scheduled_rebuilds, stale_raw_days,
 };
 use stale::{changed_marks, first_marks};
 
@@ -182,8 +182,8 @@ pub struct DayReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub days: Vec<DayReport>,
-    /// The days the run had no time left for, oldest first: they stay stale (or unbuilt, or
-    /// marked), so the next run takes them; none is skipped.
+    /// The days the run had no time left for, in the order it would have taken them: they stay
+    /// stale (or unbuilt, or marked), so the next run takes them; none is skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remaining: Vec<NaiveDate>,
 }
@@ -203,6 +203,26 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// The run's embedded-format metric line (see `lake::metrics`), for `function`.
+    pub fn metric(&self, function: &str, now: DateTime<Utc>) -> String {
+        use lake::metrics::{FUNCTION, etl, line};
+        let failed = self.days.iter().filter(|d| d.error.is_some()).count();
+        let rebuilt = self.days.len() - failed;
+        let succeeded = if failed == 0 { 1.0 } else { 0.0 };
+        line(
+            now,
+            &[(FUNCTION, function.to_owned())],
+            &[
+                (etl::REBUILT, rebuilt as f64),
+                (etl::FAILED, failed as f64),
+                (etl::REMAINING, self.remaining.len() as f64),
+                (etl::SUCCEEDED, succeeded),
+            ],
+        )
+    }
+}
+
 /// Runs a request to completion under the lease: every day is attempted, failures are reported
 /// per day. A scheduled run takes the stale days of the week and the days marked as changed.
 pub async fn run(
@@ -213,8 +233,9 @@ pub async fn run(
     run_until(config, request, now, None).await
 }
 
-/// [`run`], oldest day first, starting no day after the time left before `deadline` (the
-/// function's own) is too short for one; the days left are in the summary's `remaining`.
+/// [`run`], starting no day once the time left before `deadline` (the function's own) is too
+/// short for one; the days left are in the summary's `remaining`. A scheduled run takes the
+/// week's days first, then older ones oldest first ([`in_run_order`]).
 pub async fn run_until(
     config: &Config,
     request: Request,
@@ -239,19 +260,18 @@ async fn run_leased(
     // Marks are listed before any day is: a mark seen here was written after its update, so the
     // day's listing that follows holds that update, and deleting the mark loses nothing.
     let marks = changed_marks(config).await?;
-    let days: BTreeSet<NaiveDate> = match request {
-        Request::Dates(days) => days,
+    let days: Vec<NaiveDate> = match request {
+        Request::Dates(days) => days.into_iter().collect(),
         Request::Scheduled(time) => {
-            scheduled_days(config, &first_marks(&marks), time.unwrap_or(now))
-                .await?
-                .into_keys()
-                .collect()
+            let time = time.unwrap_or(now);
+            let days = scheduled_days(config, &first_marks(&marks), time).await?;
+            let week = lookback_days(lake::day::today(time, config.tz));
+            in_run_order(days.into_keys().collect(), &week)
         }
     };
     let mut reports = Vec::with_capacity(days.len());
     let mut remaining = Vec::new();
     let mut longest = TimeDelta::zero();
-    // A BTreeSet: the oldest day first, so that a backlog drains from its start.
     let mut days = days.into_iter();
     while let Some(day) = days.next() {
         if let Some(deadline) = deadline

@@ -20,6 +20,8 @@ async fn main() -> Result<(), Error> {
         [] => {
             lake::logging::init();
             let config = &config;
+            let function = lake::metrics::function_name(|name| std::env::var(name).ok());
+            let function = &function;
             // Errors reach Lambda under a name a person can search the logs for.
             run(service_fn(move |event: LambdaEvent<Value>| async move {
                 let request = Request::from_event(&event.payload)?;
@@ -28,6 +30,8 @@ async fn main() -> Result<(), Error> {
                     .ok()
                     .and_then(chrono::DateTime::from_timestamp_millis);
                 let summary = etl::run_until(config, request, chrono::Utc::now(), deadline).await?;
+                // An embedded-format metric: CloudWatch reads it from the log, no API call.
+                println!("{}", summary.metric(function, chrono::Utc::now()));
                 summary.into_result().map_err(Diagnostic::from)
             }))
             .await

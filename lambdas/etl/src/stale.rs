@@ -109,13 +109,13 @@ pub fn lookback_days(today: NaiveDate) -> BTreeSet<NaiveDate> {
 }
 
 /// What a scheduled run looks at: the last week's days, the marked ones (with their first
-/// mark's time) and every day that has raw updates, with each day's newest raw object (of the
-/// last week's) and the start of the listing its output was built from.
+/// mark's time) and every day that has raw updates, with when each raw object of the last
+/// week's days was stored and the start of the listing each day's output was built from.
 pub struct Listings {
     pub lookback: BTreeSet<NaiveDate>,
     pub marked: BTreeMap<NaiveDate, DateTime<Utc>>,
     pub raw_days: BTreeSet<NaiveDate>,
-    pub newest_raw: BTreeMap<NaiveDate, DateTime<Utc>>,
+    pub raw_times: BTreeMap<NaiveDate, Vec<DateTime<Utc>>>,
     pub built: BTreeMap<NaiveDate, DateTime<Utc>>,
 }
 
@@ -138,11 +138,22 @@ pub fn scheduled_rebuilds(
             *entry = Pending { why, since };
         }
     };
-    for (&day, &newest) in &seen.newest_raw {
-        let built = seen.built.get(&day).copied();
-        if seen.lookback.contains(&day) && built.is_some() && is_stale(Some(newest), built, margin)
-        {
-            add(day, Why::Newer, newest);
+    for (&day, times) in &seen.raw_times {
+        let Some(&built) = seen
+            .built
+            .get(&day)
+            .filter(|_| seen.lookback.contains(&day))
+        else {
+            continue;
+        };
+        // It waits since the first update its output may lack.
+        let first_missed = times
+            .iter()
+            .copied()
+            .filter(|t| is_stale(Some(*t), Some(built), margin))
+            .min();
+        if let Some(since) = first_missed {
+            add(day, Why::Newer, since);
         }
     }
     for (&day, &since) in &seen.marked {
@@ -161,19 +172,19 @@ pub async fn scheduled_days(
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<NaiveDate, Pending>, EtlError> {
     let lookback = lookback_days(lake::day::today(now, config.tz));
-    let (built, raw_days, newest_raw) = futures::try_join!(
+    let (built, raw_days, raw_times) = futures::try_join!(
         async {
             let keys = config.enriched.list_keys(layout::BUILT_PREFIX).await?;
             Ok::<_, EtlError>(built_times(keys))
         },
         raw_days(config),
-        newest_raw(config, &lookback),
+        raw_times(config, &lookback),
     )?;
     let seen = Listings {
         lookback,
         marked: marked.clone(),
         raw_days,
-        newest_raw,
+        raw_times,
         built,
     };
     Ok(scheduled_rebuilds(&seen, config.tz, clock_margin(config)))
@@ -197,21 +208,30 @@ fn clock_margin(config: &Config) -> TimeDelta {
 }
 
 /// Each day's newest raw object, for the days that have one.
-async fn newest_raw(
+async fn raw_times(
     config: &Config,
     days: &BTreeSet<NaiveDate>,
-) -> Result<BTreeMap<NaiveDate, DateTime<Utc>>, EtlError> {
+) -> Result<BTreeMap<NaiveDate, Vec<DateTime<Utc>>>, EtlError> {
     let listed = days.iter().map(|&day| async move {
         let raw = config.raw.list(&layout::day_prefix(day)).await?;
-        let newest = raw
+        let times: Vec<DateTime<Utc>> = raw
             .iter()
             .filter(|o| layout::is_raw_object(&o.key))
             .map(|o| o.last_modified)
-            .max();
-        Ok::<_, EtlError>(newest.map(|t| (day, t)))
+            .collect();
+        Ok::<_, EtlError>((!times.is_empty()).then_some((day, times)))
     });
-    let newest = futures::future::try_join_all(listed).await?;
-    Ok(newest.into_iter().flatten().collect())
+    let times = futures::future::try_join_all(listed).await?;
+    Ok(times.into_iter().flatten().collect())
+}
+
+/// The order a scheduled run takes `days` in: the last week's first (a day of the week that is
+/// built and unmarked is found only while it is in the week, so a long backlog must not push it
+/// out), then the older ones, oldest first, so that a backlog drains from its start.
+pub fn in_run_order(days: BTreeSet<NaiveDate>, lookback: &BTreeSet<NaiveDate>) -> Vec<NaiveDate> {
+    let (recent, older): (Vec<NaiveDate>, Vec<NaiveDate>) =
+        days.into_iter().partition(|d| lookback.contains(d));
+    recent.into_iter().chain(older).collect()
 }
 
 /// The days of the raw data, whatever their age, that are stale as a scheduled run judges a day of its last week.
@@ -233,12 +253,12 @@ pub(crate) async fn stale_among(
 ) -> Result<BTreeSet<NaiveDate>, EtlError> {
     let days: BTreeSet<NaiveDate> = days.into_iter().collect();
     let built = built_times(config.enriched.list_keys(layout::BUILT_PREFIX).await?);
-    let newest_raw = newest_raw(config, &days).await?;
+    let raw_times = raw_times(config, &days).await?;
     let seen = Listings {
-        raw_days: newest_raw.keys().copied().collect(),
+        raw_days: raw_times.keys().copied().collect(),
         lookback: days,
         marked: BTreeMap::new(),
-        newest_raw,
+        raw_times,
         built,
     };
     Ok(scheduled_rebuilds(&seen, config.tz, clock_margin(config))
@@ -275,10 +295,10 @@ mod tests {
             // 1: no output, long ago. 2: built, unmarked, long ago. 3: built and marked since.
             // 25: built before its newest update. 26: built after. 30: today, not built yet.
             raw_days: [1, 2, 3, 25, 26, 30].into_iter().map(day).collect(),
-            newest_raw: BTreeMap::from([
-                (day(25), at(25, 23)),
-                (day(26), at(26, 23)),
-                (day(30), at(30, 9)),
+            raw_times: BTreeMap::from([
+                (day(25), vec![at(25, 21), at(25, 23), at(25, 22)]),
+                (day(26), vec![at(26, 23)]),
+                (day(30), vec![at(30, 9)]),
             ]),
             built: BTreeMap::from([
                 (day(2), at(3, 1)),
@@ -305,9 +325,10 @@ mod tests {
             ),
             (
                 day(25),
+                // Built at 22:00: it waits since the first update stored from then on.
                 Pending {
                     why: Why::Newer,
-                    since: at(25, 23),
+                    since: at(25, 22),
                 },
             ),
             (
@@ -327,7 +348,7 @@ mod tests {
             lookback: BTreeSet::from([day(25)]),
             marked: BTreeMap::from([(day(25), at(26, 5))]),
             raw_days: BTreeSet::from([day(25)]),
-            newest_raw: BTreeMap::from([(day(25), at(25, 23))]),
+            raw_times: BTreeMap::from([(day(25), vec![at(25, 23)])]),
             built: BTreeMap::from([(day(25), at(25, 22))]),
         };
         let pending = scheduled_rebuilds(&seen, chrono_tz::UTC, TimeDelta::zero());
@@ -337,6 +358,22 @@ mod tests {
                 why: Why::Newer,
                 since: at(25, 23)
             }
+        );
+    }
+}
+
+#[cfg(test)]
+mod order {
+    use super::*;
+
+    #[test]
+    fn the_week_goes_first_then_the_backlog_oldest_first() {
+        let day = |m, d| NaiveDate::from_ymd_opt(2024, m, d).unwrap();
+        let lookback = lookback_days(day(6, 1));
+        let days = BTreeSet::from([day(1, 1), day(5, 31), day(3, 1), day(6, 1), day(5, 20)]);
+        assert_eq!(
+            in_run_order(days, &lookback),
+            vec![day(5, 31), day(6, 1), day(1, 1), day(3, 1), day(5, 20)]
         );
     }
 }

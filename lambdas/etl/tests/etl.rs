@@ -659,7 +659,7 @@ fn the_bootstrap_binary_rebuilds_days_in_s3() {
             .replace("TIME", &Utc::now().to_rfc3339()),
     )
     .unwrap();
-    let answers = testkit::invoke_bootstrap(
+    let (answers, stdout) = testkit::invoke_bootstrap_logged(
         Path::new(env!("CARGO_BIN_EXE_etl")),
         &env,
         vec![
@@ -692,6 +692,23 @@ fn the_bootstrap_binary_rebuilds_days_in_s3() {
         "{:?}",
         answers[2]
     );
+    // Each run that ends leaves its figures in the log, in the embedded metric format
+    // CloudWatch reads: what the stack's alarms watch.
+    let metrics: Vec<Value> = stdout
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(metrics.len(), 2, "{stdout:?}");
+    assert_eq!(
+        metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "tgpipe"
+    );
+    assert_eq!(metrics[0]["Function"], "test");
+    assert_eq!(metrics[0]["DaysRebuilt"], per_day.len() as f64);
+    assert_eq!(metrics[0]["DaysFailed"], 0.0);
+    assert_eq!(metrics[0]["DaysRemaining"], 0.0);
+    assert_eq!(metrics[0]["RunsSucceeded"], 1.0);
 }
 
 async fn futures_join_all<F: std::future::Future<Output = ()>>(

@@ -210,6 +210,8 @@ pub enum Outcome {
     },
     Stored {
         key: String,
+        /// The chat the update came from.
+        chat_id: i64,
         /// The chat it showed to have migrated (`from`, `to`), when it did.
         migration: Option<(i64, i64)>,
     },
@@ -229,6 +231,25 @@ impl Outcome {
             }
             Outcome::StoreFailed { .. } => HttpResponse::text(503, "storage unavailable, retry"),
         }
+    }
+}
+
+/// The embedded-format metric line of an outcome (see `lake::metrics`), for `function`; none for
+/// what the stack does not watch (an ignored chat, a bad request).
+pub fn metric(outcome: &Outcome, function: &str, now: DateTime<Utc>) -> Option<String> {
+    use lake::metrics::{CHAT, FUNCTION, ingest, line};
+    let function = (FUNCTION, function.to_owned());
+    let one = |name| Some(line(now, std::slice::from_ref(&function), &[(name, 1.0)]));
+    match outcome {
+        Outcome::Stored { chat_id, .. } => Some(line(
+            now,
+            &[function.clone(), (CHAT, chat_id.to_string())],
+            &[(ingest::STORED, 1.0)],
+        )),
+        Outcome::Quarantined { .. } => one(ingest::QUARANTINED),
+        Outcome::Unauthorized => one(ingest::REFUSED),
+        Outcome::StoreFailed { .. } => one(ingest::STORE_FAILED),
+        Outcome::Ignored { .. } | Outcome::BadRequest(_) => None,
     }
 }
 
@@ -337,7 +358,7 @@ pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
             chat_id: Some(chat),
         };
     }
-    store(sink, &routing, body, now, migration).await
+    store(sink, &routing, chat, body, now, migration).await
 }
 
 /// Stores a kept update under its day (the sink's zone), then, for a day older than
@@ -345,6 +366,7 @@ pub async fn keep(sink: &Sink, body: Bytes, now: DateTime<Utc>) -> Outcome {
 async fn store(
     sink: &Sink,
     routing: &update::Routing,
+    chat_id: i64,
     body: Bytes,
     now: DateTime<Utc>,
     migration: Option<(i64, i64)>,
@@ -373,7 +395,11 @@ async fn store(
             return failed(mark, e);
         }
     }
-    Outcome::Stored { key, migration }
+    Outcome::Stored {
+        key,
+        chat_id,
+        migration,
+    }
 }
 
 /// Keeps a body that came from Telegram but is not an update, byte for byte, where the table

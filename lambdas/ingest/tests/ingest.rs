@@ -503,7 +503,7 @@ fn the_bootstrap_binary_stores_into_s3() {
         ("TGPIPE_TIMEZONE".to_owned(), "America/Sao_Paulo".to_owned()),
     ]);
     let body = message_update(907, GROUP);
-    let answers = testkit::invoke_bootstrap(
+    let (answers, stdout) = testkit::invoke_bootstrap_logged(
         Path::new(env!("CARGO_BIN_EXE_ingest")),
         &env,
         vec![
@@ -512,6 +512,25 @@ fn the_bootstrap_binary_stores_into_s3() {
             event(&body, Some(SECRET)),
         ],
     );
+    // Each stored update and each refused request is a metric in the log, in the embedded
+    // format CloudWatch reads (what the stack's alarms watch): by function, and by chat.
+    let metrics: Vec<Value> = stdout
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(metrics.len(), 3, "{stdout:?}");
+    let stored = &metrics[0];
+    assert_eq!(
+        stored["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["Function", "ChatId"]])
+    );
+    assert_eq!(stored["Function"], "test");
+    assert_eq!(stored["ChatId"], GROUP.to_string());
+    assert_eq!(stored["UpdatesStored"], 1.0);
+    assert_eq!(metrics[1]["RequestsRefused"], 1.0);
+    assert_eq!(metrics[2]["UpdatesStored"], 1.0);
+    assert!(!stdout.iter().any(|l| l.contains(SECRET)), "{stdout:?}");
     let status: Vec<i64> = answers
         .iter()
         .map(|a| match a {

@@ -10,6 +10,7 @@ pub mod env;
 pub mod layout;
 #[cfg(feature = "logging")]
 pub mod logging;
+pub mod metrics;
 #[cfg(feature = "parquet")]
 pub mod parquet_out;
 pub mod row;

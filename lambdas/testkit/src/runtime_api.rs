@@ -24,6 +24,16 @@ pub fn invoke_bootstrap(
     env: &[(String, String)],
     events: Vec<Value>,
 ) -> Vec<Invocation> {
+    invoke_bootstrap_logged(binary, env, events).0
+}
+
+/// [`invoke_bootstrap`], with the lines the binary wrote on stdout (what Lambda sends to
+/// CloudWatch Logs: its log lines and its embedded-format metrics).
+pub fn invoke_bootstrap_logged(
+    binary: &Path,
+    env: &[(String, String)],
+    events: Vec<Value>,
+) -> (Vec<Invocation>, Vec<String>) {
     let total = events.len();
     let queue = Mutex::new(events.into_iter().collect::<VecDeque<_>>());
     let served = Mutex::new(0usize);
@@ -40,10 +50,19 @@ pub fn invoke_bootstrap(
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start bootstrap");
+    // Read as it comes, so that a full pipe never stalls the binary.
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
     let mut results = Vec::new();
     while results.len() < total {
         match rx.recv_timeout(Duration::from_secs(120)) {
@@ -63,7 +82,8 @@ pub fn invoke_bootstrap(
     }
     let _ = child.kill();
     let _ = child.wait();
-    results
+    let lines = reader.join().unwrap_or_default();
+    (results, lines)
 }
 
 fn runtime_api(

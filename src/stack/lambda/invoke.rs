@@ -44,7 +44,10 @@ pub async fn run_etl(
         let chunk: Vec<NaiveDate> = queue
             .drain(..DAYS_PER_INVOCATION.min(queue.len()))
             .collect();
-        let summary = invoke(client, stack, &chunk, note).await?;
+        let summary = match invoke(client, stack, &chunk, note).await {
+            Ok(summary) => summary,
+            Err(e) => return Err(with_unsent(e, &queue)),
+        };
         batch(&summary);
         if summary.remaining.len() == chunk.len() {
             bail!(
@@ -63,6 +66,17 @@ pub async fn run_etl(
         }
     }
     Ok(all)
+}
+
+/// A failed invocation's error, naming the days after it that were not sent.
+fn with_unsent(e: anyhow::Error, unsent: &VecDeque<NaiveDate>) -> anyhow::Error {
+    match (unsent.front(), unsent.back()) {
+        (Some(first), Some(last)) => e.context(format!(
+            "{} later days were not sent ({first} to {last}): once this is fixed, `tgpipe etl --from {first} --to {last}`",
+            unsent.len()
+        )),
+        _ => e,
+    }
 }
 
 /// One synchronous invocation; waits out a run already under way.
@@ -114,9 +128,8 @@ async fn invoke(
             .and_then(|v| v["errorMessage"].as_str().map(str::to_owned))
             .unwrap_or_else(|| text.chars().take(500).collect());
         bail!(
-            "the ETL function failed on {}: {message} (its log group {} says more)",
-            days_label(days),
-            stack.log_group(Function::Etl)
+            "the ETL function failed on {}: {message} (`tgpipe logs etl` says more)",
+            days_label(days)
         );
     }
     serde_json::from_slice(body).with_context(|| {
