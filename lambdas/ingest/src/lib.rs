@@ -12,6 +12,8 @@
 //! and title of a chat it does not keep (so `tgpipe chats` can name it; never what was said).
 
 mod config;
+mod http;
+mod metric;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -20,11 +22,13 @@ use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use lake::{Storage, TimeZone, layout, update};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use config::secret_matches;
 pub use config::{Config, ConfigError, parse_chat_ids, parse_secrets};
+pub use http::HttpResponse;
+use http::{HttpEvent, header};
+pub use metric::metric;
 
 /// The header Telegram sends the webhook's secret token in (lower-cased by API Gateway).
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -157,42 +161,6 @@ impl Sink {
     }
 }
 
-/// The parts of an API Gateway HTTP API (payload 2.0) event the handler reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HttpEvent {
-    #[serde(default)]
-    headers: HashMap<String, String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    is_base64_encoded: bool,
-}
-
-/// The response API Gateway turns into the HTTP answer to Telegram.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpResponse {
-    pub status_code: u16,
-    pub headers: HashMap<String, String>,
-    pub body: String,
-}
-
-impl HttpResponse {
-    /// Success has an empty body: Telegram would execute a JSON body as a Bot API call.
-    fn ok() -> Self {
-        Self::text(200, "")
-    }
-
-    fn text(status_code: u16, body: &str) -> Self {
-        HttpResponse {
-            status_code,
-            headers: HashMap::from([("content-type".to_owned(), "text/plain".to_owned())]),
-            body: body.to_owned(),
-        }
-    }
-}
-
 /// What the handler did with a request, for the log line and the tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -234,38 +202,10 @@ impl Outcome {
     }
 }
 
-/// The embedded-format metric line of an outcome (see `lake::metrics`), for `function`; none for
-/// what the stack does not watch (an ignored chat, a bad request).
-pub fn metric(outcome: &Outcome, function: &str, now: DateTime<Utc>) -> Option<String> {
-    use lake::metrics::{CHAT, FUNCTION, ingest, line};
-    let function = (FUNCTION, function.to_owned());
-    let one = |name| Some(line(now, std::slice::from_ref(&function), &[(name, 1.0)]));
-    match outcome {
-        Outcome::Stored { chat_id, .. } => Some(line(
-            now,
-            &[function.clone(), (CHAT, chat_id.to_string())],
-            &[(ingest::STORED, 1.0)],
-        )),
-        Outcome::Quarantined { .. } => one(ingest::QUARANTINED),
-        Outcome::Unauthorized => one(ingest::REFUSED),
-        Outcome::StoreFailed { .. } => one(ingest::STORE_FAILED),
-        Outcome::Ignored { .. } | Outcome::BadRequest(_) => None,
-    }
-}
-
 /// How late an update may come and still be seen by the scheduled ETL without a mark: a day up
 /// to this many days before the day of arrival. The scheduled run looks back a week, so a mark is
 /// needed only for older days, and as long as the run comes at least every five days.
 pub const UNMARKED_DAYS_BACK: u64 = 1;
-
-fn header<'a>(event: &'a HttpEvent, name: &str) -> Option<&'a str> {
-    // API Gateway lower-cases header names; compare without case anyway.
-    event
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
 
 /// Handles one webhook call. `now` is the time of arrival, used for updates without a date.
 pub async fn handle(config: &Config, event: Value, now: DateTime<Utc>) -> Outcome {
