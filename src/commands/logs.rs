@@ -2,7 +2,7 @@
 //! "what happened last night?" needs no console. The webhook secret and anything shaped like a bot
 //! token are withheld from what it prints.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,6 +19,9 @@ use crate::ui::{Output, Printer};
 
 /// How often `--follow` asks for new lines.
 const FOLLOW_EVERY: Duration = Duration::from_secs(2);
+/// How far back of the newest line each ask of `--follow` starts: CloudWatch Logs may make a line
+/// searchable seconds after a newer one (each function's stream arrives on its own).
+const LATE_LINES: TimeDelta = TimeDelta::seconds(30);
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -99,25 +102,25 @@ pub async fn run(global: &Global, args: LogsArgs) -> anyhow::Result<ExitStatus> 
         None => Function::ALL.to_vec(),
     };
     let withheld = Withheld::new(&ctx).await?;
-    let mut from = Utc::now() - args.since;
-    // Each ask starts at the newest line's millisecond, so that a line of that millisecond stored
-    // late is not missed; the lines of it already printed are not printed again.
-    let mut printed_at_from = HashSet::new();
+    let start = Utc::now() - args.since;
+    let mut newest = start;
+    // Each ask starts a while before the newest line, so that a line made searchable late is not
+    // missed; the lines of that while already printed (by id) are not printed again.
+    let mut printed: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut any = false;
     loop {
+        let from = start.max(newest - LATE_LINES);
         let lines = read(&ctx, &functions, from, args.filter.as_deref()).await?;
         for line in lines {
-            if line.time < from || (line.time == from && printed_at_from.contains(&line.id)) {
+            if printed.contains_key(&line.id) {
                 continue;
             }
-            if line.time > from {
-                from = line.time;
-                printed_at_from.clear();
-            }
-            printed_at_from.insert(line.id.clone());
+            newest = newest.max(line.time);
+            printed.insert(line.id.clone(), line.time);
             any = true;
             print(printer, &withheld, line)?;
         }
+        printed.retain(|_, time| *time >= newest - LATE_LINES);
         if !args.follow {
             break;
         }

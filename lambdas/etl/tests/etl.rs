@@ -694,11 +694,7 @@ fn the_bootstrap_binary_rebuilds_days_in_s3() {
     );
     // Each run that ends leaves its figures in the log, in the embedded metric format
     // CloudWatch reads: what the stack's alarms watch.
-    let metrics: Vec<Value> = stdout
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .collect();
+    let metrics = testkit::metric_lines(&stdout);
     assert_eq!(metrics.len(), 2, "{stdout:?}");
     assert_eq!(
         metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],

@@ -514,11 +514,7 @@ fn the_bootstrap_binary_stores_into_s3() {
     );
     // Each stored update and each refused request is a metric in the log, in the embedded
     // format CloudWatch reads (what the stack's alarms watch): by function, and by chat.
-    let metrics: Vec<Value> = stdout
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .collect();
+    let metrics = testkit::metric_lines(&stdout);
     assert_eq!(metrics.len(), 3, "{stdout:?}");
     let stored = &metrics[0];
     assert_eq!(

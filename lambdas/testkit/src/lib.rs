@@ -19,4 +19,4 @@ pub use fault_proxy::{FaultConfig, FaultProxy};
 pub use files::{files, gen_lake, sample_updates, workspace_root, write_lake};
 pub use http::http;
 pub use moto::{Moto, Recorded};
-pub use runtime_api::{Invocation, invoke_bootstrap, invoke_bootstrap_logged};
+pub use runtime_api::{Invocation, invoke_bootstrap, invoke_bootstrap_logged, metric_lines};

@@ -86,6 +86,15 @@ pub fn invoke_bootstrap_logged(
     (results, lines)
 }
 
+/// The embedded-format metric documents among a bootstrap's stdout lines (those with `_aws`).
+pub fn metric_lines(stdout: &[String]) -> Vec<Value> {
+    stdout
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect()
+}
+
 fn runtime_api(
     req: &Request,
     queue: &Mutex<VecDeque<Value>>,
