@@ -23,6 +23,12 @@ pub enum Kind {
     GlueDatabase,
     #[serde(rename = "glue table")]
     GlueTable,
+    #[serde(rename = "sns topic")]
+    Topic,
+    #[serde(rename = "sns subscription")]
+    Subscription,
+    #[serde(rename = "cloudwatch alarm")]
+    Alarm,
 }
 
 impl Kind {
@@ -38,6 +44,9 @@ impl Kind {
             Kind::Workgroup => "athena workgroup",
             Kind::GlueDatabase => "glue database",
             Kind::GlueTable => "glue table",
+            Kind::Topic => "sns topic",
+            Kind::Subscription => "sns subscription",
+            Kind::Alarm => "cloudwatch alarm",
         }
     }
 }
@@ -57,6 +66,9 @@ pub enum State {
     Missing,
     /// Present but different: what differs.
     Drifted(Vec<String>),
+    /// Present, the stack's, and no longer wanted (alerts turned off, a chat no longer kept):
+    /// `up` deletes it.
+    Unwanted,
 }
 
 impl State {
@@ -71,6 +83,7 @@ impl State {
 pub enum Action {
     Create,
     Update(Vec<String>),
+    Delete,
     Unchanged,
 }
 
@@ -80,6 +93,7 @@ impl From<&State> for Action {
             State::Present => Action::Unchanged,
             State::Missing => Action::Create,
             State::Drifted(what) => Action::Update(what.clone()),
+            State::Unwanted => Action::Delete,
         }
     }
 }

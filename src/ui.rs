@@ -255,6 +255,7 @@ pub fn plan_line(r: &Resource, dry_run: bool, took: Option<std::time::Duration>)
             if dry_run { "update" } else { "updated" },
             format!(" ({})", what.join("; ")),
         ),
+        Action::Delete => (if dry_run { "delete" } else { "deleted" }, String::new()),
         Action::Unchanged => ("unchanged", String::new()),
     };
     status_line(

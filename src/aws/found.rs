@@ -8,12 +8,14 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use aws_sdk_apigatewayv2::operation as apigw_op;
 use aws_sdk_athena::operation as athena_op;
+use aws_sdk_cloudwatch::operation as cw_op;
 use aws_sdk_cloudwatchlogs::operation as logs_op;
 use aws_sdk_eventbridge::operation as events_op;
 use aws_sdk_glue::operation as glue_op;
 use aws_sdk_iam::operation as iam_op;
 use aws_sdk_lambda::operation as lambda_op;
 use aws_sdk_s3::operation as s3_op;
+use aws_sdk_sns::operation as sns_op;
 
 /// An error that means what was asked about (or asked to be deleted) does not exist.
 pub trait NotFound {
@@ -91,6 +93,13 @@ modeled!(NotFound::is_not_found {
     logs_op::delete_log_group::DeleteLogGroupError => is_resource_not_found_exception,
     logs_op::list_tags_log_group::ListTagsLogGroupError => is_resource_not_found_exception,
     logs_op::filter_log_events::FilterLogEventsError => is_resource_not_found_exception,
+    // CloudWatch (alarms)
+    cw_op::list_tags_for_resource::ListTagsForResourceError => is_resource_not_found_exception,
+    // SNS
+    sns_op::get_topic_attributes::GetTopicAttributesError => is_not_found_exception,
+    sns_op::list_tags_for_resource::ListTagsForResourceError => is_resource_not_found_exception,
+    sns_op::list_subscriptions_by_topic::ListSubscriptionsByTopicError => is_not_found_exception,
+    sns_op::unsubscribe::UnsubscribeError => is_not_found_exception,
     // EventBridge
     events_op::describe_rule::DescribeRuleError => is_resource_not_found_exception,
     events_op::remove_targets::RemoveTargetsError => is_resource_not_found_exception,

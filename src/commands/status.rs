@@ -4,6 +4,8 @@
 use clap::Args;
 use serde::Serialize;
 
+mod alerts;
+
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
 use crate::connection::Ctx;
@@ -32,6 +34,8 @@ pub struct StatusReport {
     account: String,
     region: String,
     resources: Vec<Resource>,
+    /// Where the alarms send word, and each alarm's state; none without `up --alert-email`.
+    alerts: Option<alerts::AlertsStatus>,
     webhook: Option<WebhookStatus>,
     webhook_skipped: Option<String>,
     /// The kept chats as the bot sees them (with a token).
@@ -84,7 +88,9 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
         crate::health::data_health(ctx.raw()?, ctx.enriched()?, zone, period, now).await
     };
     let (read, side, data) = tokio::join!(ctx.read(), telegram_and_freshness, data);
-    let resources = read?.states(stack, None);
+    let read = read?;
+    let resources = read.states(stack, None);
+    let alerts = alerts::read(read, now);
     let (newest_raw, newest_enriched_day, telegram) = side?;
     // The data's health is the raw bucket's: without it there is none to tell.
     let data = if resources
@@ -100,6 +106,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
         account: stack.account.clone(),
         region: stack.region.clone(),
         resources,
+        alerts,
         webhook: None,
         webhook_skipped: None,
         chats: Vec::new(),
@@ -131,6 +138,7 @@ impl StatusReport {
             .filter(|r| !r.state.is_ok())
             .map(|r| format!("{} {} is not as deployed", r.kind, r.name))
             .collect();
+        problems.extend(self.alerts.iter().flat_map(alerts::AlertsStatus::problems));
         match telegram {
             Some((webhook, chats, found)) => {
                 problems.extend(found);
@@ -224,11 +232,17 @@ impl Render for StatusReport {
                 State::Present => ("ok", String::new()),
                 State::Missing => ("MISSING", String::new()),
                 State::Drifted(d) => ("DRIFTED", format!(" ({})", d.join("; "))),
+                State::Unwanted => ("UNWANTED", String::new()),
             };
+            let more = r
+                .alerts
+                .as_ref()
+                .and_then(|a| a.detail(res))
+                .unwrap_or_default();
             printer.line(status_line(
                 word,
                 res.kind,
-                format_args!("{}{details}", res.name),
+                format_args!("{}{more}{details}", res.name),
             ));
         }
         print_webhook(printer, r);

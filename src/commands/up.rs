@@ -24,7 +24,8 @@ use crate::ui::{
 #[command(after_help = "Examples:
   tgpipe up --chat-id -1001234567890 --region eu-west-1   # the first time
   tgpipe up --dry-run                                     # what would change (exit 3 if anything)
-  tgpipe up --schedule \"cron(0 3 * * ? *)\"                # change only the schedule")]
+  tgpipe up --schedule \"cron(0 3 * * ? *)\"                # change only the schedule
+  tgpipe up --alert-email you@example.com                 # alarms mail you when something breaks")]
 pub struct UpArgs {
     /// A chat whose updates are kept (repeatable): its id, e.g. -1001234567890 (`tgpipe chats`
     /// lists them), or a public group's @username; default: the deployed chats (required the
@@ -42,6 +43,14 @@ pub struct UpArgs {
     /// `cron(30 0 * * ? *)` the first time.
     #[arg(long)]
     pub schedule: Option<String>,
+    /// Where the stack's alarms send word: an e-mail address (AWS mails it a link to confirm
+    /// once), or `none` to remove the alerts; default: the deployed one, none the first time.
+    #[arg(long, value_name = "ADDRESS")]
+    pub alert_email: Option<String>,
+    /// Hours a kept chat may go without a stored update before an alert (1–168); default: the
+    /// deployed value, 48 the first time.
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..=168))]
+    pub alert_silence_hours: Option<u32>,
     /// Show what would be created or updated, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -97,6 +106,9 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     StackName::parse(&global.name)?;
     if let Some(zone) = &args.timezone {
         lake::day::parse_time_zone(zone)?;
+    }
+    if let Some(email) = &args.alert_email {
+        crate::stack::Alerts::parse_email(email)?;
     }
     let bot = args.bot.required(global.verbose)?;
     // Telegram and AWS are asked side by side: the bot and its chats, the account.

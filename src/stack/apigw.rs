@@ -199,6 +199,11 @@ impl Part for HttpApi {
     fn outputs(&self, found: &Found) -> Outputs {
         Outputs {
             webhook_url: found.api.as_ref().and_then(webhook_url),
+            api_id: found
+                .api
+                .as_ref()
+                .and_then(|a| a.api_id())
+                .map(str::to_owned),
         }
     }
 
@@ -209,6 +214,7 @@ impl Part for HttpApi {
         stack: &Stack,
         _: &Desired,
         found: &Found,
+        _: &Outputs,
         _: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         let (client, lambda) = (&c.api, &c.lambda);
@@ -229,6 +235,7 @@ impl Part for HttpApi {
             .await?;
         Ok(Outputs {
             webhook_url: webhook_url(&api),
+            api_id: Some(api_id),
         })
     }
 

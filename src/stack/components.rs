@@ -13,7 +13,7 @@ use crate::plan::{Removed, Resource, State};
 use crate::stack::lambda::FunctionSpec;
 use crate::stack::ownership::Foreign;
 pub use crate::stack::part::{Component, Found, Part};
-use crate::stack::{Stack, apigw, athena, events, iam, lambda, logs, s3};
+use crate::stack::{Stack, alarms, apigw, athena, events, iam, lambda, logs, s3, topic};
 
 /// Every AWS client the stack is read and changed with.
 pub struct Clients {
@@ -25,6 +25,8 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     pub athena: aws_sdk_athena::Client,
     pub glue: aws_sdk_glue::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl Clients {
@@ -41,25 +43,75 @@ impl Clients {
             events: crate::aws_client!(aws_sdk_eventbridge, config, v),
             athena: crate::aws_client!(aws_sdk_athena, config, v),
             glue: crate::aws_client!(aws_sdk_glue, config, v),
+            sns: crate::aws_client!(aws_sdk_sns, config, v),
+            cloudwatch: crate::aws_client!(aws_sdk_cloudwatch, config, v),
         }
     }
 }
 
-/// What `up` deploys beyond the names: each function's code and environment, the schedule.
+/// What `up` deploys beyond the names: each function's code and environment, the schedule,
+/// the kept chats and the alerts.
 pub struct Desired {
     pub specs: Vec<FunctionSpec>,
     pub schedule: String,
+    pub chats: Vec<i64>,
+    /// `None`: the stack has no alerts (no topic, no alarms).
+    pub alerts: Option<Alerts>,
 }
 
-/// What the stack hands on once read or applied: where the webhook goes.
+/// Where the stack's alarms send word, and how long a kept chat may be silent before one does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alerts {
+    pub email: String,
+    pub silence_hours: u32,
+}
+
+impl Alerts {
+    /// `--alert-silence-hours` when not given (nor deployed).
+    pub const DEFAULT_SILENCE_HOURS: u32 = 48;
+    /// CloudWatch evaluates at most 7 days of hourly periods (Period × EvaluationPeriods ≤
+    /// 604,800 s).
+    pub const MAX_SILENCE_HOURS: u32 = 168;
+    /// What `--alert-email` takes to turn the alerts off.
+    pub const OFF: &'static str = "none";
+
+    /// `--alert-email`: an address (`Some`), or [`Alerts::OFF`] (`None`); anything else is
+    /// refused, saying what to give.
+    pub fn parse_email(given: &str) -> anyhow::Result<Option<String>> {
+        let given = given.trim();
+        if given.eq_ignore_ascii_case(Self::OFF) {
+            return Ok(None);
+        }
+        let well_formed = given.len() <= 254
+            && !given.chars().any(|c| c.is_whitespace() || c.is_control())
+            && given.split_once('@').is_some_and(|(user, domain)| {
+                !user.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            });
+        if !well_formed {
+            anyhow::bail!(
+                "--alert-email {given:?} is not an e-mail address: give one such as you@example.com (AWS mails it a link to confirm), or `none` to turn the alerts off"
+            );
+        }
+        Ok(Some(given.to_owned()))
+    }
+}
+
+/// What the stack hands on once read or applied: where the webhook goes, the API the alarms
+/// watch.
 #[derive(Debug, Clone, Default)]
 pub struct Outputs {
     pub webhook_url: Option<String>,
+    pub api_id: Option<String>,
 }
 
 impl Outputs {
     fn merge(&mut self, other: Outputs) {
         self.webhook_url = other.webhook_url.or(self.webhook_url.take());
+        self.api_id = other.api_id.or(self.api_id.take());
     }
 }
 
@@ -76,7 +128,7 @@ pub struct Events<'a> {
 }
 
 /// The stack, in the order `up` and `status` show it.
-pub static ALL: [&dyn Component; 7] = [
+pub static ALL: [&dyn Component; 9] = [
     &s3::Buckets,
     &iam::Roles,
     &logs::LogGroups,
@@ -84,6 +136,8 @@ pub static ALL: [&dyn Component; 7] = [
     &apigw::HttpApi,
     &events::Schedule,
     &athena::Analytics,
+    &topic::AlertTopic,
+    &alarms::Alarms,
 ];
 
 /// `up`'s stages, from the components' own: those of one stage are applied side by side.
@@ -211,11 +265,11 @@ pub async fn apply_all(
             continue;
         }
         (events.step)(&stage_label(&stage));
-        let (lines, before) = (&lines, &before);
+        let (lines, before, earlier) = (&lines, &before, &outputs);
         let applied = futures::future::try_join_all(todo.iter().map(|&i| async move {
             let started = std::time::Instant::now();
             let out = ALL[i]
-                .apply(c, stack, desired, &read.found[i], events.note)
+                .apply(c, stack, desired, &read.found[i], earlier, events.note)
                 .await?;
             lines.done(i, before[i].clone(), started.elapsed());
             anyhow::Ok(out)

@@ -189,6 +189,7 @@ impl Part for Schedule {
         stack: &Stack,
         desired: &Desired,
         found: &Found,
+        _: &Outputs,
         _: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         let (client, schedule) = (&c.events, desired.schedule.as_str());

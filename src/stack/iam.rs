@@ -198,6 +198,7 @@ impl Part for Roles {
         stack: &Stack,
         _: &Desired,
         found: &Self::Found,
+        _: &Outputs,
         _: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         for (f, drift) in Function::ALL.into_iter().zip(found) {

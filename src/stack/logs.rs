@@ -101,6 +101,7 @@ impl Part for LogGroups {
         stack: &Stack,
         _: &Desired,
         found: &Self::Found,
+        _: &Outputs,
         _: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         let client = &c.logs;

@@ -6,6 +6,7 @@ mod components;
 mod names;
 mod part;
 
+pub mod alarms;
 pub mod apigw;
 pub mod athena;
 pub mod events;
@@ -15,9 +16,10 @@ pub mod logs;
 pub mod ownership;
 pub mod permission;
 pub mod s3;
+pub mod topic;
 
 pub use components::{
-    ALL, Applied, Clients, Component, Desired, Events, Note, Outputs, Part, StackRead, apply_all,
-    read, remove_all,
+    ALL, Alerts, Applied, Clients, Component, Desired, Events, Note, Outputs, Part, StackRead,
+    apply_all, read, remove_all,
 };
 pub use names::*;

@@ -131,9 +131,22 @@ impl Stack {
         format!("{}-{}", self.name, f.suffix())
     }
 
+    /// The AWS partition of the region (`aws`, `aws-cn`, `aws-us-gov`), for ARNs made before
+    /// the resource exists.
+    pub fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+
     pub fn function_arn(&self, f: Function) -> String {
         format!(
-            "arn:aws:lambda:{}:{}:function:{}",
+            "arn:{}:lambda:{}:{}:function:{}",
+            self.partition(),
             self.region,
             self.account,
             self.function(f)
@@ -163,6 +176,31 @@ impl Stack {
 
     pub fn table(&self) -> &'static str {
         lake::schema::TABLE_NAME
+    }
+
+    /// The SNS topic the alarms notify.
+    pub fn alert_topic(&self) -> String {
+        format!("{}-alerts", self.name)
+    }
+
+    pub fn alert_topic_arn(&self) -> String {
+        format!(
+            "arn:{}:sns:{}:{}:{}",
+            self.partition(),
+            self.region,
+            self.account,
+            self.alert_topic()
+        )
+    }
+
+    /// What every alarm's name starts with.
+    pub fn alarm_prefix(&self) -> String {
+        format!("{}-", self.name)
+    }
+
+    /// One of the stack's alarms (see `stack::alarms`).
+    pub fn alarm(&self, what: &str) -> String {
+        format!("{}{what}", self.alarm_prefix())
     }
 }
 

@@ -44,13 +44,15 @@ pub trait Part: Sync {
         Outputs::default()
     }
 
-    /// Creates what is missing and repairs what differs from `desired`, acting on `found`.
+    /// Creates what is missing and repairs what differs from `desired`, acting on `found`;
+    /// `earlier`: what the components of earlier stages handed on (the API's id).
     fn apply(
         &self,
         c: &Clients,
         stack: &Stack,
         desired: &Desired,
         found: &Self::Found,
+        earlier: &Outputs,
         note: Note<'_>,
     ) -> impl Future<Output = anyhow::Result<Outputs>> + Send;
 
@@ -90,6 +92,7 @@ pub trait Component: Sync {
         stack: &'a Stack,
         desired: &'a Desired,
         found: &'a Found,
+        earlier: &'a Outputs,
         note: Note<'a>,
     ) -> BoxFuture<'a, anyhow::Result<Outputs>>;
     fn remove<'a>(
@@ -144,9 +147,18 @@ impl<P: Part> Component for P {
         stack: &'a Stack,
         desired: &'a Desired,
         found: &'a Found,
+        earlier: &'a Outputs,
         note: Note<'a>,
     ) -> BoxFuture<'a, anyhow::Result<Outputs>> {
-        Box::pin(Part::apply(self, c, stack, desired, own::<P>(found), note))
+        Box::pin(Part::apply(
+            self,
+            c,
+            stack,
+            desired,
+            own::<P>(found),
+            earlier,
+            note,
+        ))
     }
 
     fn remove<'a>(

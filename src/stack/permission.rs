@@ -43,7 +43,8 @@ impl Permission<'_> {
     /// Adds the permission, replacing a statement of the same id that names another source.
     pub async fn ensure(&self, client: &Client, before: &State) -> anyhow::Result<()> {
         match before {
-            State::Present => return Ok(()),
+            // Permissions are always wanted: never unwanted.
+            State::Present | State::Unwanted => return Ok(()),
             State::Drifted(_) => {
                 client
                     .remove_permission()

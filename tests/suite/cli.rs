@@ -78,7 +78,7 @@ pub fn ok(result: &(i32, String, String)) {
 #[test]
 fn bad_input_is_one_clear_line_and_creates_nothing() {
     let env = Env::new();
-    let cases: [(&[&str], Option<&str>, &str); 5] = [
+    let cases: [(&[&str], Option<&str>, &str); 6] = [
         (
             &["--name", "Bad_Name", "up", "--chat-id", "-1"],
             Some(TOKEN),
@@ -96,6 +96,11 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
             Some(TOKEN),
             "scripts/lambdas",
         ),
+        (
+            &["up", "--chat-id", "-1", "--alert-email", "ops at example"],
+            Some(TOKEN),
+            "not an e-mail address",
+        ),
     ];
     env.moto.start_recording();
     for (args, token, expected) in cases {
@@ -105,6 +110,13 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
         let _ = stdout;
     }
+    // CloudWatch evaluates at most 7 days: a longer silence is refused before anything is asked.
+    let (code, _, stderr) = env.run(
+        &["up", "--chat-id", "-1", "--alert-silence-hours", "500"],
+        Some(TOKEN),
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("1..=168"), "{stderr}");
     let calls = env.moto.recorded();
     assert!(mutating(&calls).is_empty(), "{:?}", mutating(&calls));
     let (code, _, stderr) = env.run(&["up", "--chat-id", "my-group"], Some(TOKEN));

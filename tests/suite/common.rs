@@ -145,6 +145,8 @@ pub fn desired(
     tgpipe::stack::Desired {
         specs,
         schedule: schedule.to_owned(),
+        chats: Vec::new(),
+        alerts: None,
     }
 }
 
@@ -164,7 +166,8 @@ pub async fn ensure(
     let found = part.read(c, stack).await?;
     let before = part.states(&found, stack, Some(desired));
     if before.iter().any(|r| !r.state.is_ok()) {
-        part.apply(c, stack, desired, &found, &|_| {}).await?;
+        part.apply(c, stack, desired, &found, &Default::default(), &|_| {})
+            .await?;
     }
     Ok(before)
 }

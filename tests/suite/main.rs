@@ -3,6 +3,7 @@
 
 mod common;
 
+mod alerts;
 mod athena;
 mod cli;
 mod help;

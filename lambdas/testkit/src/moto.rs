@@ -35,23 +35,26 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `moto_server` from the repository's `.venv` (or `TGPIPE_MOTO_SERVER`).
+    /// Starts moto's server (through `moto_server.py`, which adds the CBOR protocol CloudWatch's
+    /// SDK speaks) with the repository's `.venv` Python (or `TGPIPE_MOTO_PYTHON`).
     pub fn start() -> Moto {
         Self::start_with(&[])
     }
 
     /// [`Moto::start`] with settings of moto's own (`MOTO_LAMBDA_CONCURRENCY_QUOTA`, say).
     pub fn start_with(settings: &[(&str, &str)]) -> Moto {
-        let program = std::env::var_os("TGPIPE_MOTO_SERVER")
+        let program = std::env::var_os("TGPIPE_MOTO_PYTHON")
             .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"));
+            .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
         assert!(
             program.is_file(),
             "{} not found: run the README's test command, which installs moto",
             program.display()
         );
         let port = free_port();
+        let script = workspace_root().join("lambdas/testkit/moto_server.py");
         let child = Command::new(program)
+            .arg(script)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // The recorder proves which calls a command made (see `Moto::recorded`).
             .env("MOTO_ENABLE_RECORDING", "True")
@@ -63,7 +66,7 @@ impl Moto {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start moto_server");
+            .expect("start moto's server");
         let moto = Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),

@@ -7,7 +7,7 @@ use super::UpArgs;
 use crate::connection::Ctx;
 use crate::health::Migration;
 use crate::stack::lambda::{Artifacts, FunctionSpec};
-use crate::stack::{Desired, Function, StackRead, events};
+use crate::stack::{Alerts, Desired, Function, StackRead, alarms, events, topic};
 use crate::telegram::{ChatName, Telegram};
 use crate::ui::{Printer, confirm};
 
@@ -17,6 +17,7 @@ pub(super) struct Wanted {
     pub(super) chats: Vec<i64>,
     pub(super) timezone: String,
     pub(super) schedule: String,
+    pub(super) alerts: Option<Alerts>,
     /// Chats added because a kept group became a supergroup: (from, to).
     pub(super) migrated: Vec<(i64, i64)>,
     /// Whether the user was asked something (the stack may have changed meanwhile).
@@ -108,13 +109,48 @@ pub(super) async fn wanted(
         .clone()
         .or(deployed_schedule)
         .unwrap_or_else(|| events::DEFAULT_SCHEDULE.to_owned());
+    let alerts = wanted_alerts(ctx, args, read)?;
     Ok(Wanted {
         chats,
         timezone,
         schedule,
+        alerts,
         migrated,
         asked,
     })
+}
+
+/// Where alerts go and the silence they allow: given, else deployed (the topic's subscription,
+/// a chat alarm's window), else none.
+fn wanted_alerts(ctx: &Ctx, args: &UpArgs, read: &StackRead) -> anyhow::Result<Option<Alerts>> {
+    let deployed_email = read
+        .of::<topic::AlertTopic>()
+        .and_then(Option::as_ref)
+        .filter(|t| t.owned)
+        .and_then(|t| t.email())
+        .map(str::to_owned);
+    let email = match &args.alert_email {
+        Some(given) => Alerts::parse_email(given)?,
+        None => deployed_email,
+    };
+    let deployed_silence = read
+        .of::<alarms::Alarms>()
+        .and_then(|found| found.silence_hours(&ctx.stack));
+    let Some(email) = email else {
+        if args.alert_silence_hours.is_some() {
+            bail!(
+                "--alert-silence-hours sets when an alert goes out, and the stack has none: give --alert-email too"
+            );
+        }
+        return Ok(None);
+    };
+    Ok(Some(Alerts {
+        email,
+        silence_hours: args
+            .alert_silence_hours
+            .or(deployed_silence)
+            .unwrap_or(Alerts::DEFAULT_SILENCE_HOURS),
+    }))
 }
 
 /// The functions' code and environment, and the schedule: what the components compare with.
@@ -141,5 +177,7 @@ pub(super) async fn desired(
     Ok(Desired {
         specs,
         schedule: wanted.schedule.clone(),
+        chats: wanted.chats.clone(),
+        alerts: wanted.alerts.clone(),
     })
 }

@@ -187,6 +187,7 @@ impl Part for Analytics {
         stack: &Stack,
         _: &Desired,
         found: &Found,
+        _: &Outputs,
         _: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         let workgroup = found
@@ -219,7 +220,8 @@ async fn ensure_workgroup(
 ) -> anyhow::Result<()> {
     let name = stack.workgroup();
     match state {
-        State::Present => {}
+        // The stack always wants these: never unwanted.
+        State::Present | State::Unwanted => {}
         State::Missing => {
             let created = athena
                 .create_work_group()
@@ -281,7 +283,8 @@ async fn ensure_table(
 ) -> anyhow::Result<()> {
     let db = stack.glue_database();
     match state {
-        State::Present => {}
+        // The stack always wants these: never unwanted.
+        State::Present | State::Unwanted => {}
         State::Missing => {
             let created = glue
                 .create_table()

@@ -140,6 +140,7 @@ impl Part for Functions {
         stack: &Stack,
         desired: &Desired,
         found: &Self::Found,
+        _: &Outputs,
         note: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         // The two functions are independent: made or updated side by side.

@@ -110,6 +110,7 @@ impl Part for Buckets {
         stack: &Stack,
         _: &Desired,
         found: &Self::Found,
+        _: &Outputs,
         _: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         let client = &c.s3;
