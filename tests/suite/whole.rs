@@ -37,11 +37,11 @@ fn redact(text: &str, dir: Option<&str>) -> String {
 fn up_status_and_down_print_as_reviewed() {
     let env = Env::new();
     let up = |extra: &[&str]| env.up(extra);
-    let (code, plan, err) = up(&["--dry-run"]);
+    let (code, plan, err) = up(&["--dry-run", "--alert-email", "ops@example.com"]);
     assert_eq!(code, 3, "{err}");
     insta::assert_snapshot!("up_dry_run_on_an_empty_account", redact(&plan, None));
 
-    let (code, done, err) = up(&[]);
+    let (code, done, err) = up(&["--alert-email", "ops@example.com"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("up_on_an_empty_account", redact(&done, None));
 

@@ -82,6 +82,8 @@ async fn read_alarms(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Found
             None => break,
         }
     }
+    // In the order `up` lists them, whatever order CloudWatch answers in.
+    named.sort_by_key(|a| spec::order(stack, a.alarm_name().unwrap_or_default()));
     // Tags are per alarm: asked side by side.
     futures::future::try_join_all(named.into_iter().map(|a| async move {
         let arn = a.alarm_arn().unwrap_or_default().to_owned();

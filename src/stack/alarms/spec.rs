@@ -160,6 +160,12 @@ const FIXED: [&str; 6] = [
     "quarantined",
 ];
 
+/// Where an alarm comes in `up`'s list: the fixed ones first, then the chats' by name.
+pub fn order(stack: &Stack, name: &str) -> (usize, String) {
+    let fixed = fixed_names(stack).iter().position(|n| n == name);
+    (fixed.unwrap_or(FIXED.len()), name.to_owned())
+}
+
 /// Whether `name` is one of the stack's alarm names (another stack's prefix may be longer).
 pub fn is_ours(stack: &Stack, name: &str) -> bool {
     fixed_names(stack).iter().any(|n| n == name) || chat_of(stack, name).is_some()
