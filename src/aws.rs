@@ -60,16 +60,42 @@ pub fn s3_client_with(config: &aws_config::SdkConfig, verbose: bool) -> aws_sdk_
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
-/// A client of any AWS service, logging each call when `verbose`.
+/// A client of any AWS service, logging each call when `verbose`, retrying `429` (see
+/// [`TooManyRequests`]).
 #[macro_export]
 macro_rules! aws_client {
     ($service:ident, $config:expr, $verbose:expr) => {{
-        let mut builder = $service::config::Builder::from($config);
+        let mut builder =
+            $service::config::Builder::from($config).retry_classifier($crate::aws::TooManyRequests);
         if $verbose {
             builder = builder.interceptor($crate::aws::LogCalls);
         }
         $service::Client::from_conf(builder.build())
     }};
+}
+
+/// Retries an answer of `429 Too Many Requests` as throttling. SNS throttles so (code
+/// `Throttled`), a code the SDK's list of throttling errors lacks, and its model marks nothing
+/// retryable: without this a burst of SNS calls would fail `up` at the first refusal.
+#[derive(Debug, Clone, Copy)]
+pub struct TooManyRequests;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for TooManyRequests {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let failed = matches!(ctx.output_or_error(), Some(Err(_)));
+        match ctx.response().map(|r| r.status().as_u16()) {
+            Some(429) if failed => RetryAction::throttling_error(),
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "429 Too Many Requests"
+    }
 }
 
 /// How `lake::Storage` reaches the buckets' objects with this configuration: its region, its
@@ -252,6 +278,7 @@ where
         SdkError::ServiceError(e) => {
             let code = e.err().code().unwrap_or_default();
             e.raw().status().as_u16() >= 500
+                || e.raw().status().as_u16() == 429
                 || code.contains("Throttl")
                 || code.contains("TooManyRequests")
                 || code == "SlowDown"

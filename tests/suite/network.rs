@@ -45,7 +45,15 @@ impl Net {
 
     fn up(&self) -> (i32, String, String) {
         let artifacts = self.artifacts.path().to_str().unwrap();
-        self.run(&["up", "--chat-id", CHAT, "--artifacts", artifacts])
+        self.run(&[
+            "up",
+            "--chat-id",
+            CHAT,
+            "--artifacts",
+            artifacts,
+            "--alert-email",
+            "ops@example.com",
+        ])
     }
 }
 
@@ -65,6 +73,8 @@ async fn inventory(moto: &testkit::Moto) -> BTreeMap<&'static str, Vec<String>> 
     let events = aws_sdk_eventbridge::Client::new(&config);
     let athena = aws_sdk_athena::Client::new(&config);
     let glue = aws_sdk_glue::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
     let mut all = BTreeMap::new();
     let buckets = s3.list_buckets().send().await.unwrap();
     let mut objects = Vec::new();
@@ -149,6 +159,24 @@ async fn inventory(moto: &testkit::Moto) -> BTreeMap<&'static str, Vec<String>> 
             .map(|d| d.name().to_owned())
             .collect(),
     );
+    let topics = sns.list_topics().send().await.unwrap();
+    all.insert(
+        "topics",
+        topics
+            .topics()
+            .iter()
+            .map(|t| t.topic_arn().unwrap_or_default().to_owned())
+            .collect(),
+    );
+    let alarms = cloudwatch.describe_alarms().send().await.unwrap();
+    all.insert(
+        "alarms",
+        alarms
+            .metric_alarms()
+            .iter()
+            .map(|a| a.alarm_name().unwrap_or_default().to_owned())
+            .collect(),
+    );
     for list in all.values_mut() {
         list.sort();
     }
@@ -187,6 +215,28 @@ async fn someone_elses(moto: &testkit::Moto) {
         .send()
         .await
         .unwrap();
+    aws_sdk_sns::Client::new(&config)
+        .create_topic()
+        .name("someone-elses-alerts")
+        .send()
+        .await
+        .unwrap();
+    // Named like the stack's alarms, but not the stack's.
+    aws_sdk_cloudwatch::Client::new(&config)
+        .put_metric_alarm()
+        .alarm_name("tgpipe-someone-elses")
+        .namespace("AWS/Lambda")
+        .metric_name("Errors")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 /// The kinds of resource `up` names, in the order of its lines.
@@ -205,7 +255,7 @@ fn resource_lines(out: &str) -> Vec<String> {
 }
 
 /// What a first `up` creates, in the order it says so (the stack's components, in order).
-const FIRST_UP_ORDER: [&str; 14] = [
+const FIRST_UP_ORDER: [&str; 23] = [
     "s3 bucket",
     "s3 bucket",
     "s3 bucket",
@@ -220,6 +270,15 @@ const FIRST_UP_ORDER: [&str; 14] = [
     "athena workgroup",
     "glue database",
     "glue table",
+    "sns topic",
+    "sns subscription",
+    "cloudwatch alarm",
+    "cloudwatch alarm",
+    "cloudwatch alarm",
+    "cloudwatch alarm",
+    "cloudwatch alarm",
+    "cloudwatch alarm",
+    "cloudwatch alarm",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -246,7 +305,14 @@ async fn up_status_set_webhook_and_down_succeed_in_one_run_when_a_fifth_of_calls
         );
         let up = net.proxy.stats();
         let stack = inventory(&net.moto).await;
-        for (kind, n) in [("functions", 2), ("roles", 2), ("apis", 1), ("rules", 1)] {
+        for (kind, n) in [
+            ("functions", 2),
+            ("roles", 2),
+            ("apis", 1),
+            ("rules", 1),
+            ("topics", 1),
+            ("alarms", 7),
+        ] {
             assert_eq!(
                 stack[kind].len(),
                 before[kind].len() + n,

@@ -141,8 +141,15 @@ pub fn operation(
     if let Some(target) = header("x-amz-target") {
         return format!("{service} {}", target.rsplit('.').next().unwrap_or(target));
     }
-    // The query protocol (IAM, STS) names the action in the form body.
-    if let Some(action) = ["iam", "sts"]
+    // Smithy RPC v2 CBOR (CloudWatch) names it in the path: /service/NAME/operation/OP.
+    if let Some((_, op)) = path
+        .strip_prefix("/service/")
+        .and_then(|p| p.split_once("/operation/"))
+    {
+        return format!("{service} {op}");
+    }
+    // The query protocol (IAM, STS, SNS) names the action in the form body.
+    if let Some(action) = ["iam", "sts", "sns"]
         .contains(&service)
         .then(|| std::str::from_utf8(body).ok())
         .flatten()
@@ -194,8 +201,26 @@ fn matches(pattern: &str, name: &str) -> bool {
     rest.is_empty()
 }
 
+/// `{"__type": code, "message": message}` in CBOR (text strings under 256 bytes).
+fn cbor_error(code: &str, message: &str) -> Vec<u8> {
+    let text = |s: &str| {
+        let mut out = if s.len() < 24 {
+            vec![0x60 + s.len() as u8]
+        } else {
+            vec![0x78, s.len() as u8]
+        };
+        out.extend(s.bytes());
+        out
+    };
+    let mut body = vec![0xa2];
+    for part in ["__type", code, "message", message] {
+        body.extend(text(part));
+    }
+    body
+}
+
 /// The failure as `service` answers it: status, headers, body.
-fn failure(service: &str, failure: Failure) -> (u16, Vec<(&'static str, String)>, String) {
+fn failure(service: &str, failure: Failure) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
     let (status, code, message) = match (service, failure) {
         (_, Failure::Internal) => (500, "InternalFailure", "We encountered an internal error"),
         ("s3", Failure::Unavailable) => {
@@ -207,13 +232,17 @@ fn failure(service: &str, failure: Failure) -> (u16, Vec<(&'static str, String)>
             (429, "TooManyRequestsException", "Rate exceeded")
         }
         ("athena", Failure::Throttled) => (400, "TooManyRequestsException", "Rate exceeded"),
-        ("iam" | "sts", Failure::Throttled) => (400, "Throttling", "Rate exceeded"),
+        ("iam" | "sts" | "monitoring", Failure::Throttled) => (400, "Throttling", "Rate exceeded"),
+        // SNS's ThrottledException: a code the SDK's throttling list lacks, and 429.
+        ("sns", Failure::Throttled) => (429, "Throttled", "Rate exceeded"),
         (_, Failure::Throttled) => (400, "ThrottlingException", "Rate exceeded"),
     };
     let code = match (service, failure) {
         ("s3", Failure::Internal) => "InternalError",
         ("iam" | "sts", Failure::Internal) => "ServiceFailure",
         ("lambda", Failure::Internal) => "ServiceException",
+        ("sns", Failure::Internal) => "InternalError",
+        ("monitoring", Failure::Internal) => "InternalServiceError",
         _ => code,
     };
     match service {
@@ -222,15 +251,26 @@ fn failure(service: &str, failure: Failure) -> (u16, Vec<(&'static str, String)>
             vec![("content-type", "application/xml".to_owned())],
             format!(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault</RequestId></Error>"
-            ),
+            )
+            .into_bytes(),
         ),
-        "iam" | "sts" => (
+        "iam" | "sts" | "sns" => (
             status,
             vec![("content-type", "text/xml".to_owned())],
             format!(
                 "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>",
                 if status >= 500 { "Receiver" } else { "Sender" }
-            ),
+            )
+            .into_bytes(),
+        ),
+        // The CBOR protocol: a map of `__type` and `message`.
+        "monitoring" => (
+            status,
+            vec![
+                ("content-type", "application/cbor".to_owned()),
+                ("smithy-protocol", "rpc-v2-cbor".to_owned()),
+            ],
+            cbor_error(code, message),
         ),
         "lambda" | "apigateway" => (
             status,
@@ -238,12 +278,12 @@ fn failure(service: &str, failure: Failure) -> (u16, Vec<(&'static str, String)>
                 ("content-type", "application/json".to_owned()),
                 ("x-amzn-errortype", code.to_owned()),
             ],
-            format!("{{\"message\":\"{message}\",\"Type\":\"Service\"}}"),
+            format!("{{\"message\":\"{message}\",\"Type\":\"Service\"}}").into_bytes(),
         ),
         _ => (
             status,
             vec![("content-type", "application/x-amz-json-1.1".to_owned())],
-            format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"),
+            format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}").into_bytes(),
         ),
     }
 }
@@ -450,6 +490,20 @@ mod tests {
         assert_eq!(
             operation("apigateway", "POST", "/v2/apis", &[], b"{}"),
             "apigateway CreateApi"
+        );
+        assert_eq!(
+            operation(
+                "monitoring",
+                "POST",
+                "/service/GraniteServiceVersion20100801/operation/PutMetricAlarm",
+                &[],
+                b"\xa0"
+            ),
+            "monitoring PutMetricAlarm"
+        );
+        assert_eq!(
+            operation("sns", "POST", "/", &[], b"Action=CreateTopic&Name=x"),
+            "sns CreateTopic"
         );
         assert_eq!(
             operation("s3", "PUT", "/bucket?policy=", &[], b""),
