@@ -128,10 +128,16 @@ impl Part for Alarms {
     const STAGE: usize = 3;
 
     async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Found> {
-        let (alarms, api) = tokio::try_join!(read_alarms(&c.cloudwatch, stack), async {
-            apigw::find(&c.api, stack).await
-        })?;
-        let api_id = api.and_then(|a| a.api_id().map(str::to_owned));
+        let alarms = read_alarms(&c.cloudwatch, stack).await?;
+        // The API's id tells whether its alarms watch the right API; a stack without alarms
+        // needs no call for it (`apply` takes the id from the API's own component).
+        let api_id = if alarms.iter().any(|a| a.owned) {
+            apigw::find(&c.api, stack)
+                .await?
+                .and_then(|a| a.api_id().map(str::to_owned))
+        } else {
+            None
+        };
         Ok(Found { alarms, api_id })
     }
 
@@ -184,7 +190,7 @@ impl Part for Alarms {
         let client = &c.cloudwatch;
         let wanted = match &desired.alerts {
             Some(alerts) => {
-                // The API made by this `up` has an id only now.
+                // The API's own component hands on its id (one this `up` made has it only now).
                 let api_id = earlier.api_id.as_deref().or(found.api_id.as_deref());
                 spec::wanted(stack, alerts, &desired.chats, &desired.schedule, api_id)
             }
