@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench-out", "network")
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+# moto, plus the CBOR protocol CloudWatch's SDK speaks.
+MOTO_SERVER = os.path.join(ROOT, "lambdas", "testkit", "moto_server.py")
 TOKEN = "123456789:AAHbenchTOKENvalue_0123456789abcdef"
 CHAT = "-1001234567890"
 STEPS = ["first up", "no-op up", "status", "down"]
@@ -94,7 +96,7 @@ def http(url, method="GET", body=b""):
 class Moto:
     def __init__(self):
         port = free_port()
-        self.proc = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1",
+        self.proc = subprocess.Popen([os.path.join(VENV_BIN, "python"), MOTO_SERVER, "-H", "127.0.0.1",
                                       "-p", str(port)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{port}"

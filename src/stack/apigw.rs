@@ -55,10 +55,7 @@ pub fn webhook_url(api: &Api) -> Option<String> {
 }
 
 fn source_arn(stack: &Stack, api_id: &str) -> String {
-    format!(
-        "arn:aws:execute-api:{}:{}:{api_id}/*/POST{WEBHOOK_PATH}",
-        stack.region, stack.account
-    )
+    stack.arn("execute-api", &format!("{api_id}/*/POST{WEBHOOK_PATH}"))
 }
 
 /// API Gateway's permission to invoke the ingest function, from `source` only.

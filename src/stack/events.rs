@@ -29,12 +29,7 @@ fn retry_policy() -> RetryPolicy {
 }
 
 fn rule_arn(stack: &Stack) -> String {
-    format!(
-        "arn:aws:events:{}:{}:rule/{}",
-        stack.region,
-        stack.account,
-        stack.etl_rule()
-    )
+    stack.arn("events", &format!("rule/{}", stack.etl_rule()))
 }
 
 /// The ETL function's statement that lets the schedule's rule invoke it.

@@ -34,24 +34,16 @@ pub fn permissions(stack: &Stack, f: Function) -> Value {
         BUILT_PREFIX, CHANGED_PREFIX, MIGRATED_PREFIX, QUARANTINE_PREFIX, SEEN_PREFIX,
     };
     let under = |bucket: &str, prefix: &str| {
-        format!(
-            "arn:aws:s3:::{bucket}/{}*",
-            prefix.trim_end_matches('/').to_owned() + "/"
-        )
+        stack.s3_arn(&format!("{bucket}/{}/*", prefix.trim_end_matches('/')))
     };
     let table = |bucket: &str| under(bucket, lake::layout::TABLE_PREFIX);
-    let bucket = |bucket: String| format!("arn:aws:s3:::{bucket}");
+    let bucket = |bucket: String| stack.s3_arn(&bucket);
     let (raw, enriched) = (stack.raw_bucket(), stack.enriched_bucket());
     let logs = json!({
         "Sid": "OwnLogs",
         "Effect": "Allow",
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": format!(
-            "arn:aws:logs:{}:{}:log-group:{}:*",
-            stack.region,
-            stack.account,
-            stack.log_group(f)
-        )
+        "Resource": stack.arn("logs", &format!("log-group:{}:*", stack.log_group(f)))
     });
     let etl_records = BUILT_PREFIX.split('/').next().unwrap_or("etl");
     let statements = match f {

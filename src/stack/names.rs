@@ -143,14 +143,28 @@ impl Stack {
         }
     }
 
-    pub fn function_arn(&self, f: Function) -> String {
+    /// An ARN in the stack's partition, region and account: `arn:P:SERVICE:REGION:ACCOUNT:RESOURCE`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
         format!(
-            "arn:{}:lambda:{}:{}:function:{}",
+            "arn:{}:{service}:{}:{}:{resource}",
             self.partition(),
             self.region,
-            self.account,
-            self.function(f)
+            self.account
         )
+    }
+
+    /// An IAM ARN (IAM has no region): `arn:P:iam::ACCOUNT:RESOURCE`.
+    pub fn iam_arn(&self, resource: &str) -> String {
+        format!("arn:{}:iam::{}:{resource}", self.partition(), self.account)
+    }
+
+    /// An S3 ARN (a bucket, or objects under it), which names neither region nor account.
+    pub fn s3_arn(&self, path: &str) -> String {
+        format!("arn:{}:s3:::{path}", self.partition())
+    }
+
+    pub fn function_arn(&self, f: Function) -> String {
+        self.arn("lambda", &format!("function:{}", self.function(f)))
     }
 
     pub fn log_group(&self, f: Function) -> String {
@@ -184,13 +198,7 @@ impl Stack {
     }
 
     pub fn alert_topic_arn(&self) -> String {
-        format!(
-            "arn:{}:sns:{}:{}:{}",
-            self.partition(),
-            self.region,
-            self.account,
-            self.alert_topic()
-        )
+        self.arn("sns", &self.alert_topic())
     }
 
     /// What every alarm's name starts with.

@@ -15,6 +15,7 @@ mod local;
 mod logs;
 mod network;
 mod ownership;
+mod partitions;
 mod query;
 mod query_athena;
 mod release;

@@ -192,10 +192,7 @@ pub(super) async fn database_owned(
     let database = stack.glue_database();
     match glue.get_database().name(&database).send().await {
         Ok(_) => {
-            let arn = format!(
-                "arn:aws:glue:{}:{}:database/{database}",
-                stack.region, stack.account
-            );
+            let arn = stack.arn("glue", &format!("database/{database}"));
             let tags = glue
                 .get_tags()
                 .resource_arn(arn)

@@ -350,10 +350,7 @@ async fn destroy(
 /// Whether the stack's tag is on its workgroup, which exists.
 async fn workgroup_owned(athena: &aws_sdk_athena::Client, stack: &Stack) -> anyhow::Result<bool> {
     let workgroup = stack.workgroup();
-    let arn = format!(
-        "arn:aws:athena:{}:{}:workgroup/{workgroup}",
-        stack.region, stack.account
-    );
+    let arn = stack.arn("athena", &format!("workgroup/{workgroup}"));
     match athena
         .list_tags_for_resource()
         .resource_arn(arn)

@@ -141,7 +141,7 @@ impl FunctionSpec {
             function: f,
             zip,
             code_sha256,
-            role_arn: format!("arn:aws:iam::{}:role/{}", stack.account, stack.role(f)),
+            role_arn: stack.iam_arn(&format!("role/{}", stack.role(f))),
             environment,
             memory_mb,
             timeout_s,

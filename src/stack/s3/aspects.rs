@@ -48,7 +48,7 @@ impl Aspect {
 }
 
 /// The policy that denies every request not made over TLS.
-pub fn tls_only_policy(bucket: &str) -> Value {
+pub fn tls_only_policy(stack: &Stack, bucket: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -56,7 +56,7 @@ pub fn tls_only_policy(bucket: &str) -> Value {
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Resource": [stack.s3_arn(bucket), stack.s3_arn(&format!("{bucket}/*"))],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}
         }]
     })
@@ -187,7 +187,7 @@ async fn is_as_wanted(
                 out.policy()
                     .and_then(|p| serde_json::from_str::<Value>(p).ok())
             })
-            .is_some_and(|p| p == tls_only_policy(bucket)),
+            .is_some_and(|p| p == tls_only_policy(stack, bucket)),
         Aspect::Tags => read!(
             client.get_bucket_tagging().bucket(bucket),
             "GetBucketTagging"
@@ -265,7 +265,7 @@ pub(super) async fn apply(
         Aspect::Policy => client
             .put_bucket_policy()
             .bucket(&bucket)
-            .policy(tls_only_policy(&bucket).to_string())
+            .policy(tls_only_policy(stack, &bucket).to_string())
             .send()
             .await
             .map(|_| ())

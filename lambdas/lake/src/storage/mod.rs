@@ -100,10 +100,12 @@ impl Storage {
                 .map_err(|_| bad(&format!("unknown S3 option {key}")))?;
             builder = builder.with_config(key, value);
         }
-        let store = builder.build().map_err(|source| StorageError::Open {
-            location: format!("s3://{bucket}"),
-            error: Box::new(source),
-        })?;
+        let store = s3::in_partition(builder, bucket)
+            .build()
+            .map_err(|source| StorageError::Open {
+                location: format!("s3://{bucket}"),
+                error: Box::new(source),
+            })?;
         Ok(Storage {
             store: Arc::new(store),
             location: format!("s3://{bucket}"),

@@ -73,8 +73,55 @@ impl S3Access {
                 .with_endpoint(endpoint)
                 .with_allow_http(endpoint.starts_with("http://")),
             // AWS's own endpoint: the bucket in the host name, as AWS wants it now.
-            None => builder.with_virtual_hosted_style_request(true),
+            None => in_partition(builder.with_virtual_hosted_style_request(true), bucket),
         }
+    }
+}
+
+/// `builder` with AWS's own S3 endpoint of its region's partition when it has no endpoint:
+/// object_store forms `amazonaws.com` host names, which China's regions do not answer (theirs
+/// end in `amazonaws.com.cn`).
+pub(super) fn in_partition(
+    builder: object_store::aws::AmazonS3Builder,
+    bucket: &str,
+) -> object_store::aws::AmazonS3Builder {
+    use object_store::aws::AmazonS3ConfigKey::{Endpoint, Region};
+    let china = builder
+        .get_config_value(&Region)
+        .filter(|r| r.starts_with("cn-"));
+    match china {
+        Some(region) if builder.get_config_value(&Endpoint).is_none() => builder
+            .with_virtual_hosted_style_request(true)
+            .with_endpoint(format!("https://{bucket}.s3.{region}.amazonaws.com.cn")),
+        _ => builder,
+    }
+}
+
+#[cfg(test)]
+mod partition_tests {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey::Endpoint};
+
+    #[test]
+    fn a_bucket_in_china_is_reached_at_amazonaws_com_cn_and_elsewhere_as_object_store_does() {
+        let endpoint = |region: &str| {
+            super::in_partition(AmazonS3Builder::new().with_region(region), "b")
+                .get_config_value(&Endpoint)
+        };
+        assert_eq!(
+            endpoint("cn-north-1").as_deref(),
+            Some("https://b.s3.cn-north-1.amazonaws.com.cn")
+        );
+        assert_eq!(endpoint("eu-west-1"), None);
+        assert_eq!(endpoint("us-gov-west-1"), None);
+        let emulator = AmazonS3Builder::new()
+            .with_region("cn-north-1")
+            .with_endpoint("http://127.0.0.1:5000");
+        assert_eq!(
+            super::in_partition(emulator, "b")
+                .get_config_value(&Endpoint)
+                .as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
     }
 }
 
