@@ -110,6 +110,9 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     if let Some(email) = &args.alert_email {
         crate::stack::Alerts::parse_email(email)?;
     }
+    if let Some(schedule) = &args.schedule {
+        crate::stack::events::check(schedule).map_err(anyhow::Error::msg)?;
+    }
     let bot = args.bot.required(global.verbose)?;
     // Telegram and AWS are asked side by side: the bot and its chats, the account.
     let ((bot_name, given), ctx) = tokio::try_join!(

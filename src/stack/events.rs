@@ -15,6 +15,10 @@ pub const DEFAULT_SCHEDULE: &str = "cron(30 0 * * ? *)";
 /// The period of [`DEFAULT_SCHEDULE`], and of a schedule this cannot tell.
 pub const DAILY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 const TARGET_ID: &str = "tgpipe-etl";
+
+mod schedule;
+
+pub use schedule::{check, period};
 const PERMISSION_ID: &str = "tgpipe-eventbridge";
 /// When the ETL cannot be invoked (throttled, say), EventBridge tries again for a while: the
 /// function's own asynchronous retries cover a run that fails.
@@ -291,73 +295,9 @@ async fn destroy(client: &Client, stack: &Stack, foreign: &Foreign) -> anyhow::R
     }
 }
 
-/// The longest time between two runs of an EventBridge schedule expression: `rate(N unit)`
-/// exactly; a `cron(...)` by its fields (every N hours, daily, weekly on named days, monthly on
-/// set days of the month). `None` when it cannot tell.
-pub fn period(schedule: &str) -> Option<chrono::TimeDelta> {
-    use chrono::TimeDelta;
-    let schedule = schedule.trim();
-    if schedule.starts_with("cron(") {
-        return cron_period(schedule);
-    }
-    let rate = schedule.strip_prefix("rate(")?.strip_suffix(')')?;
-    let (n, unit) = rate.trim().split_once(' ')?;
-    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
-    match unit.trim().trim_end_matches('s') {
-        "minute" => Some(TimeDelta::minutes(n)),
-        "hour" => Some(TimeDelta::hours(n)),
-        "day" => Some(TimeDelta::days(n)),
-        _ => None,
-    }
-}
-
-/// [`period`] of a `cron(minutes hours day-of-month month day-of-week year)` expression.
-fn cron_period(schedule: &str) -> Option<chrono::TimeDelta> {
-    use chrono::TimeDelta;
-    let body = schedule.strip_prefix("cron(")?.strip_suffix(')')?;
-    let fields: Vec<&str> = body.split_whitespace().collect();
-    let [_, hours, day_of_month, _, day_of_week, _] = fields.as_slice() else {
-        return None;
-    };
-    let any = |f: &str| f == "*" || f == "?";
-    if !any(day_of_month) {
-        // Set days of the month: at worst a month and a few days between two of them.
-        return Some(TimeDelta::days(31));
-    }
-    if !any(day_of_week) {
-        // Named days of the week: at worst a week between two of them.
-        return Some(TimeDelta::days(7));
-    }
-    if *hours == "*" {
-        return Some(TimeDelta::hours(1));
-    }
-    if let Some(step) = hours
-        .split_once('/')
-        .and_then(|(_, n)| n.parse::<i64>().ok())
-    {
-        return Some(TimeDelta::hours(step.max(1)));
-    }
-    // One or several hours a day: at worst a day between two runs.
-    Some(DAILY)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_schedule_s_period_is_the_longest_wait_between_two_runs() {
-        use chrono::TimeDelta;
-        assert_eq!(period(DEFAULT_SCHEDULE), Some(DAILY));
-        assert_eq!(period("rate(6 hours)"), Some(TimeDelta::hours(6)));
-        assert_eq!(period("rate(1 day)"), Some(DAILY));
-        assert_eq!(period("rate(30 minutes)"), Some(TimeDelta::minutes(30)));
-        assert_eq!(period("cron(0 */4 * * ? *)"), Some(TimeDelta::hours(4)));
-        assert_eq!(period("cron(0 3 ? * MON *)"), Some(TimeDelta::days(7)));
-        assert_eq!(period("cron(0 3 1 * ? *)"), Some(TimeDelta::days(31)));
-        assert_eq!(period("rate(0 hours)"), None);
-        assert_eq!(period("at(2024-01-01T00:00:00)"), None);
-    }
 
     fn found() -> Found {
         Found {

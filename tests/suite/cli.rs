@@ -78,7 +78,7 @@ pub fn ok(result: &(i32, String, String)) {
 #[test]
 fn bad_input_is_one_clear_line_and_creates_nothing() {
     let env = Env::new();
-    let cases: [(&[&str], Option<&str>, &str); 6] = [
+    let cases: [(&[&str], Option<&str>, &str); 7] = [
         (
             &["--name", "Bad_Name", "up", "--chat-id", "-1"],
             Some(TOKEN),
@@ -100,6 +100,12 @@ fn bad_input_is_one_clear_line_and_creates_nothing() {
             &["up", "--chat-id", "-1", "--alert-email", "ops at example"],
             Some(TOKEN),
             "not an e-mail address",
+        ),
+        // EventBridge would refuse it only after the buckets, roles and functions were made.
+        (
+            &["up", "--chat-id", "-1", "--schedule", "cron(0 3 * *)"],
+            Some(TOKEN),
+            "a cron expression has 6 fields",
         ),
     ];
     env.moto.start_recording();
