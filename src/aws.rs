@@ -222,13 +222,50 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     let reason = DisplayErrorContext(&error).to_string();
-    // No answer at all: a wrong region (or one without the service), endpoint or network.
-    let hint = if reason.contains("dispatch failure") {
+    let hint = if credentials_failed(&reason) {
+        " — your AWS credentials could not be loaded: check --profile (or AWS_PROFILE) and that `aws sts get-caller-identity` works with them"
+    } else if reason.contains("dispatch failure") {
+        // No answer at all: a wrong region (or one without the service), endpoint or network.
         " — AWS could not be reached: check --region (is the service offered there?), --endpoint-url and your network"
     } else {
         ""
     };
     anyhow::anyhow!("{what}: {reason}{hint}")
+}
+
+/// Whether an SDK error is the credential chain's (no request went out because no credentials
+/// were found or a provider failed), not the network's: both are "dispatch failures".
+fn credentials_failed(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("dispatch failure") && (r.contains("credentials") || r.contains("auth scheme"))
+}
+
+/// The one-line refusal for a profile that assumes a role with an MFA device (`mfa_serial`):
+/// the AWS CLI prompts for the code, the AWS SDK for Rust cannot; `None` for any other profile.
+/// `config` is the AWS config file's text.
+pub fn mfa_refusal(config: &str, profile: &str) -> Option<String> {
+    let header = |line: &str| {
+        let name = line.strip_prefix('[')?.strip_suffix(']')?.trim();
+        Some(
+            name.strip_prefix("profile ")
+                .unwrap_or(name)
+                .trim()
+                .to_owned(),
+        )
+    };
+    let mut current = None;
+    for line in config.lines().map(str::trim) {
+        if let Some(name) = header(line) {
+            current = Some(name);
+        } else if current.as_deref() == Some(profile)
+            && line.split('=').next().map(str::trim) == Some("mfa_serial")
+        {
+            return Some(format!(
+                "the AWS profile {profile} assumes a role with an MFA code, which tgpipe cannot ask for: run `eval \"$(aws configure export-credentials --profile {profile} --format env)\"` (the AWS CLI asks for the code), then tgpipe without --profile"
+            ));
+        }
+    }
+    None
 }
 
 /// `.aws("S3 CreateBucket my-bucket")?` on any SDK result.

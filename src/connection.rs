@@ -22,9 +22,31 @@ pub struct Ctx {
     s3: lake::S3Access,
 }
 
+/// A profile whose role needs an MFA code would fail at its first call with a puzzling "access
+/// denied": said up front instead, with the way round it.
+fn refuse_mfa_profile(options: &AwsOptions) -> anyhow::Result<()> {
+    let profile = options
+        .profile
+        .clone()
+        .or_else(|| std::env::var("AWS_PROFILE").ok())
+        .unwrap_or_else(|| "default".to_owned());
+    let path = std::env::var_os("AWS_CONFIG_FILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".aws/config")));
+    // No config file (or an unreadable one) is the SDK's to report.
+    let Some(text) = path.and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return Ok(());
+    };
+    match crate::aws::mfa_refusal(&text, &profile) {
+        Some(refusal) => anyhow::bail!("{refusal}"),
+        None => Ok(()),
+    }
+}
+
 /// Checks the credentials and finds the account: the stack's names depend on it.
 pub async fn connect(name: &str, options: &AwsOptions, verbose: bool) -> anyhow::Result<Ctx> {
     let name = StackName::parse(name)?;
+    refuse_mfa_profile(options)?;
     let config = crate::aws::load(options).await;
     let region = config.region().map(|r| r.to_string()).context(
         "no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)",

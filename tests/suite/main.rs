@@ -6,6 +6,7 @@ mod common;
 mod alerts;
 mod athena;
 mod cli;
+mod credentials;
 mod help;
 mod iam;
 mod import;
