@@ -67,8 +67,10 @@ pub async fn connect(name: &str, options: &AwsOptions, verbose: bool) -> anyhow:
         .context("STS GetCallerIdentity returned no account")?
         .to_owned();
     let s3 = crate::aws::s3_access(&config, &region, v)?;
+    let stack =
+        Stack::new(name, account, region).in_partition_of(identity.arn().unwrap_or_default());
     Ok(Ctx {
-        stack: Stack::new(name, account, region),
+        stack,
         aws: Clients::new(&config, v),
         read: Default::default(),
         deployed: Default::default(),

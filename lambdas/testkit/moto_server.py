@@ -56,7 +56,11 @@ def to_cbor(value, shape):
         return {k: to_cbor(v, shape.value) for k, v in value.items()}
     if kind == "timestamp":
         if isinstance(value, str):
-            value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            # A time without a zone is UTC, as AWS writes them, whatever this machine's zone.
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+            value = parsed.timestamp()
         return cbor2.CBORTag(1, float(value))
     if kind in ("double", "float"):
         return float(value)
@@ -106,6 +110,7 @@ class Cbor:
 
         def capture(status, headers, exc_info=None):
             answered["status"] = status
+            answered["headers"] = headers
             return lambda _chunk: None
 
         chunks = self.app(inner, capture)
@@ -126,9 +131,17 @@ class Cbor:
             op = self.model(SERVICES[target]).operation_model(operation)
             reply = to_cbor(reply, op.output_shape) if op.output_shape else {}
         encoded = cbor2.dumps(reply)
+        # moto's own headers go on (x-amzn-query-error, which the SDK reads an error's code from
+        # for CloudWatch as it does from AWS), but not those that describe the JSON body.
+        kept = [
+            (k, v)
+            for k, v in answered.get("headers", [])
+            if k.lower() not in ("content-type", "content-length", "transfer-encoding")
+        ]
         start_response(
             status,
-            [
+            kept
+            + [
                 ("Content-Type", "application/cbor"),
                 ("smithy-protocol", "rpc-v2-cbor"),
                 ("Content-Length", str(len(encoded))),

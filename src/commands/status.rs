@@ -90,7 +90,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitStatus
     let (read, side, data) = tokio::join!(ctx.read(), telegram_and_freshness, data);
     let read = read?;
     let resources = read.states(stack, None);
-    let alerts = alerts::read(read, now);
+    let alerts = alerts::read(read);
     let (newest_raw, newest_enriched_day, telegram) = side?;
     // The data's health is the raw bucket's: without it there is none to tell.
     let data = if resources

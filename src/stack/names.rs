@@ -77,20 +77,42 @@ impl Function {
     }
 }
 
+/// The partition of a region, for a stack made without STS's answer.
+fn partition_of_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
+    }
+}
+
 /// Every resource name of one stack in one account and region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stack {
     pub name: StackName,
     pub account: String,
     pub region: String,
+    /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`, …): from STS's answer when connected,
+    /// else told by the region.
+    partition: String,
 }
 
 impl Stack {
     pub fn new(name: StackName, account: impl Into<String>, region: impl Into<String>) -> Stack {
+        let region: String = region.into();
         Stack {
             name,
             account: account.into(),
-            region: region.into(),
+            partition: partition_of_region(&region).to_owned(),
+            region,
         }
     }
 
@@ -133,14 +155,21 @@ impl Stack {
 
     /// The AWS partition of the region (`aws`, `aws-cn`, `aws-us-gov`), for ARNs made before
     /// the resource exists.
-    pub fn partition(&self) -> &'static str {
-        if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
+    pub fn partition(&self) -> &str {
+        &self.partition
+    }
+
+    /// The stack in the partition of the caller's ARN (`arn:PARTITION:sts::…`), which knows
+    /// partitions a list of region prefixes does not.
+    pub fn in_partition_of(mut self, caller_arn: &str) -> Stack {
+        if let Some(p) = caller_arn
+            .strip_prefix("arn:")
+            .and_then(|rest| rest.split(':').next())
+            .filter(|p| !p.is_empty())
+        {
+            self.partition = p.to_owned();
         }
+        self
     }
 
     /// An ARN in the stack's partition, region and account: `arn:P:SERVICE:REGION:ACCOUNT:RESOURCE`.

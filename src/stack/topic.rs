@@ -1,6 +1,8 @@
 //! The SNS topic the alarms notify, with the owner's e-mail subscription (`up --alert-email`).
-//! The address is what the stack keeps as the setting: a later `up` reads it back from the
-//! subscription. The topic is unencrypted: a KMS key would need a grant to CloudWatch.
+//! The settings (the address, the hours of silence allowed) are kept as the topic's tags, so that
+//! a later `up` keeps them even when the subscription is gone (SNS drops one left unconfirmed
+//! for 48 hours, and a click on "unsubscribe" in a mail removes it): `up` then subscribes the
+//! address again. The topic is unencrypted: a KMS key would need a grant to CloudWatch.
 
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag;
@@ -8,9 +10,12 @@ use aws_sdk_sns::types::Tag;
 use crate::aws::{AwsResultExt, NotFound};
 use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::ownership::{Claim, Foreign};
-use crate::stack::{Clients, Desired, Note, Outputs, Part, STACK_TAG, Stack};
+use crate::stack::{Alerts, Clients, Desired, Note, Outputs, Part, STACK_TAG, Stack};
 
 const EMAIL: &str = "email";
+/// The topic's tags that keep the alert settings.
+const EMAIL_TAG: &str = "tgpipe:alert-email";
+const SILENCE_TAG: &str = "tgpipe:alert-silence-hours";
 /// What SNS gives as the ARN of a subscription whose owner has not confirmed it yet.
 const PENDING: &str = "PendingConfirmation";
 
@@ -23,25 +28,57 @@ pub struct Subscription {
     pub arn: Option<String>,
 }
 
-/// The topic as found: whether it is the stack's, and its e-mail subscriptions (read only when
-/// it is the stack's).
+/// The topic as found: whether it is the stack's, the settings its tags keep, and its e-mail
+/// subscriptions (read only when it is the stack's).
 #[derive(Debug, Clone)]
 pub struct Topic {
     pub owned: bool,
+    pub settings: Option<Alerts>,
     pub subscriptions: Vec<Subscription>,
 }
 
 impl Topic {
-    /// The address alerts go to (what `up` keeps when `--alert-email` is not given).
-    pub fn email(&self) -> Option<&str> {
-        self.subscriptions.first().map(|s| s.address.as_str())
+    /// The alert settings as deployed (what `up` keeps when no flag is given).
+    pub fn settings(&self) -> Option<&Alerts> {
+        self.settings.as_ref()
     }
 
-    fn subscription(&self, address: &str) -> Option<&Subscription> {
+    /// The subscription of `address` (confirmed or not).
+    pub fn subscription(&self, address: &str) -> Option<&Subscription> {
         self.subscriptions
             .iter()
             .find(|s| s.address.eq_ignore_ascii_case(address))
     }
+
+    /// The confirmed subscriptions of other addresses than `address` (a pending one cannot be
+    /// removed: SNS drops it when it expires).
+    fn others<'a>(&'a self, address: &'a str) -> impl Iterator<Item = &'a Subscription> {
+        self.subscriptions
+            .iter()
+            .filter(move |s| s.arn.is_some() && !s.address.eq_ignore_ascii_case(address))
+    }
+}
+
+/// The settings the topic's tags keep.
+fn settings_of(tags: &[Tag]) -> Option<Alerts> {
+    let tag = |key: &str| tags.iter().find(|t| t.key() == key).map(|t| t.value());
+    Some(Alerts {
+        email: tag(EMAIL_TAG)?.to_owned(),
+        silence_hours: tag(SILENCE_TAG)
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(Alerts::DEFAULT_SILENCE_HOURS),
+    })
+}
+
+fn tags_of(stack: &Stack, alerts: &Alerts) -> anyhow::Result<Vec<Tag>> {
+    [
+        (STACK_TAG, stack.name.to_string()),
+        (EMAIL_TAG, alerts.email.clone()),
+        (SILENCE_TAG, alerts.silence_hours.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
+    .collect()
 }
 
 async fn read_topic(client: &Client, stack: &Stack) -> anyhow::Result<Option<Topic>> {
@@ -70,6 +107,7 @@ async fn read_topic(client: &Client, stack: &Stack) -> anyhow::Result<Option<Top
     };
     Ok(Some(Topic {
         owned,
+        settings: settings_of(&tags),
         subscriptions,
     }))
 }
@@ -144,17 +182,23 @@ impl Part for AlertTopic {
             name: name.to_owned(),
             state,
         };
+        let present = |there: bool| {
+            if there {
+                State::Present
+            } else {
+                State::Missing
+            }
+        };
         let name = stack.alert_topic();
         let Some(wanted) = desired.map(|d| d.alerts.as_ref()) else {
-            // `status`: what is there is what was deployed.
+            // `status`: the topic, and the subscription its settings name.
             return topic.map_or_else(Vec::new, |t| {
-                std::iter::once(resource(Kind::Topic, &name, State::Present))
-                    .chain(
-                        t.subscriptions
-                            .iter()
-                            .map(|s| resource(Kind::Subscription, &s.address, State::Present)),
-                    )
-                    .collect()
+                let mut out = vec![resource(Kind::Topic, &name, State::Present)];
+                out.extend(t.settings().map(|s| {
+                    let there = t.subscription(&s.email).is_some();
+                    resource(Kind::Subscription, &s.email, present(there))
+                }));
+                out
             });
         };
         let Some(alerts) = wanted else {
@@ -163,15 +207,15 @@ impl Part for AlertTopic {
                 vec![resource(Kind::Topic, &name, State::Unwanted)]
             });
         };
-        let present = |there: bool| {
-            if there {
-                State::Present
-            } else {
-                State::Missing
+        let topic_state = match topic {
+            None => State::Missing,
+            Some(t) if t.settings() != Some(alerts) => {
+                State::Drifted(vec!["alert settings differ".to_owned()])
             }
+            Some(_) => State::Present,
         };
         let mut out = vec![
-            resource(Kind::Topic, &name, present(topic.is_some())),
+            resource(Kind::Topic, &name, topic_state),
             resource(
                 Kind::Subscription,
                 &alerts.email,
@@ -179,9 +223,7 @@ impl Part for AlertTopic {
             ),
         ];
         out.extend(topic.into_iter().flat_map(|t| {
-            t.subscriptions
-                .iter()
-                .filter(|s| !s.address.eq_ignore_ascii_case(&alerts.email))
+            t.others(&alerts.email)
                 .map(|s| resource(Kind::Subscription, &s.address, State::Unwanted))
         }));
         out
@@ -204,17 +246,24 @@ impl Part for AlertTopic {
             return Ok(Outputs::default());
         };
         let arn = match found {
-            Some(_) => stack.alert_topic_arn(),
+            Some(t) => {
+                let arn = stack.alert_topic_arn();
+                if t.settings() != Some(alerts) {
+                    client
+                        .tag_resource()
+                        .resource_arn(&arn)
+                        .set_tags(Some(tags_of(stack, alerts)?))
+                        .send()
+                        .await
+                        .aws(format!("SNS TagResource {arn}"))?;
+                }
+                arn
+            }
             // CreateTopic is idempotent by name (with the same tags), so the SDK's retries are safe.
             None => client
                 .create_topic()
                 .name(stack.alert_topic())
-                .tags(
-                    Tag::builder()
-                        .key(STACK_TAG)
-                        .value(stack.name.as_str())
-                        .build()?,
-                )
+                .set_tags(Some(tags_of(stack, alerts)?))
                 .send()
                 .await
                 .aws(format!("SNS CreateTopic {}", stack.alert_topic()))?
@@ -240,18 +289,12 @@ impl Part for AlertTopic {
                 alerts.email
             ));
         }
-        let old = found.iter().flat_map(|t| &t.subscriptions);
-        for s in old.filter(|s| !s.address.eq_ignore_ascii_case(&alerts.email)) {
-            match &s.arn {
-                Some(sub) => match client.unsubscribe().subscription_arn(sub).send().await {
-                    Ok(_) => {}
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => return Err(e).aws(format!("SNS Unsubscribe {}", s.address)),
-                },
-                None => note(format!(
-                    "{} never confirmed its subscription; SNS drops it when it expires",
-                    s.address
-                )),
+        for s in found.iter().flat_map(|t| t.others(&alerts.email)) {
+            let Some(sub) = &s.arn else { continue };
+            match client.unsubscribe().subscription_arn(sub).send().await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e).aws(format!("SNS Unsubscribe {}", s.address)),
             }
         }
         Ok(Outputs::default())

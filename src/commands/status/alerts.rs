@@ -1,7 +1,6 @@
 //! `status`'s view of the alerts: where they go, whether that address has confirmed, and each
 //! alarm's state.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::plan::{Kind, Resource};
@@ -18,22 +17,25 @@ pub struct AlertsStatus {
 }
 
 /// The alerts as read; `None` when the stack has none.
-pub fn read(read: &StackRead, now: DateTime<Utc>) -> Option<AlertsStatus> {
+pub fn read(read: &StackRead) -> Option<AlertsStatus> {
     let topic = read
         .of::<topic::AlertTopic>()
         .and_then(Option::as_ref)
         .filter(|t| t.owned);
     let alarms = read
         .of::<alarms::Alarms>()
-        .map(|found| alarms::statuses(found, now))
+        .map(alarms::statuses)
         .unwrap_or_default();
     if topic.is_none() && alarms.is_empty() {
         return None;
     }
     Some(AlertsStatus {
-        email: topic.and_then(|t| t.email()).map(str::to_owned),
-        waiting_for_confirmation: topic
-            .is_some_and(|t| t.subscriptions.first().is_some_and(|s| s.arn.is_none())),
+        email: topic.and_then(|t| t.settings()).map(|s| s.email.clone()),
+        waiting_for_confirmation: topic.is_some_and(|t| {
+            t.settings()
+                .and_then(|s| t.subscription(&s.email))
+                .is_some_and(|s| s.arn.is_none())
+        }),
         alarms,
     })
 }
@@ -57,7 +59,7 @@ impl AlertsStatus {
                     .to_owned(),
             );
         }
-        out.extend(self.alarms.iter().filter(|a| a.counted).map(|a| {
+        out.extend(self.alarms.iter().filter(|a| a.firing()).map(|a| {
             let since = a
                 .since
                 .map(|t| format!(" since {}", t.to_rfc3339()))
@@ -70,14 +72,11 @@ impl AlertsStatus {
     /// What a resource line of the alerts adds: the alarm's state, the address's confirmation.
     pub fn detail(&self, r: &Resource) -> Option<String> {
         match r.kind {
-            Kind::Alarm => self.alarms.iter().find(|a| a.name == r.name).map(|a| {
-                let note = if a.state == "ALARM" && !a.counted {
-                    " (has not watched a whole window yet)"
-                } else {
-                    ""
-                };
-                format!(": {}{note}", a.state)
-            }),
+            Kind::Alarm => self
+                .alarms
+                .iter()
+                .find(|a| a.name == r.name)
+                .map(|a| format!(": {}", a.state)),
             Kind::Subscription if self.waiting_for_confirmation => {
                 Some(" (waiting for its confirmation)".to_owned())
             }

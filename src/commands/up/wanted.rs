@@ -7,7 +7,7 @@ use super::UpArgs;
 use crate::connection::Ctx;
 use crate::health::Migration;
 use crate::stack::lambda::{Artifacts, FunctionSpec};
-use crate::stack::{Alerts, Desired, Function, StackRead, alarms, events, topic};
+use crate::stack::{Alerts, Desired, Function, StackRead, events, topic};
 use crate::telegram::{ChatName, Telegram};
 use crate::ui::{Printer, confirm};
 
@@ -109,7 +109,7 @@ pub(super) async fn wanted(
         .clone()
         .or(deployed_schedule)
         .unwrap_or_else(|| events::DEFAULT_SCHEDULE.to_owned());
-    let alerts = wanted_alerts(ctx, args, read)?;
+    let alerts = wanted_alerts(args, read)?;
     Ok(Wanted {
         chats,
         timezone,
@@ -120,22 +120,19 @@ pub(super) async fn wanted(
     })
 }
 
-/// Where alerts go and the silence they allow: given, else deployed (the topic's subscription,
-/// a chat alarm's window), else none.
-fn wanted_alerts(ctx: &Ctx, args: &UpArgs, read: &StackRead) -> anyhow::Result<Option<Alerts>> {
-    let deployed_email = read
+/// Where alerts go and the silence they allow: given, else deployed (the topic's tags), else
+/// none.
+fn wanted_alerts(args: &UpArgs, read: &StackRead) -> anyhow::Result<Option<Alerts>> {
+    let deployed = read
         .of::<topic::AlertTopic>()
         .and_then(Option::as_ref)
         .filter(|t| t.owned)
-        .and_then(|t| t.email())
-        .map(str::to_owned);
+        .and_then(|t| t.settings())
+        .cloned();
     let email = match &args.alert_email {
         Some(given) => Alerts::parse_email(given)?,
-        None => deployed_email,
+        None => deployed.as_ref().map(|d| d.email.clone()),
     };
-    let deployed_silence = read
-        .of::<alarms::Alarms>()
-        .and_then(|found| found.silence_hours(&ctx.stack));
     let Some(email) = email else {
         if args.alert_silence_hours.is_some() {
             bail!(
@@ -148,7 +145,7 @@ fn wanted_alerts(ctx: &Ctx, args: &UpArgs, read: &StackRead) -> anyhow::Result<O
         email,
         silence_hours: args
             .alert_silence_hours
-            .or(deployed_silence)
+            .or(deployed.map(|d| d.silence_hours))
             .unwrap_or(Alerts::DEFAULT_SILENCE_HOURS),
     }))
 }

@@ -5,7 +5,7 @@
 //! (`lake::metrics`), so the functions need no permission for them.
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::types::{AlarmType, Dimension, Tag};
+use aws_sdk_cloudwatch::types::{AlarmType, Dimension, MetricDatum, StandardUnit, Tag};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -28,8 +28,6 @@ pub struct FoundAlarm {
     pub state: String,
     pub reason: String,
     pub since: Option<DateTime<Utc>>,
-    /// When it was last set (created or changed).
-    pub configured: Option<DateTime<Utc>>,
 }
 
 /// What one read finds: the alarms bearing the stack's names, and the API they watch.
@@ -42,12 +40,6 @@ pub struct Found {
 impl Found {
     fn owned(&self) -> impl Iterator<Item = &FoundAlarm> {
         self.alarms.iter().filter(|a| a.owned)
-    }
-
-    /// The hours a kept chat may be silent, as deployed.
-    pub fn silence_hours(&self, stack: &Stack) -> Option<u32> {
-        let owned: Vec<AlarmSpec> = self.owned().map(|a| a.spec.clone()).collect();
-        spec::silence_hours(&owned, stack)
     }
 }
 
@@ -98,11 +90,11 @@ async fn read_alarms(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Found
                     .iter()
                     .filter_map(|t| Some((t.key()?, t.value()?))),
             ),
-            // Deleted between the two calls: nobody's.
-            Err(e) if e.is_not_found() => false,
+            // Deleted between the two calls: not there.
+            Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e).aws(format!("CloudWatch ListTagsForResource {arn}")),
         };
-        anyhow::Ok(FoundAlarm {
+        anyhow::Ok(Some(FoundAlarm {
             spec: AlarmSpec::from_found(&a),
             arn,
             owned,
@@ -112,10 +104,10 @@ async fn read_alarms(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Found
                 .unwrap_or_default(),
             reason: a.state_reason().unwrap_or_default().to_owned(),
             since: time(a.state_updated_timestamp()),
-            configured: time(a.alarm_configuration_updated_timestamp()),
-        })
+        }))
     }))
     .await
+    .map(|found| found.into_iter().flatten().collect())
 }
 
 /// The stack's alarms.
@@ -202,7 +194,10 @@ impl Part for Alarms {
                 Some(a) if a.spec.drift(w).is_empty() => Ok(()),
                 // An update keeps the alarm's state and its tags.
                 Some(_) => put(client, stack, w, false).await,
-                None => put(client, stack, w, true).await,
+                None => {
+                    seed(client, w).await?;
+                    put(client, stack, w, true).await
+                }
             }
         }))
         .await?;
@@ -274,12 +269,7 @@ async fn put(client: &Client, stack: &Stack, w: &AlarmSpec, create: bool) -> any
         .set_ok_actions(Some(w.actions.clone()))
         .namespace(&w.namespace)
         .metric_name(&w.metric)
-        .set_dimensions(Some(
-            w.dimensions
-                .iter()
-                .map(|(n, v)| Dimension::builder().name(n).value(v).build())
-                .collect(),
-        ))
+        .set_dimensions(Some(dimensions(w)))
         .statistic(w.statistic.clone())
         .period(w.period)
         .evaluation_periods(w.evaluation_periods)
@@ -301,15 +291,55 @@ async fn put(client: &Client, stack: &Stack, w: &AlarmSpec, create: bool) -> any
     Ok(())
 }
 
-/// DeleteAlarms, at most 100 names a call; names that are gone are skipped by CloudWatch.
+/// An alarm that fires on silence would start in ALARM (no data yet reads as "breaching") and
+/// mail a false alert the moment it exists: its metric first gets one data point at the
+/// threshold, "all well now", so that its first window starts at its creation.
+async fn seed(client: &Client, w: &AlarmSpec) -> anyhow::Result<()> {
+    if !w.breaching_when_silent() {
+        return Ok(());
+    }
+    let datum = MetricDatum::builder()
+        .metric_name(&w.metric)
+        .set_dimensions(Some(dimensions(w)))
+        .value(w.threshold)
+        .unit(StandardUnit::Count)
+        .build();
+    client
+        .put_metric_data()
+        .namespace(&w.namespace)
+        .metric_data(datum)
+        .send()
+        .await
+        .aws(format!(
+            "CloudWatch PutMetricData {} {}",
+            w.namespace, w.metric
+        ))?;
+    Ok(())
+}
+
+fn dimensions(w: &AlarmSpec) -> Vec<Dimension> {
+    w.dimensions
+        .iter()
+        .map(|(n, v)| Dimension::builder().name(n).value(v).build())
+        .collect()
+}
+
+/// DeleteAlarms, at most 100 names a call; names that are gone are skipped by CloudWatch (or
+/// answered "not found", which is as good).
 async fn delete(client: &Client, names: &[String]) -> anyhow::Result<()> {
     for batch in names.chunks(100) {
-        client
+        match client
             .delete_alarms()
             .set_alarm_names(Some(batch.to_vec()))
             .send()
             .await
-            .aws(format!("CloudWatch DeleteAlarms {}", batch.join(", ")))?;
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found()) => {}
+            Err(e) => return Err(e).aws(format!("CloudWatch DeleteAlarms {}", batch.join(", "))),
+        }
     }
     Ok(())
 }
@@ -323,28 +353,24 @@ pub struct AlarmStatus {
     pub since: Option<DateTime<Utc>>,
     /// What it means and what to do.
     pub description: String,
-    /// Whether its ALARM counts as a problem: one that fires on silence has to watch a whole
-    /// window first (a new stack has sent nothing yet).
-    pub counted: bool,
+}
+
+impl AlarmStatus {
+    pub fn firing(&self) -> bool {
+        self.state == "ALARM"
+    }
 }
 
 /// The stack's alarms as `status` shows them.
-pub fn statuses(found: &Found, now: DateTime<Utc>) -> Vec<AlarmStatus> {
+pub fn statuses(found: &Found) -> Vec<AlarmStatus> {
     found
         .owned()
-        .map(|a| {
-            let watched_a_window = a
-                .configured
-                .is_none_or(|t| (now - t).num_seconds() >= a.spec.window_seconds());
-            AlarmStatus {
-                name: a.spec.name.clone(),
-                state: a.state.clone(),
-                reason: a.reason.clone(),
-                since: a.since,
-                description: a.spec.description.clone(),
-                counted: a.state == "ALARM"
-                    && (!a.spec.breaching_when_silent() || watched_a_window),
-            }
+        .map(|a| AlarmStatus {
+            name: a.spec.name.clone(),
+            state: a.state.clone(),
+            reason: a.reason.clone(),
+            since: a.since,
+            description: a.spec.description.clone(),
         })
         .collect()
 }

@@ -9,8 +9,9 @@ use crate::stack::{Alerts, Function, Stack, events};
 /// How CloudWatch treats a period without data points.
 const NOT_BREACHING: &str = "notBreaching";
 const BREACHING: &str = "breaching";
-/// Forged or misdirected requests in 5 minutes that make a burst worth telling.
-pub const REFUSED_BURST: f64 = 25.0;
+/// Requests refused for a wrong or missing secret in 15 minutes that are worth telling: Telegram
+/// never sends one while the secrets agree.
+pub const REFUSED_BURST: f64 = 5.0;
 /// Hours beyond one period of the schedule before a missing successful run is news.
 const ETL_MARGIN_HOURS: i64 = 2;
 
@@ -33,11 +34,13 @@ pub struct AlarmSpec {
     pub treat_missing: String,
     /// The topic, told of ALARM and of OK.
     pub actions: Vec<String>,
+    /// Whether the actions are on (someone's `disable-alarm-actions` silences every alert).
+    pub actions_enabled: bool,
 }
 
 impl AlarmSpec {
-    /// An alarm that fires when no data says all is well: it starts in ALARM until its metric
-    /// first comes, so it is only news once it has watched a whole window.
+    /// An alarm that fires when no data says all is well: a new one would start in ALARM, so
+    /// `up` first gives its metric one data point of "all well" (see `alarms::seed`).
     pub fn breaching_when_silent(&self) -> bool {
         self.treat_missing == BREACHING
     }
@@ -76,6 +79,9 @@ impl AlarmSpec {
         if self.actions != wanted.actions {
             d.push("notifies elsewhere");
         }
+        if self.actions_enabled != wanted.actions_enabled {
+            d.push("actions disabled");
+        }
         if self.description != wanted.description {
             d.push("description differs");
         }
@@ -96,9 +102,12 @@ impl AlarmSpec {
             .collect();
         dimensions.sort();
         let mut actions = a.alarm_actions().to_vec();
-        // OK is told to the same topic; a topic missing from either list is drift.
+        // OK is told to the same topic, INSUFFICIENT_DATA to nobody: anything else is drift.
         if a.ok_actions() != a.alarm_actions() {
             actions.push("(OK actions differ)".to_owned());
+        }
+        if !a.insufficient_data_actions().is_empty() {
+            actions.push("(INSUFFICIENT_DATA actions)".to_owned());
         }
         AlarmSpec {
             name: a.alarm_name().unwrap_or_default().to_owned(),
@@ -120,17 +129,9 @@ impl AlarmSpec {
                 .unwrap_or(ComparisonOperator::GreaterThanOrEqualToThreshold),
             treat_missing: a.treat_missing_data().unwrap_or("missing").to_owned(),
             actions,
+            actions_enabled: a.actions_enabled().unwrap_or(true),
         }
     }
-}
-
-/// The hours a kept chat may be silent, as a chat's alarm was set (what `up` keeps when
-/// `--alert-silence-hours` is not given).
-pub fn silence_hours(found: &[AlarmSpec], stack: &Stack) -> Option<u32> {
-    found
-        .iter()
-        .find(|a| chat_of(stack, &a.name).is_some())
-        .and_then(|a| u32::try_from(a.evaluation_periods).ok())
 }
 
 /// The name of the alarm on a kept chat's silence.
@@ -156,7 +157,7 @@ const FIXED: [&str; 6] = [
     "etl-late",
     "ingest-errors",
     "api-5xx",
-    "api-4xx",
+    "refused",
     "quarantined",
 ];
 
@@ -171,8 +172,8 @@ pub fn is_ours(stack: &Stack, name: &str) -> bool {
     fixed_names(stack).iter().any(|n| n == name) || chat_of(stack, name).is_some()
 }
 
-/// Every alarm the stack wants: `api_id` is the API the webhook reaches (unknown before the
-/// first `up` made it).
+/// Every alarm the stack wants, in [`FIXED`]'s order then the chats': `api_id` is the API the
+/// webhook reaches (unknown before the first `up` made it).
 pub fn wanted(
     stack: &Stack,
     alerts: &Alerts,
@@ -181,10 +182,11 @@ pub fn wanted(
     api_id: Option<&str>,
 ) -> Vec<AlarmSpec> {
     let topic = stack.alert_topic_arn();
-    let function = |f: Function| (metrics::FUNCTION.to_owned(), stack.function(f));
+    let function = |f: Function| vec![(metrics::FUNCTION.to_owned(), stack.function(f))];
     let lambda = |f: Function| vec![("FunctionName".to_owned(), stack.function(f))];
     let api = vec![("ApiId".to_owned(), api_id.unwrap_or_default().to_owned())];
-    let base = |what: &str, description: String, namespace: &str, metric: &str| AlarmSpec {
+    // What most alarms share: a sum of at least one over 5 minutes, silence is good news.
+    let base = |what: &str, description: String, (namespace, metric): (&str, &str)| AlarmSpec {
         name: stack.alarm(what),
         description,
         namespace: namespace.to_owned(),
@@ -198,100 +200,107 @@ pub fn wanted(
         comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
         treat_missing: NOT_BREACHING.to_owned(),
         actions: vec![topic.clone()],
+        actions_enabled: true,
     };
+    // Fires on hours without the good news, counted over `hours`.
+    let silent_for = |hours: i32, spec: AlarmSpec| AlarmSpec {
+        statistic: Statistic::Maximum,
+        period: 3600,
+        evaluation_periods: hours,
+        datapoints: hours,
+        comparison: ComparisonOperator::LessThanThreshold,
+        treat_missing: BREACHING.to_owned(),
+        ..spec
+    };
+    let ours = |name| (metrics::NAMESPACE, name);
     let etl_hours = events::period(schedule)
         .unwrap_or(events::DAILY)
         .num_hours()
         .saturating_add(ETL_MARGIN_HOURS)
-        .clamp(1, i64::from(Alerts::MAX_SILENCE_HOURS)) as i32;
+        .max(1);
+    // CloudWatch watches at most 7 days: a schedule with longer gaps (monthly) has no such
+    // alarm, rather than one that fires between every two runs.
+    let etl_late = (etl_hours <= i64::from(Alerts::MAX_SILENCE_HOURS)).then(|| {
+        let hours = etl_hours as i32;
+        let late = base(
+            "etl-late",
+            texts::etl_late(hours),
+            ours(metrics::etl::SUCCEEDED),
+        );
+        silent_for(
+            hours,
+            AlarmSpec {
+                dimensions: function(Function::Etl),
+                ..late
+            },
+        )
+    });
     let silence = alerts.silence_hours.clamp(1, Alerts::MAX_SILENCE_HOURS) as i32;
-    let mut out = vec![
-        AlarmSpec {
-            dimensions: lambda(Function::Etl),
-            ..base(
-                "etl-failed",
-                texts::ETL_FAILED.to_owned(),
-                "AWS/Lambda",
-                "Errors",
-            )
-        },
-        AlarmSpec {
-            dimensions: vec![function(Function::Etl)],
-            statistic: Statistic::Maximum,
-            period: 3600,
-            evaluation_periods: etl_hours,
-            datapoints: etl_hours,
-            comparison: ComparisonOperator::LessThanThreshold,
-            treat_missing: BREACHING.to_owned(),
-            ..base(
-                "etl-late",
-                texts::etl_late(etl_hours),
-                metrics::NAMESPACE,
-                metrics::etl::SUCCEEDED,
-            )
-        },
+    let mut out = vec![AlarmSpec {
+        dimensions: lambda(Function::Etl),
+        ..base(
+            "etl-failed",
+            texts::ETL_FAILED.to_owned(),
+            ("AWS/Lambda", "Errors"),
+        )
+    }];
+    out.extend(etl_late);
+    out.extend([
         AlarmSpec {
             dimensions: lambda(Function::Ingest),
             period: 900,
             ..base(
                 "ingest-errors",
                 texts::INGEST_ERRORS.to_owned(),
-                "AWS/Lambda",
-                "Errors",
-            )
-        },
-        AlarmSpec {
-            dimensions: api.clone(),
-            period: 900,
-            ..base(
-                "api-5xx",
-                texts::API_5XX.to_owned(),
-                "AWS/ApiGateway",
-                "5xx",
+                ("AWS/Lambda", "Errors"),
             )
         },
         AlarmSpec {
             dimensions: api,
-            threshold: REFUSED_BURST,
+            period: 900,
             ..base(
-                "api-4xx",
-                texts::API_4XX.to_owned(),
-                "AWS/ApiGateway",
-                "4xx",
+                "api-5xx",
+                texts::API_5XX.to_owned(),
+                ("AWS/ApiGateway", "5xx"),
             )
         },
         AlarmSpec {
-            dimensions: vec![function(Function::Ingest)],
+            dimensions: function(Function::Ingest),
+            period: 900,
+            threshold: REFUSED_BURST,
+            ..base(
+                "refused",
+                texts::REFUSED.to_owned(),
+                ours(metrics::ingest::REFUSED),
+            )
+        },
+        AlarmSpec {
+            dimensions: function(Function::Ingest),
             period: 3600,
             ..base(
                 "quarantined",
                 texts::QUARANTINED.to_owned(),
-                metrics::NAMESPACE,
-                metrics::ingest::QUARANTINED,
+                ours(metrics::ingest::QUARANTINED),
             )
         },
-    ];
+    ]);
     out.extend(chats.iter().map(|&chat| {
-        let mut dimensions = vec![
-            function(Function::Ingest),
-            (metrics::CHAT.to_owned(), chat.to_string()),
-        ];
+        let mut dimensions = function(Function::Ingest);
+        dimensions.push((metrics::CHAT.to_owned(), chat.to_string()));
         dimensions.sort();
-        AlarmSpec {
-            name: chat_alarm(stack, chat),
-            dimensions,
-            period: 3600,
-            evaluation_periods: silence,
-            datapoints: silence,
-            comparison: ComparisonOperator::LessThanThreshold,
-            treat_missing: BREACHING.to_owned(),
-            ..base(
-                "",
-                texts::silent(chat, silence),
-                metrics::NAMESPACE,
-                metrics::ingest::STORED,
-            )
-        }
+        let spec = base(
+            "",
+            texts::silent(chat, silence),
+            ours(metrics::ingest::STORED),
+        );
+        silent_for(
+            silence,
+            AlarmSpec {
+                name: chat_alarm(stack, chat),
+                dimensions,
+                ..spec
+            },
+        )
     }));
     out
 }
@@ -301,7 +310,7 @@ mod texts {
     pub const ETL_FAILED: &str = "The ETL function failed (an error, a timeout or running out of memory). Its days stay raw and are retried by the next run. See `tgpipe logs etl --since 1d`; `tgpipe status` names the days waiting.";
     pub const INGEST_ERRORS: &str = "The ingest function failed on webhook deliveries. Telegram keeps the updates and retries for about a day. See `tgpipe logs ingest --since 1h`.";
     pub const API_5XX: &str = "The webhook's API answered Telegram with server errors (the ingest function failed, timed out or could not store). Telegram retries; see `tgpipe logs ingest --since 1h` and `tgpipe status`.";
-    pub const API_4XX: &str = "A burst of refused requests at the webhook: someone is sending forged updates, or Telegram holds another secret than the stack (then every delivery is refused: run `tgpipe set-webhook`).";
+    pub const REFUSED: &str = "The webhook refused requests for a wrong or missing secret: Telegram holds another secret than the stack (then every delivery is refused: run `tgpipe status`, then `tgpipe set-webhook`), or someone is sending forged updates.";
     pub const QUARANTINED: &str = "Telegram sent bodies that are not updates; they are kept under quarantine/ in the raw bucket. `tgpipe status` counts them.";
 
     pub fn etl_late(hours: i32) -> String {
@@ -340,8 +349,10 @@ mod tests {
         let late = all.iter().find(|a| a.name == "tg-etl-late").unwrap();
         assert_eq!((late.period, late.evaluation_periods), (3600, 14));
         let weekly = wanted(&stack(), &alerts, &[], "cron(0 3 ? * MON *)", None);
-        let late = weekly.iter().find(|a| a.name == "tg-etl-late").unwrap();
-        assert!(late.window_seconds() <= 604_800);
+        // A week and two hours is more than CloudWatch watches: no alarm that would cry wolf.
+        assert!(weekly.iter().all(|a| a.name != "tg-etl-late"));
+        assert_eq!(weekly.len(), FIXED.len() - 1);
+        assert!(all.iter().all(|a| a.window_seconds() <= 604_800));
         let chat = all.iter().find(|a| a.name == "tg-silent-chat-100").unwrap();
         assert_eq!(chat.window_seconds(), 604_800);
         assert!(chat.breaching_when_silent());
