@@ -221,7 +221,8 @@ pub fn aws_error<E>(what: impl std::fmt::Display, error: E) -> anyhow::Error
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    let reason = DisplayErrorContext(&error).to_string();
+    // AWS echoes what it was sent (Lambda quotes every variable when they are too large).
+    let reason = crate::withheld::withhold(&DisplayErrorContext(&error).to_string());
     let hint = if credentials_failed(&reason) {
         " — your AWS credentials could not be loaded: check --profile (or AWS_PROFILE) and that `aws sts get-caller-identity` works with them"
     } else if reason.contains("dispatch failure") {

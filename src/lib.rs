@@ -20,3 +20,4 @@ pub mod telegram;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod ui;
 pub mod webhook;
+pub mod withheld;

@@ -66,9 +66,14 @@ pub fn zone(given: Option<&str>) -> anyhow::Result<Option<lake::day::TimeZone>> 
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Telegram")]
 pub struct BotArgs {
-    /// The bot's token from @BotFather (never stored, never printed).
+    /// The bot's token from @BotFather (never stored, never printed). On the command line it
+    /// lands in the shell's history and `ps`: prefer TGPIPE_BOT_TOKEN or --bot-token-file.
     #[arg(long, env = "TGPIPE_BOT_TOKEN", hide_env_values = true)]
     pub bot_token: Option<String>,
+    /// Read the bot's token from this file (`-`: from stdin), e.g. `pass show bot | tgpipe up
+    /// --bot-token-file -`.
+    #[arg(long, value_name = "PATH", conflicts_with = "bot_token")]
+    pub bot_token_file: Option<std::path::PathBuf>,
     /// The Telegram Bot API base URL.
     #[arg(long, env = "TGPIPE_TELEGRAM_API_URL", default_value = DEFAULT_API_URL)]
     pub telegram_api_url: String,
@@ -77,7 +82,11 @@ pub struct BotArgs {
 impl BotArgs {
     /// The bot, when a token was given.
     pub fn telegram(&self, verbose: bool) -> anyhow::Result<Option<Telegram>> {
-        match &self.bot_token {
+        let from_file = match &self.bot_token_file {
+            None => None,
+            Some(path) => Some(read_token(path)?),
+        };
+        match from_file.as_ref().or(self.bot_token.as_ref()) {
             None => Ok(None),
             Some(t) => Ok(Some(
                 Telegram::new(&self.telegram_api_url, BotToken::parse(t)?).verbose(verbose),
@@ -88,9 +97,20 @@ impl BotArgs {
     /// The bot, for a command that cannot go on without it.
     pub fn required(&self, verbose: bool) -> anyhow::Result<Telegram> {
         self.telegram(verbose)?.context(
-            "no bot token: pass --bot-token or set TGPIPE_BOT_TOKEN (the token @BotFather gave you)",
+            "no bot token: set TGPIPE_BOT_TOKEN, or pass --bot-token-file (or --bot-token) with the token @BotFather gave you",
         )
     }
+}
+
+/// The token in a file (`-`: stdin), its first line trimmed.
+fn read_token(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read the bot token from stdin")?
+    } else {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the bot token from {}", path.display()))?
+    };
+    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
 }
 
 /// Which rows the query reads, for `query` and `report` alike: the table `telegram` is read

@@ -222,16 +222,10 @@ fn print(printer: Printer, withheld: &Withheld, mut line: LogLine) -> anyhow::Re
     }
 }
 
-/// A bot token: the bot's id, a colon, 35 characters of base64url.
-fn token_pattern() -> anyhow::Result<regex::Regex> {
-    regex::Regex::new(r"\d{5,}:[A-Za-z0-9_-]{30,}").context("the token pattern")
-}
-
 /// What never leaves in a printed line: the stack's webhook secrets (as the ingest function
-/// holds them) and anything shaped like a bot token.
+/// holds them) and anything shaped like a bot token (see [`crate::withheld`]).
 struct Withheld {
     secrets: Vec<String>,
-    token: regex::Regex,
 }
 
 impl Withheld {
@@ -245,21 +239,11 @@ impl Withheld {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        Ok(Withheld {
-            secrets,
-            token: token_pattern()?,
-        })
+        Ok(Withheld { secrets })
     }
 
     fn redact(&self, message: &str) -> String {
-        let mut text = self
-            .token
-            .replace_all(message, "[bot token withheld]")
-            .into_owned();
-        for secret in &self.secrets {
-            text = text.replace(secret.as_str(), "[webhook secret withheld]");
-        }
-        text
+        crate::withheld::withhold_these(message, &self.secrets)
     }
 }
 
@@ -275,20 +259,5 @@ mod tests {
             let err = parse_since(bad).unwrap_err();
             assert!(err.contains("30m, 6h, 2d"), "{bad}: {err}");
         }
-    }
-
-    #[test]
-    fn secrets_and_token_shaped_text_are_withheld() {
-        let withheld = Withheld {
-            secrets: vec!["s3cr3t-value".to_owned()],
-            token: token_pattern().unwrap(),
-        };
-        let line = withheld.redact(
-            "header s3cr3t-value and https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1/getMe",
-        );
-        assert_eq!(
-            line,
-            "header [webhook secret withheld] and https://api.telegram.org/bot[bot token withheld]/getMe"
-        );
     }
 }

@@ -1127,3 +1127,54 @@ fn etl_answer(days: impl Iterator<Item = (chrono::NaiveDate, usize, usize)>) -> 
     })
     .unwrap()
 }
+
+/// The token need not be on the command line (where `ps` and the shell's history keep it).
+#[test]
+fn the_bot_token_comes_from_stdin_or_a_file_and_is_never_printed() {
+    use std::io::Write;
+    let env = Env::new();
+    let mut cmd = common::tgpipe_on_aws(
+        &env.moto.endpoint,
+        &["chats", "--no-stack", "--bot-token-file", "-"],
+    );
+    cmd.env("TGPIPE_TELEGRAM_API_URL", &env.bot.url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{TOKEN}\n").as_bytes())
+        .unwrap();
+    let (code, out, err) = common::outcome(child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), TOKEN).unwrap();
+    let path = file.path().to_str().unwrap();
+    let mut cmd = common::tgpipe_on_aws(
+        &env.moto.endpoint,
+        &["chats", "--no-stack", "--bot-token-file", path],
+    );
+    cmd.env("TGPIPE_TELEGRAM_API_URL", &env.bot.url);
+    let (code, out, err) = common::run(cmd);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let mut cmd = common::tgpipe_on_aws(
+        &env.moto.endpoint,
+        &[
+            "chats",
+            "--no-stack",
+            "--bot-token-file",
+            "/nonexistent/token",
+        ],
+    );
+    cmd.env("TGPIPE_TELEGRAM_API_URL", &env.bot.url);
+    let (code, _, err) = common::run(cmd);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot read the bot token from /nonexistent/token"),
+        "{err}"
+    );
+}

@@ -447,3 +447,39 @@ fn verbose_shows_each_retry_as_it_happens() {
         "no bucket listing shown:\n{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambdas_echo_of_the_variables_never_prints_the_webhook_secret() {
+    let net = Net::new(testkit::FaultConfig::default());
+    ok("up", net.up());
+    let config = common::sdk_config(&net.moto).await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let secret = lambda
+        .get_function_configuration()
+        .function_name("tgpipe-ingest")
+        .send()
+        .await
+        .unwrap()
+        .environment()
+        .unwrap()
+        .variables()
+        .unwrap()["TGPIPE_WEBHOOK_SECRET"]
+        .clone();
+    // A rotation writes both secrets; Lambda refuses, quoting every variable it was sent.
+    net.proxy.set_config(testkit::FaultConfig {
+        variables_too_large: vec![
+            "lambda PUT /2015-03-31/functions/tgpipe-ingest/configuration".into(),
+        ],
+        ..Default::default()
+    });
+    let (code, out, err) = net.run(&["set-webhook", "--rotate-secret"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("exceeded the 4KB limit"), "{err}");
+    assert!(err.contains("TGPIPE_TIMEZONE"), "the rest is shown: {err}");
+    assert!(err.contains("[withheld]"), "{err}");
+    assert!(
+        !err.contains(&secret),
+        "the webhook secret was printed: {err}"
+    );
+    assert!(!out.contains(&secret));
+}

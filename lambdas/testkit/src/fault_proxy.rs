@@ -31,6 +31,9 @@ pub struct FaultConfig {
     /// text, e.g. `apigateway POST /v2/apis/*/routes`) whose first call is carried out and then
     /// answered 500.
     pub applied_then_failed: Vec<String>,
+    /// Lambda operations whose first call is refused as Lambda refuses variables over 4 KB: a
+    /// 400 whose message echoes every variable sent, values included.
+    pub variables_too_large: Vec<String>,
 }
 
 /// What went through the proxy.
@@ -94,6 +97,8 @@ enum Fate {
     Fail(Failure),
     Drop,
     ForwardThenFail,
+    /// Lambda's answer to variables over 4 KB, which echoes them.
+    VariablesTooLarge,
 }
 
 #[derive(Clone, Copy)]
@@ -199,6 +204,20 @@ fn matches(pattern: &str, name: &str) -> bool {
         }
     }
     rest.is_empty()
+}
+
+/// Lambda's refusal of variables over 4 KB: its message echoes them all, as Lambda does.
+fn variables_too_large(request: &[u8]) -> Vec<u8> {
+    let variables = serde_json::from_slice::<serde_json::Value>(request)
+        .ok()
+        .map(|r| r["Environment"]["Variables"].to_string())
+        .unwrap_or_default();
+    serde_json::json!({
+        "Type": "User",
+        "message": format!("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {variables}"),
+    })
+    .to_string()
+    .into_bytes()
 }
 
 /// `{"__type": code, "message": message}` in CBOR (text strings under 256 bytes).
@@ -365,7 +384,16 @@ async fn pass(
         let s = &mut *s;
         s.stats.calls += 1;
         *s.stats.operations.entry(name.clone()).or_default() += 1;
-        let fate = if let Some(i) = s
+        let too_large = s
+            .config
+            .variables_too_large
+            .iter()
+            .position(|pattern| matches(pattern, &name));
+        let fate = if let Some(i) = too_large {
+            s.config.variables_too_large.remove(i);
+            s.stats.failed += 1;
+            Fate::VariablesTooLarge
+        } else if let Some(i) = s
             .config
             .applied_then_failed
             .iter()
@@ -409,6 +437,13 @@ async fn pass(
     match &fate {
         Some((Fate::Fail(kind), service)) => return fail(service, *kind),
         Some((Fate::Drop, _)) => return Err(Box::new(Dropped)),
+        Some((Fate::VariablesTooLarge, _)) => {
+            return Ok(hyper::Response::builder()
+                .status(400)
+                .header("content-type", "application/json")
+                .header("x-amzn-errortype", "InvalidParameterValueException")
+                .body(Full::new(Bytes::from(variables_too_large(&body))))?);
+        }
         _ => {}
     }
     let mut forward = hyper::Request::builder()
