@@ -33,7 +33,7 @@ fn main() {
             failures: number("--failures", 0.0),
             drops: number("--drops", 0.0),
             seed: number("--seed", 1.0) as u64,
-            applied_then_failed: Vec::new(),
+            ..Default::default()
         },
     );
     println!("listening on {}", proxy.endpoint);
