@@ -229,13 +229,19 @@ async fn set_secrets(
     let name = stack.function(Function::Ingest);
     let mut vars = secrets.vars.clone();
     vars.insert(lake::env::WEBHOOK_SECRET.to_owned(), value.to_owned());
-    lambda
-        .update_function_configuration()
-        .function_name(&name)
-        .environment(Environment::builder().set_variables(Some(vars)).build())
-        .send()
-        .await
-        .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
+    let what = format!("Lambda UpdateFunctionConfiguration {name}");
+    crate::stack::lambda::change_when_ready(lambda, &name, &what, || {
+        lambda
+            .update_function_configuration()
+            .function_name(&name)
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(vars.clone()))
+                    .build(),
+            )
+            .send()
+    })
+    .await?;
     crate::stack::lambda::wait_ready(lambda, &name).await
 }
 

@@ -2,7 +2,7 @@
 
 use aws_sdk_lambda::Client;
 
-use crate::aws::{AlreadyExists, AwsResultExt, NotFound};
+use crate::aws::{AwsResultExt, NotFound};
 use crate::plan::State;
 
 /// A resource-based permission on a function: `principal` may invoke it from `source_arn` only.
@@ -59,22 +59,29 @@ impl Permission<'_> {
             }
             State::Missing => {}
         }
-        match client
-            .add_permission()
-            .function_name(&self.function)
-            .statement_id(self.statement_id)
-            .action("lambda:InvokeFunction")
-            .principal(self.principal)
-            .source_arn(self.source_arn)
-            .send()
-            .await
-        {
+        let what = format!(
+            "Lambda AddPermission {} {}",
+            self.function, self.statement_id
+        );
+        let added = crate::stack::lambda::change_when_ready(client, &self.function, &what, || {
+            client
+                .add_permission()
+                .function_name(&self.function)
+                .statement_id(self.statement_id)
+                .action("lambda:InvokeFunction")
+                .principal(self.principal)
+                .source_arn(self.source_arn)
+                .send()
+        })
+        .await;
+        match added {
             Ok(_) => Ok(()),
-            Err(e) if e.is_already_exists() => Ok(()),
-            Err(e) => Err(e).aws(format!(
-                "Lambda AddPermission {} {}",
-                self.function, self.statement_id
-            )),
+            // "Already there" (a retry of a call that was carried out, or another `up`): only
+            // the policy read back says whether it is the statement wanted.
+            Err(e) => match self.state(client).await? {
+                State::Present => Ok(()),
+                _ => Err(e),
+            },
         }
     }
 }

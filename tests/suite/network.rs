@@ -483,3 +483,37 @@ async fn lambdas_echo_of_the_variables_never_prints_the_webhook_secret() {
     );
     assert!(!out.contains(&secret));
 }
+
+/// Lambda refuses a change while another update of the function is in progress
+/// (`ResourceConflictException`, the code it also gives a statement id that is taken): `up`
+/// waits and makes the change, and never takes the refusal for a permission already there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_refused_while_an_update_is_in_progress_is_made_once_the_function_is_ready() {
+    let policy = "lambda POST /2015-03-31/functions/tgpipe-ingest/policy".to_owned();
+    let configuration = "lambda PUT /2015-03-31/functions/tgpipe-ingest/configuration".to_owned();
+    let net = Net::new(testkit::FaultConfig {
+        in_progress: vec![policy.clone(), policy],
+        ..Default::default()
+    });
+    ok("up", net.up());
+    let config = common::sdk_config(&net.moto).await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let statement = lambda
+        .get_policy()
+        .function_name("tgpipe-ingest")
+        .send()
+        .await
+        .expect("the API's permission to invoke the ingest function")
+        .policy()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(statement.contains("tgpipe-apigateway"), "{statement}");
+    assert_eq!(net.proxy.stats().failed, 2);
+    // A rotation's change of the variables, refused once, is made too.
+    net.proxy.set_config(testkit::FaultConfig {
+        in_progress: vec![configuration],
+        ..Default::default()
+    });
+    ok("set-webhook", net.run(&["set-webhook", "--rotate-secret"]));
+    assert_eq!(net.proxy.stats().failed, 3);
+}

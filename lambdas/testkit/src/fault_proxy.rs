@@ -34,6 +34,9 @@ pub struct FaultConfig {
     /// Lambda operations whose first call is refused as Lambda refuses variables over 4 KB: a
     /// 400 whose message echoes every variable sent, values included.
     pub variables_too_large: Vec<String>,
+    /// Lambda operations whose first call is refused as Lambda refuses a change while another
+    /// is in progress: 409 `ResourceConflictException` (repeat a pattern to refuse more calls).
+    pub in_progress: Vec<String>,
 }
 
 /// What went through the proxy.
@@ -99,6 +102,8 @@ enum Fate {
     ForwardThenFail,
     /// Lambda's answer to variables over 4 KB, which echoes them.
     VariablesTooLarge,
+    /// Lambda's answer to a change while an update is in progress.
+    InProgress,
 }
 
 #[derive(Clone, Copy)]
@@ -389,10 +394,19 @@ async fn pass(
             .variables_too_large
             .iter()
             .position(|pattern| matches(pattern, &name));
+        let in_progress = s
+            .config
+            .in_progress
+            .iter()
+            .position(|pattern| matches(pattern, &name));
         let fate = if let Some(i) = too_large {
             s.config.variables_too_large.remove(i);
             s.stats.failed += 1;
             Fate::VariablesTooLarge
+        } else if let Some(i) = in_progress {
+            s.config.in_progress.remove(i);
+            s.stats.failed += 1;
+            Fate::InProgress
         } else if let Some(i) = s
             .config
             .applied_then_failed
@@ -443,6 +457,18 @@ async fn pass(
                 .header("content-type", "application/json")
                 .header("x-amzn-errortype", "InvalidParameterValueException")
                 .body(Full::new(Bytes::from(variables_too_large(&body))))?);
+        }
+        Some((Fate::InProgress, _)) => {
+            let message = format!(
+                "The operation cannot be performed at this time. An update is in progress for resource: {path}"
+            );
+            return Ok(hyper::Response::builder()
+                .status(409)
+                .header("content-type", "application/json")
+                .header("x-amzn-errortype", "ResourceConflictException")
+                .body(Full::new(Bytes::from(
+                    serde_json::json!({"Type": "User", "message": message}).to_string(),
+                )))?);
         }
         _ => {}
     }

@@ -76,6 +76,49 @@ pub async fn wait_ready(client: &Client, name: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Whether Lambda refused a change because another update of the function is in progress (a
+/// `ResourceConflictException`, which Lambda also answers for a statement id already taken).
+pub fn in_progress<E: ProvideErrorMetadata>(error: &E) -> bool {
+    error.code() == Some("ResourceConflictException")
+        && error.message().is_some_and(|m| m.contains("in progress"))
+}
+
+/// Makes a change Lambda refuses while another update of the function is in progress: waits
+/// for the function to be ready first (an earlier change, ours or someone's, may still be
+/// under way), and again after each such refusal.
+pub async fn change_when_ready<T, E, F, Fut>(
+    client: &Client,
+    name: &str,
+    what: &str,
+    change: F,
+) -> anyhow::Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<
+        Output = Result<
+            T,
+            aws_smithy_runtime_api::client::result::SdkError<
+                E,
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+            >,
+        >,
+    >,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut attempt = 1;
+    loop {
+        wait_ready(client, name).await?;
+        match change().await {
+            Ok(done) => return Ok(done),
+            Err(e) if in_progress(&e) && attempt < crate::aws::MAX_ATTEMPTS => {
+                tokio::time::sleep(crate::aws::backoff(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(crate::aws::aws_error(what, e)),
+        }
+    }
+}
+
 fn environment(spec: &FunctionSpec) -> Environment {
     Environment::builder()
         .set_variables(Some(spec.environment.clone().into_iter().collect()))
@@ -186,28 +229,36 @@ async fn update(
     let current = &deployed.config;
     let drift = differences(deployed, spec, stack);
     if drift.contains(&FunctionDrift::Code) {
-        client
-            .update_function_code()
-            .function_name(name)
-            .zip_file(Blob::new(spec.zip.clone()))
-            .send()
-            .await
-            .aws(format!("Lambda UpdateFunctionCode {name}"))?;
+        change_when_ready(
+            client,
+            name,
+            &format!("Lambda UpdateFunctionCode {name}"),
+            || {
+                client
+                    .update_function_code()
+                    .function_name(name)
+                    .zip_file(Blob::new(spec.zip.clone()))
+                    .send()
+            },
+        )
+        .await?;
         wait_ready(client, name).await?;
     }
     if drift.iter().any(FunctionDrift::is_configuration) {
-        client
-            .update_function_configuration()
-            .function_name(name)
-            .runtime(Runtime::Providedal2023)
-            .handler("bootstrap")
-            .role(&spec.role_arn)
-            .memory_size(spec.memory_mb)
-            .timeout(spec.timeout_s)
-            .environment(environment(spec))
-            .send()
-            .await
-            .aws(format!("Lambda UpdateFunctionConfiguration {name}"))?;
+        let what = format!("Lambda UpdateFunctionConfiguration {name}");
+        change_when_ready(client, name, &what, || {
+            client
+                .update_function_configuration()
+                .function_name(name)
+                .runtime(Runtime::Providedal2023)
+                .handler("bootstrap")
+                .role(&spec.role_arn)
+                .memory_size(spec.memory_mb)
+                .timeout(spec.timeout_s)
+                .environment(environment(spec))
+                .send()
+        })
+        .await?;
         wait_ready(client, name).await?;
     }
     if drift.contains(&FunctionDrift::StackTag) {
