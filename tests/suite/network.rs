@@ -517,3 +517,48 @@ async fn a_change_refused_while_an_update_is_in_progress_is_made_once_the_functi
     ok("set-webhook", net.run(&["set-webhook", "--rotate-secret"]));
     assert_eq!(net.proxy.stats().failed, 3);
 }
+
+/// S3 right after CreateBucket may not find the new bucket for its settings (`NoSuchBucket`),
+/// and the name of a bucket just deleted stays taken for a while (`OperationAborted`): `up`
+/// rides out both, and `up` right after `down` makes the stack whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_bucket_not_found_yet_and_a_name_not_released_yet_are_waited_out() {
+    let not_yet = (
+        "s3 PUT /tgpipe-*?*".to_owned(),
+        404,
+        "NoSuchBucket",
+        "The specified bucket does not exist",
+    );
+    let net = Net::new(testkit::FaultConfig {
+        refusals: vec![not_yet.clone(), not_yet.clone(), not_yet],
+        ..Default::default()
+    });
+    ok("up", net.up());
+    assert_eq!(net.proxy.stats().failed, 3);
+    let (code, out, err) = net.run(&["status", "--output", "json"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert!(code == 0 || code == 3, "{err}");
+    assert!(
+        report["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] == "present"),
+        "every bucket's settings were made: {report}"
+    );
+    ok("down", net.run(&["down", "--yes", "--delete-data"]));
+    let taken = (
+        "s3 PUT /tgpipe-123456789012-eu-west-1-raw/".to_owned(),
+        409,
+        "OperationAborted",
+        "A conflicting conditional operation is currently in progress against this resource. Please try again.",
+    );
+    net.proxy.set_config(testkit::FaultConfig {
+        refusals: vec![taken.clone(), taken],
+        ..Default::default()
+    });
+    let err = ok("up after down", net.up());
+    let stats = net.proxy.stats();
+    assert!(err.contains("waiting for S3 to release the name"), "{err}\n{stats:?}");
+}

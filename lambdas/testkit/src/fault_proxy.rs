@@ -37,6 +37,11 @@ pub struct FaultConfig {
     /// Lambda operations whose first call is refused as Lambda refuses a change while another
     /// is in progress: 409 `ResourceConflictException` (repeat a pattern to refuse more calls).
     pub in_progress: Vec<String>,
+    /// Calls answered as AWS answers them in a moment of its own, in the service's error shape:
+    /// (operation pattern, status, code, message), each for the first call that matches (S3's
+    /// `NoSuchBucket` on a bucket's settings right after CreateBucket, `OperationAborted` on
+    /// CreateBucket of a name just deleted).
+    pub refusals: Vec<(String, u16, &'static str, &'static str)>,
 }
 
 /// What went through the proxy.
@@ -104,6 +109,8 @@ enum Fate {
     VariablesTooLarge,
     /// Lambda's answer to a change while an update is in progress.
     InProgress,
+    /// One of [`FaultConfig::refusals`]: status, code, message.
+    Refused(u16, &'static str, &'static str),
 }
 
 #[derive(Clone, Copy)]
@@ -269,6 +276,16 @@ fn failure(service: &str, failure: Failure) -> (u16, Vec<(&'static str, String)>
         ("monitoring", Failure::Internal) => "InternalServiceError",
         _ => code,
     };
+    shaped(service, status, code, message)
+}
+
+/// An error as `service` shapes it: status, headers, body.
+fn shaped(
+    service: &str,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
     match service {
         "s3" => (
             status,
@@ -399,7 +416,16 @@ async fn pass(
             .in_progress
             .iter()
             .position(|pattern| matches(pattern, &name));
-        let fate = if let Some(i) = too_large {
+        let refusal = s
+            .config
+            .refusals
+            .iter()
+            .position(|(pattern, ..)| matches(pattern, &name));
+        let fate = if let Some(i) = refusal {
+            let (_, status, code, message) = s.config.refusals.remove(i);
+            s.stats.failed += 1;
+            Fate::Refused(status, code, message)
+        } else if let Some(i) = too_large {
             s.config.variables_too_large.remove(i);
             s.stats.failed += 1;
             Fate::VariablesTooLarge
@@ -457,6 +483,14 @@ async fn pass(
                 .header("content-type", "application/json")
                 .header("x-amzn-errortype", "InvalidParameterValueException")
                 .body(Full::new(Bytes::from(variables_too_large(&body))))?);
+        }
+        Some((Fate::Refused(status, code, message), service)) => {
+            let (status, headers, text) = shaped(service, *status, code, message);
+            let mut response = hyper::Response::builder().status(status);
+            for (name, value) in headers {
+                response = response.header(name, value);
+            }
+            return Ok(response.body(Full::new(Bytes::from(text)))?);
         }
         Some((Fate::InProgress, _)) => {
             let message = format!(

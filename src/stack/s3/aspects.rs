@@ -17,6 +17,40 @@ use crate::stack::{STACK_TAG, Stack};
 
 use super::{ABORT_UPLOADS_DAYS, ATHENA_RESULTS_DAYS, BucketRole};
 
+/// S3 answered that the bucket does not exist to a settings call: right after CreateBucket it
+/// may not find the new bucket yet (its configuration is eventually consistent), so the caller
+/// tries again for a while.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct NotYetThere(String);
+
+/// A settings call's answer: done, [`NotYetThere`], or the call's error.
+trait Setting {
+    fn setting(self, what: String) -> anyhow::Result<()>;
+}
+
+impl<T, E> Setting
+    for Result<
+        T,
+        aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn setting(self, what: String) -> anyhow::Result<()> {
+        match self {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NoSuchBucket") => {
+                Err(NotYetThere(crate::aws::aws_error(what, e).to_string()).into())
+            }
+            Err(e) => Err(crate::aws::aws_error(what, e)),
+        }
+    }
+}
+
 /// The aspects of a bucket's configuration that `up` manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aspect {
@@ -240,8 +274,7 @@ pub(super) async fn apply(
             )
             .send()
             .await
-            .map(|_| ())
-            .aws(format!("S3 PutPublicAccessBlock {bucket}")),
+            .setting(format!("S3 PutPublicAccessBlock {bucket}")),
         Aspect::Encryption => client
             .put_bucket_encryption()
             .bucket(&bucket)
@@ -260,16 +293,14 @@ pub(super) async fn apply(
             )
             .send()
             .await
-            .map(|_| ())
-            .aws(format!("S3 PutBucketEncryption {bucket}")),
+            .setting(format!("S3 PutBucketEncryption {bucket}")),
         Aspect::Policy => client
             .put_bucket_policy()
             .bucket(&bucket)
             .policy(tls_only_policy(stack, &bucket).to_string())
             .send()
             .await
-            .map(|_| ())
-            .aws(format!("S3 PutBucketPolicy {bucket}")),
+            .setting(format!("S3 PutBucketPolicy {bucket}")),
         Aspect::Tags => put_stack_tag(client, stack, &bucket, fresh).await,
         Aspect::Lifecycle => client
             .put_bucket_lifecycle_configuration()
@@ -281,8 +312,7 @@ pub(super) async fn apply(
             )
             .send()
             .await
-            .map(|_| ())
-            .aws(format!("S3 PutBucketLifecycleConfiguration {bucket}")),
+            .setting(format!("S3 PutBucketLifecycleConfiguration {bucket}")),
     }
 }
 
@@ -326,6 +356,5 @@ async fn put_stack_tag(
         .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
         .send()
         .await
-        .map(|_| ())
-        .aws(format!("S3 PutBucketTagging {bucket}"))
+        .setting(format!("S3 PutBucketTagging {bucket}"))
 }

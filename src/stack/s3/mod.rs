@@ -6,6 +6,7 @@
 
 use anyhow::Context;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
 };
@@ -111,7 +112,7 @@ impl Part for Buckets {
         _: &Desired,
         found: &Self::Found,
         _: &Outputs,
-        _: Note<'_>,
+        note: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         let client = &c.s3;
         let jobs = BucketRole::ALL
@@ -121,12 +122,12 @@ impl Part for Buckets {
                 let (aspects, fresh) = match drift {
                     Some(d) => (d.clone(), false),
                     None => {
-                        let created = create(client, stack, &role.bucket(stack)).await?;
+                        let created = create(client, stack, &role.bucket(stack), note).await?;
                         (Aspect::ALL.to_vec(), created)
                     }
                 };
                 for aspect in aspects {
-                    apply(client, stack, *role, aspect, fresh).await?;
+                    settle(fresh, || apply(client, stack, *role, aspect, fresh)).await?;
                 }
                 anyhow::Ok(())
             });
@@ -145,8 +146,42 @@ impl Part for Buckets {
     }
 }
 
+/// How long a new bucket's settings may not find it (Terraform waits as long).
+const NEW_BUCKET_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A settings call, tried again while a bucket created moments ago is not found yet.
+async fn settle<F, Fut>(fresh: bool, call: F) -> anyhow::Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let deadline = tokio::time::Instant::now() + NEW_BUCKET_PROPAGATION;
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e)
+                if fresh
+                    && e.downcast_ref::<aspects::NotYetThere>().is_some()
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(
+                    crate::aws::backoff(attempt).max(std::time::Duration::from_millis(500)),
+                )
+                .await;
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Creates the bucket; `false` when it was there already (ours: an interrupted run).
-async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<bool> {
+async fn create(
+    client: &Client,
+    stack: &Stack,
+    bucket: &str,
+    note: Note<'_>,
+) -> anyhow::Result<bool> {
     let mut request = client.create_bucket().bucket(bucket);
     // us-east-1 is the one region that takes no location constraint.
     if stack.region != "us-east-1" {
@@ -156,7 +191,27 @@ async fn create(client: &Client, stack: &Stack, bucket: &str) -> anyhow::Result<
                 .build(),
         );
     }
-    match request.send().await {
+    let mut attempt = 1;
+    let sent = loop {
+        match request.clone().send().await {
+            // The name of a bucket deleted moments ago (`down`, then `up`) stays taken while S3
+            // releases it: minutes, sometimes an hour.
+            Err(e) if e.code() == Some("OperationAborted") => {
+                if attempt >= crate::aws::MAX_ATTEMPTS {
+                    anyhow::bail!(
+                        "S3 is still releasing the name {bucket}, deleted moments ago (by `tgpipe down`?): this takes minutes, sometimes an hour; run `tgpipe up` again later, which keeps what was made so far and completes it"
+                    );
+                }
+                note(format!(
+                    "waiting for S3 to release the name {bucket}, deleted moments ago"
+                ));
+                tokio::time::sleep(crate::aws::backoff(attempt)).await;
+                attempt += 1;
+            }
+            sent => break sent,
+        }
+    };
+    match sent {
         Ok(_) => Ok(true),
         // Ours already (an interrupted run): carry on.
         Err(e) if e.is_already_exists() => Ok(false),
