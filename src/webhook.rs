@@ -206,9 +206,18 @@ pub async fn rotate(
     stack: &Stack,
     url: &str,
 ) -> anyhow::Result<()> {
-    let secrets = secrets(lambda, stack)
+    let mut secrets = secrets(lambda, stack)
         .await?
         .context("the ingest function is missing: run `tgpipe up` first")?;
+    if secrets.rotating() {
+        // An earlier rotation was cut short: Telegram may still hold the old secret. It is
+        // finished first (Telegram given the newer one, then the old dropped), so that the new
+        // rotation never drops the secret Telegram holds.
+        converge(bot, lambda, stack, url, false).await?;
+        secrets = crate::webhook::secrets(lambda, stack)
+            .await?
+            .context("the ingest function is missing: run `tgpipe up` first")?;
+    }
     let new = new_secret()?;
     let both = match secrets.secrets.first() {
         Some(old) => format!("{new},{old}"),

@@ -1178,3 +1178,31 @@ fn the_bot_token_comes_from_stdin_or_a_file_and_is_never_printed() {
         "{err}"
     );
 }
+
+/// A rotation cut short (Telegram still holds the old secret) and `set-webhook --rotate-secret`
+/// run again: the first is finished before the second starts, so the secret Telegram holds is
+/// never dropped while it holds it.
+#[test]
+fn a_rotation_run_again_after_an_interrupted_one_never_drops_the_secret_telegram_holds() {
+    let env = Env::new();
+    let aws = Aws::new(&env);
+    ok(&env.up(&[]));
+    let old = secrets_given(&env)[0].clone();
+    env.bot.fail_set_webhook(1);
+    assert_ne!(
+        env.run(&["set-webhook", "--rotate-secret"], Some(TOKEN)).0,
+        0
+    );
+    let both = aws.ingest_vars()["TGPIPE_WEBHOOK_SECRET"].clone();
+    let (pending, _) = both.split_once(',').expect("two secrets");
+    assert_eq!(env.bot.secret(), Some(old.clone()));
+    let given_before = secrets_given(&env).len();
+    ok(&env.run(&["set-webhook", "--rotate-secret"], Some(TOKEN)));
+    let newest = aws.ingest_vars()["TGPIPE_WEBHOOK_SECRET"].clone();
+    // Telegram was given the pending secret (so that the old could go), then the newest.
+    assert_eq!(
+        secrets_given(&env)[given_before..],
+        [pending.to_owned(), newest.clone()]
+    );
+    assert_eq!(env.bot.secret(), Some(newest));
+}

@@ -560,5 +560,8 @@ async fn a_new_bucket_not_found_yet_and_a_name_not_released_yet_are_waited_out()
     });
     let err = ok("up after down", net.up());
     let stats = net.proxy.stats();
-    assert!(err.contains("waiting for S3 to release the name"), "{err}\n{stats:?}");
+    assert!(
+        err.contains("waiting for S3 to release the name"),
+        "{err}\n{stats:?}"
+    );
 }
