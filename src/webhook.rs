@@ -15,7 +15,7 @@ use aws_sdk_lambda::types::Environment;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::aws::{AwsResultExt, NotFound};
+use crate::aws::{AwsResultExt, FindExt, NotFound};
 use crate::stack::{Function, Stack};
 use crate::telegram::{ALLOWED_UPDATES, Me, Telegram, TelegramError, WebhookInfo};
 
@@ -196,6 +196,61 @@ pub async fn converge(
         set: !agrees,
         rotation_finished: secrets.rotating(),
     })
+}
+
+/// The URL the bot's webhook points at when it is not this stack's API (`ours`; `None` before
+/// the API exists): another app, or another stack, may be served by this bot and would receive
+/// nothing once the webhook points here. Unless `yes`, a terminal is asked and anywhere else
+/// the command stops, naming the URL, before anything is changed. `None` when the webhook is
+/// unset or already ours.
+pub async fn takeover(
+    bot: &Telegram,
+    api: &aws_sdk_apigatewayv2::Client,
+    stack: &Stack,
+    ours: Option<&str>,
+    yes: bool,
+    dry_run: bool,
+) -> anyhow::Result<Option<String>> {
+    let info = bot.get_webhook_info().await?;
+    if info.url.is_empty() || Some(info.url.as_str()) == ours {
+        return Ok(None);
+    }
+    let other = info.url;
+    // An API of this region that is gone (this stack's before a `down` without the token, or an
+    // interrupted `up`) serves nobody: no question.
+    if let Some(id) = dead_api_id(&other, &stack.region)
+        && api
+            .get_api()
+            .api_id(id)
+            .send()
+            .await
+            .found()
+            .aws(format!("API Gateway GetApi {id}"))?
+            .is_none()
+    {
+        return Ok(None);
+    }
+    if !yes
+        && !dry_run
+        && !crate::ui::confirm(&format!(
+            "The bot's webhook points at {other}, not at this stack's API: another app or stack may be using this bot, and would receive nothing once it points here. Point it at this stack?"
+        ))?
+    {
+        bail!(
+            "the bot's webhook points at {other}, not at this stack's API (another app or stack may be using this bot); nothing was changed: pass --yes to point it at this stack"
+        );
+    }
+    Ok(Some(other))
+}
+
+/// The API id of a tgpipe webhook URL in `region` (`https://ID.execute-api.REGION.amazonaws.com/webhook`).
+fn dead_api_id<'a>(url: &'a str, region: &str) -> Option<&'a str> {
+    let host = url
+        .strip_prefix("https://")?
+        .strip_suffix(crate::stack::apigw::WEBHOOK_PATH)?;
+    let (id, rest) = host.split_once('.')?;
+    let rest = rest.strip_prefix("execute-api.")?.strip_prefix(region)?;
+    rest.starts_with(".amazonaws.com").then_some(id)
 }
 
 /// A rotation without a gap: the function accepts the new secret beside the old one, Telegram is

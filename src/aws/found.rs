@@ -111,6 +111,7 @@ modeled!(NotFound::is_not_found {
     glue_op::delete_database::DeleteDatabaseError => is_entity_not_found_exception,
     // API Gateway v2
     apigw_op::get_stage::GetStageError => is_not_found_exception,
+    apigw_op::get_api::GetApiError => is_not_found_exception,
     apigw_op::delete_api::DeleteApiError => is_not_found_exception,
     // S3 (HeadBucket: the SDK turns an empty-body 404 into code "NotFound")
     s3_op::head_bucket::HeadBucketError => is_not_found,

@@ -17,6 +17,10 @@ pub struct SetWebhookArgs {
     /// Make a new webhook secret (the ingest function gets it too).
     #[arg(long)]
     pub rotate_secret: bool,
+    /// Take over a webhook that points elsewhere (another app's, another stack's) without
+    /// asking.
+    #[arg(long)]
+    pub yes: bool,
     /// `json`: what was done and the chat checks, as one JSON document on stdout.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -58,6 +62,15 @@ pub async fn run(global: &Global, args: SetWebhookArgs) -> anyhow::Result<ExitSt
             stack.name,
             stack.function(Function::Ingest)
         );
+    }
+    if let Some(other) =
+        crate::webhook::takeover(&bot, &ctx.aws.api, stack, Some(&url), args.yes, false).await?
+    {
+        printer.line(status_line(
+            "replace",
+            "telegram webhook",
+            format_args!("{other} (pointed elsewhere)"),
+        ));
     }
     let mut rotation_finished = false;
     if args.rotate_secret {

@@ -54,7 +54,8 @@ pub struct UpArgs {
     /// Show what would be created or updated, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Confirm a change that re-files data (a new --timezone on a stack that holds updates).
+    /// Confirm a change that re-files data (a new --timezone on a stack that holds updates), or
+    /// taking over a webhook that points elsewhere (another app's, another stack's).
     #[arg(long)]
     pub yes: bool,
     /// `json`: the plan and what was done, as one JSON document on stdout (lines go to stderr).
@@ -132,11 +133,22 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     let raw = ctx.raw()?;
     let (read, migrations) = tokio::try_join!(ctx.read(), crate::health::migrations(&raw))?;
     read.ensure_all_ours(stack)?;
+    let ours = read.outputs().webhook_url;
+    let replaced = crate::webhook::takeover(
+        &bot,
+        &ctx.aws.api,
+        stack,
+        ours.as_deref(),
+        args.yes,
+        args.dry_run,
+    )
+    .await?;
     let wanted = wanted(&ctx, &args, given, read, migrations).await?;
     let desired = desired(&ctx, &artifacts, &wanted).await?;
     // While the user answered, the stack may have changed: what is applied is read anew.
     let again;
-    let read = if wanted.asked {
+    // A question answered on a terminal (the zone, the webhook) took time: read again.
+    let read = if wanted.asked || (replaced.is_some() && !args.yes && !args.dry_run) {
         again = crate::stack::read(&ctx.aws, stack).await?;
         again.ensure_all_ours(stack)?;
         &again
@@ -155,6 +167,13 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
         apply(printer, &ctx, &desired, read).await?
     };
     let resources = before;
+    if let Some(other) = &replaced {
+        printer.line(status_line(
+            "replace",
+            "telegram webhook",
+            format_args!("{other} (pointed elsewhere)"),
+        ));
+    }
     let checks = print_chat_checks(printer, &bot, &wanted.chats).await?;
     let url = outputs.webhook_url;
     let done = Done {

@@ -151,7 +151,23 @@ fn status_names_drift_and_up_repairs_it_and_verbose_names_every_call_but_not_the
         "{}",
         drifted.1
     );
-    ok(&env.up(&[]));
+    // The webhook serves something else: `up` names it and changes nothing without --yes.
+    let (code, out, err) = env.up(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("points at https://elsewhere.example/hook") && err.contains("--yes"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (code, plan, _) = env.up(&["--dry-run"]);
+    assert_eq!(code, 3);
+    assert!(
+        plan.contains("replace      telegram webhook  https://elsewhere.example/hook"),
+        "{plan}"
+    );
+    let (code, _, _) = env.run(&["set-webhook"], Some(TOKEN));
+    assert_eq!(code, 1, "set-webhook asks the same");
+    ok(&env.up(&["--yes"]));
     ok(&env.run(&["status"], Some(TOKEN)));
 
     // --verbose names every AWS call and Telegram method, and still not the token.
@@ -221,6 +237,8 @@ fn down_keeps_the_data_unless_asked_and_leaves_another_stack_alone() {
             "--name",
             "other",
             "up",
+            // The same bot: the second stack takes the webhook over.
+            "--yes",
             "--chat-id",
             "-100",
             "--artifacts",
