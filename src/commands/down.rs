@@ -10,7 +10,7 @@ use anyhow::bail;
 use super::ExitStatus;
 use super::args::{AwsArgs, BotArgs, Global};
 use crate::connection::Ctx;
-use crate::plan::{Removal, State};
+use crate::plan::{Kind, Removal, State};
 use crate::stack::StackRead;
 use crate::stack::ownership::Foreign;
 use crate::telegram::Telegram;
@@ -117,7 +117,7 @@ pub async fn run(global: &Global, args: DownArgs) -> anyhow::Result<ExitStatus> 
         .count();
     if kept > 0 {
         printer.line(format_args!(
-            "\nKept {kept} bucket(s) with your data; `tgpipe down --delete-data` deletes them and every object in them."
+            "\nKept {kept} resource(s) with your data (objects, tables of your own, saved queries); `tgpipe down --delete-data` deletes them with it."
         ));
     }
     printer.json(&report(Some(webhook), &removed))?;
@@ -192,6 +192,16 @@ async fn plan(
             (false, Some("not this stack's".to_owned()))
         } else if data_buckets.contains(&r.name) {
             data_bucket_plan(ctx, &r.name, delete_data).await?
+        } else if let Some(yours) = users_own(ctx, r.kind).await? {
+            // What deleting it would take with it: the user's own tables, saved queries.
+            if delete_data {
+                (true, Some(format!("with {yours}")))
+            } else {
+                (
+                    false,
+                    Some(format!("holds {yours}: --delete-data deletes them")),
+                )
+            }
         } else {
             (true, None)
         };
@@ -203,6 +213,25 @@ async fn plan(
         });
     }
     Ok(plan)
+}
+
+/// What the user made inside one of the stack's resources, which deleting it would take with
+/// it: tables in its Glue database, saved queries in its workgroup; `None` when nothing.
+async fn users_own(ctx: &Ctx, kind: Kind) -> anyhow::Result<Option<String>> {
+    let stack = &ctx.stack;
+    Ok(match kind {
+        Kind::GlueDatabase => {
+            let tables =
+                crate::stack::athena::glue::other_tables(&ctx.aws.glue, &stack.glue_database())
+                    .await?;
+            (!tables.is_empty()).then(|| format!("tables of your own ({})", tables.join(", ")))
+        }
+        Kind::Workgroup => {
+            let n = crate::stack::athena::saved_queries(&ctx.aws.athena, stack).await?;
+            (n > 0).then(|| format!("{n} saved queries"))
+        }
+        _ => None,
+    })
 }
 
 /// A data bucket as `down` would leave it: deleted when it holds nothing, or with

@@ -363,3 +363,61 @@ fn down_keeps_the_data_unless_asked_and_leaves_another_stack_alone() {
     }
     env.assert_token_never_printed();
 }
+
+/// Deleting the Glue database would take every table in it, the workgroup its saved queries:
+/// `down` names them in its plan and keeps them (and what holds them) unless --delete-data.
+#[test]
+fn down_keeps_the_users_own_tables_and_saved_queries_unless_asked() {
+    let env = Env::new();
+    ok(&env.up(&[]));
+    let aws = Aws::new(&env);
+    let glue = aws_sdk_glue::Client::new(&aws.config);
+    let athena = aws_sdk_athena::Client::new(&aws.config);
+    aws.rt
+        .block_on(
+            glue.create_table()
+                .database_name("tgpipe")
+                .table_input(
+                    aws_sdk_glue::types::TableInput::builder()
+                        .name("mine")
+                        .build()
+                        .unwrap(),
+                )
+                .send(),
+        )
+        .unwrap();
+    aws.rt
+        .block_on(
+            athena
+                .create_named_query()
+                .name("weekly")
+                .database("tgpipe")
+                .query_string("SELECT 1")
+                .work_group("tgpipe")
+                .send(),
+        )
+        .unwrap();
+    let (code, plan, err) = env.run(&["down", "--dry-run"], Some(TOKEN));
+    assert_eq!(code, 0, "{err}");
+    assert!(plan.contains("tables of your own (mine)"), "{plan}");
+    assert!(plan.contains("1 saved queries"), "{plan}");
+    ok(&env.run(&["down", "--yes"], Some(TOKEN)));
+    let tables = aws
+        .rt
+        .block_on(glue.get_tables().database_name("tgpipe").send())
+        .expect("the database is kept");
+    let names: Vec<&str> = tables.table_list().iter().map(|t| t.name()).collect();
+    assert_eq!(names, ["mine"], "the stack's table goes, the user's stays");
+    assert!(
+        aws.rt
+            .block_on(athena.get_work_group().work_group("tgpipe").send())
+            .is_ok(),
+        "the workgroup with its saved query is kept"
+    );
+    ok(&env.run(&["down", "--yes", "--delete-data"], Some(TOKEN)));
+    assert!(
+        aws.rt
+            .block_on(glue.get_database().name("tgpipe").send())
+            .is_err()
+    );
+}

@@ -134,10 +134,48 @@ pub(super) async fn table_state(
     })
 }
 
+/// The database's tables other than the stack's (someone's own, made in the stack's database),
+/// which deleting the database would take with it.
+pub async fn other_tables(glue: &aws_sdk_glue::Client, db: &str) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = match glue
+            .get_tables()
+            .database_name(db)
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_entity_not_found_exception()) =>
+            {
+                return Ok(names);
+            }
+            Err(e) => return Err(e).aws(format!("Glue GetTables {db}")),
+        };
+        names.extend(
+            page.table_list()
+                .iter()
+                .map(|t| t.name().to_owned())
+                .filter(|n| n != TABLE_NAME),
+        );
+        match page.next_token() {
+            Some(t) => token = Some(t.to_owned()),
+            None => return Ok(names),
+        }
+    }
+}
+
+/// Deletes the stack's table, then the database unless it holds other tables and
+/// `delete_data` is not given (then it is kept, with them).
 pub(super) async fn destroy_database(
     glue: &aws_sdk_glue::Client,
     db: &str,
     table: &str,
+    delete_data: bool,
     out: &mut Vec<Removed>,
 ) -> anyhow::Result<()> {
     match glue
@@ -163,6 +201,14 @@ pub(super) async fn destroy_database(
             ))
         }
         Err(e) => return Err(e).aws(format!("Glue DeleteTable {table}")),
+    }
+    if !delete_data && !other_tables(glue, db).await?.is_empty() {
+        out.push(Removed::new(
+            Kind::GlueDatabase,
+            db.to_owned(),
+            Removal::KeptWithData,
+        ));
+        return Ok(());
     }
     match glue.delete_database().name(db).send().await {
         Ok(_) => out.push(Removed::new(

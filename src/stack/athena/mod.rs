@@ -15,7 +15,7 @@ use crate::plan::{Kind, Removal, Removed, Resource, State};
 use crate::stack::ownership::{Claim, Foreign};
 use crate::stack::{Clients, Desired, Note, Outputs, Part, STACK_TAG, Stack};
 
-mod glue;
+pub mod glue;
 
 use glue::{database_owned, destroy_database, table_input, table_state};
 pub use glue::{table_location, table_parameters};
@@ -207,9 +207,9 @@ impl Part for Analytics {
         c: &Clients,
         stack: &Stack,
         foreign: &Foreign,
-        _: bool,
+        delete_data: bool,
     ) -> anyhow::Result<Vec<Removed>> {
-        destroy(&c.athena, &c.glue, stack, foreign).await
+        destroy(&c.athena, &c.glue, stack, foreign, delete_data).await
     }
 }
 
@@ -312,13 +312,35 @@ async fn ensure_table(
     Ok(())
 }
 
-/// Removes the table, the database and the workgroup (with its saved queries and history); a
-/// database or workgroup that is not the stack's is kept, and so is a table in such a database.
+/// The workgroup's saved queries, which deleting it would take with it (none when it is gone).
+pub async fn saved_queries(
+    athena: &aws_sdk_athena::Client,
+    stack: &Stack,
+) -> anyhow::Result<usize> {
+    let name = stack.workgroup();
+    match athena.list_named_queries().work_group(&name).send().await {
+        Ok(out) => Ok(out.named_query_ids().len()),
+        // A workgroup that is not there has none.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_invalid_request_exception()) =>
+        {
+            Ok(0)
+        }
+        Err(e) => Err(e).aws(format!("Athena ListNamedQueries {name}")),
+    }
+}
+
+/// Removes the table, the database and the workgroup (with its query history); a database or
+/// workgroup that is not the stack's is kept, and so is a table in such a database. Unless
+/// `delete_data`, a database that holds tables of the user's own and a workgroup with saved
+/// queries are kept too.
 async fn destroy(
     athena: &aws_sdk_athena::Client,
     glue: &aws_sdk_glue::Client,
     stack: &Stack,
     foreign: &Foreign,
+    delete_data: bool,
 ) -> anyhow::Result<Vec<Removed>> {
     let db = stack.glue_database();
     let mut out = Vec::new();
@@ -327,13 +349,15 @@ async fn destroy(
         out.push(Removed::new(Kind::GlueTable, table, Removal::NotOurs));
         out.push(Removed::new(Kind::GlueDatabase, db, Removal::NotOurs));
     } else {
-        destroy_database(glue, &db, &table, &mut out).await?;
+        destroy_database(glue, &db, &table, delete_data, &mut out).await?;
     }
     let name = stack.workgroup();
     if foreign.contains(Kind::Workgroup, &name) {
         out.push(Removed::new(Kind::Workgroup, name, Removal::NotOurs));
     } else if workgroup_state(athena, stack).await? == State::Missing {
         out.push(Removed::new(Kind::Workgroup, name, Removal::AlreadyGone));
+    } else if !delete_data && saved_queries(athena, stack).await? > 0 {
+        out.push(Removed::new(Kind::Workgroup, name, Removal::KeptWithData));
     } else {
         athena
             .delete_work_group()
