@@ -88,6 +88,8 @@ modeled!(NotFound::is_not_found {
     iam_op::get_role::GetRoleError => is_no_such_entity_exception,
     iam_op::get_role_policy::GetRolePolicyError => is_no_such_entity_exception,
     iam_op::list_role_tags::ListRoleTagsError => is_no_such_entity_exception,
+    iam_op::list_role_policies::ListRolePoliciesError => is_no_such_entity_exception,
+    iam_op::list_attached_role_policies::ListAttachedRolePoliciesError => is_no_such_entity_exception,
     iam_op::delete_role::DeleteRoleError => is_no_such_entity_exception,
     // CloudWatch Logs
     logs_op::delete_log_group::DeleteLogGroupError => is_resource_not_found_exception,

@@ -92,14 +92,16 @@ async fn drift(
     f: Function,
 ) -> anyhow::Result<Option<Vec<RoleDrift>>> {
     let name = stack.role(f);
-    // The role (with its tags) and its inline policy at once; a missing role fails both.
-    let (role, policy) = tokio::join!(
+    // The role (with its tags), its inline policy and any other policy at once; a missing role
+    // fails them all.
+    let (role, policy, others) = tokio::join!(
         client.get_role().role_name(&name).send(),
         client
             .get_role_policy()
             .role_name(&name)
             .policy_name(POLICY_NAME)
-            .send()
+            .send(),
+        other_policies(client, &name)
     );
     let role = match role {
         Ok(out) => out.role().cloned(),
@@ -120,7 +122,74 @@ async fn drift(
     if !stack.owns(role.tags().iter().map(|t| (t.key(), t.value()))) {
         drift.push(RoleDrift::StackTag);
     }
+    if !others?.is_empty() {
+        drift.push(RoleDrift::OtherPolicies);
+    }
     Ok(Some(drift))
+}
+
+/// A policy on a role beside the stack's own inline one: another inline policy, or an attached
+/// managed policy (its ARN). Such a policy widens what the function may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OtherPolicy {
+    Inline(String),
+    Attached(String),
+}
+
+/// Every policy on the role but the stack's own (none when the role is missing).
+async fn other_policies(client: &Client, name: &str) -> anyhow::Result<Vec<OtherPolicy>> {
+    let (inline, attached) = tokio::join!(
+        client.list_role_policies().role_name(name).send(),
+        client.list_attached_role_policies().role_name(name).send()
+    );
+    let mut out = Vec::new();
+    match inline {
+        Ok(o) => out.extend(
+            o.policy_names()
+                .iter()
+                .filter(|p| *p != POLICY_NAME)
+                .map(|p| OtherPolicy::Inline(p.clone())),
+        ),
+        Err(e) if e.is_not_found() => return Ok(Vec::new()),
+        Err(e) => return Err(e).aws(format!("IAM ListRolePolicies {name}")),
+    }
+    match attached {
+        Ok(o) => out.extend(
+            o.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn())
+                .map(|arn| OtherPolicy::Attached(arn.to_owned())),
+        ),
+        Err(e) if e.is_not_found() => return Ok(Vec::new()),
+        Err(e) => return Err(e).aws(format!("IAM ListAttachedRolePolicies {name}")),
+    }
+    Ok(out)
+}
+
+/// Removes the policies `other_policies` finds (the stack's own inline one stays).
+async fn remove_other_policies(client: &Client, name: &str) -> anyhow::Result<()> {
+    // Listed again here: the read kept only that there are some.
+    for policy in other_policies(client, name).await? {
+        match policy {
+            OtherPolicy::Inline(p) => client
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(&p)
+                .send()
+                .await
+                .map(|_| ())
+                .aws(format!("IAM DeleteRolePolicy {name} {p}"))?,
+            OtherPolicy::Attached(arn) => client
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .map(|_| ())
+                .aws(format!("IAM DetachRolePolicy {name} {arn}"))?,
+        }
+    }
+    Ok(())
 }
 
 /// How a role differs from what the stack wants.
@@ -130,6 +199,8 @@ pub enum RoleDrift {
     Permissions,
     PermissionsMissing,
     StackTag,
+    /// Another inline policy, or an attached managed one (an AdministratorAccess, say).
+    OtherPolicies,
 }
 
 impl std::fmt::Display for RoleDrift {
@@ -139,6 +210,7 @@ impl std::fmt::Display for RoleDrift {
             RoleDrift::Permissions => "permissions differ",
             RoleDrift::PermissionsMissing => "permissions missing",
             RoleDrift::StackTag => "stack tag missing",
+            RoleDrift::OtherPolicies => "other policies attached",
         })
     }
 }
@@ -264,6 +336,9 @@ async fn repair(
             .send()
             .await
             .aws(format!("IAM PutRolePolicy {name}"))?;
+    }
+    if drift.is_some_and(|d| d.contains(&RoleDrift::OtherPolicies)) {
+        remove_other_policies(client, name).await?;
     }
     if tag {
         client

@@ -133,12 +133,47 @@ fn status_names_drift_and_up_repairs_it_and_verbose_names_every_call_but_not_the
             .send(),
     )
     .unwrap();
+    // Someone widens a function's role: an administrator's policy attached, another inline.
+    let iam = aws_sdk_iam::Client::new(&aws.config);
+    let admin = rt
+        .block_on(
+            iam.create_policy()
+                .policy_name("admin")
+                .policy_document(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                )
+                .send(),
+        )
+        .unwrap();
+    rt.block_on(
+        iam.attach_role_policy()
+            .role_name("tgpipe-ingest")
+            .policy_arn(admin.policy().unwrap().arn().unwrap())
+            .send(),
+    )
+    .unwrap();
+    rt.block_on(
+        iam.put_role_policy()
+            .role_name("tgpipe-etl")
+            .policy_name("extra")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+            .send(),
+    )
+    .unwrap();
     env.bot.set_webhook_info(
         serde_json::json!({"url": "https://elsewhere.example/hook", "pending_update_count": 7,
         "last_error_date": 1714564800, "last_error_message": "Connection refused"}),
     );
     let drifted = env.run(&["status"], Some(TOKEN));
     assert_eq!(drifted.0, 3, "{}", drifted.1);
+    assert!(
+        drifted
+            .1
+            .contains("tgpipe-ingest (other policies attached)")
+            && drifted.1.contains("tgpipe-etl (other policies attached)"),
+        "{}",
+        drifted.1
+    );
     assert!(
         drifted.1.contains("DRIFTED") && drifted.1.contains("default encryption differs"),
         "{}",
@@ -169,6 +204,18 @@ fn status_names_drift_and_up_repairs_it_and_verbose_names_every_call_but_not_the
     assert_eq!(code, 1, "set-webhook asks the same");
     ok(&env.up(&["--yes"]));
     ok(&env.run(&["status"], Some(TOKEN)));
+    let attached = rt
+        .block_on(
+            iam.list_attached_role_policies()
+                .role_name("tgpipe-ingest")
+                .send(),
+        )
+        .unwrap();
+    assert!(attached.attached_policies().is_empty());
+    let inline = rt
+        .block_on(iam.list_role_policies().role_name("tgpipe-etl").send())
+        .unwrap();
+    assert_eq!(inline.policy_names(), [tgpipe::stack::iam::POLICY_NAME]);
 
     // --verbose names every AWS call and Telegram method, and still not the token.
     let verbose = env.run(&["--verbose", "status"], Some(TOKEN));
