@@ -103,17 +103,7 @@ struct Step<'a> {
 
 pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.output);
-    // Everything that can be checked before touching AWS is checked first.
-    StackName::parse(&global.name)?;
-    if let Some(zone) = &args.timezone {
-        lake::day::parse_time_zone(zone)?;
-    }
-    if let Some(email) = &args.alert_email {
-        crate::stack::Alerts::parse_email(email)?;
-    }
-    if let Some(schedule) = &args.schedule {
-        crate::stack::events::check(schedule).map_err(anyhow::Error::msg)?;
-    }
+    check_flags(global, &args)?;
     let bot = args.bot.required(global.verbose)?;
     // Telegram and AWS are asked side by side: the bot and its chats, the account.
     let ((bot_name, given), ctx) = tokio::try_join!(
@@ -145,9 +135,9 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     .await?;
     let wanted = wanted(&ctx, &args, given, read, migrations).await?;
     let desired = desired(&ctx, &artifacts, &wanted).await?;
-    // While the user answered, the stack may have changed: what is applied is read anew.
+    // A question answered on a terminal (the zone, the webhook) took time, and the stack may have
+    // changed meanwhile: what is applied is read anew.
     let again;
-    // A question answered on a terminal (the zone, the webhook) took time: read again.
     let read = if wanted.asked || (replaced.is_some() && !args.yes && !args.dry_run) {
         again = crate::stack::read(&ctx.aws, stack).await?;
         again.ensure_all_ours(stack)?;
@@ -166,7 +156,6 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     } else {
         apply(printer, &ctx, &desired, read).await?
     };
-    let resources = before;
     if let Some(other) = &replaced {
         printer.line(status_line(
             "replace",
@@ -179,7 +168,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     let done = Done {
         stack,
         dry_run: args.dry_run,
-        resources: &resources,
+        resources: &before,
         migrated: &wanted.migrated,
         checks: &checks,
         url: url.as_deref(),
@@ -189,6 +178,21 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitStatus> {
     } else {
         finish(printer, &ctx, &bot, &done).await
     }
+}
+
+/// Everything that can be checked before touching AWS is checked first.
+fn check_flags(global: &Global, args: &UpArgs) -> anyhow::Result<()> {
+    StackName::parse(&global.name)?;
+    if let Some(zone) = &args.timezone {
+        lake::day::parse_time_zone(zone)?;
+    }
+    if let Some(email) = &args.alert_email {
+        crate::stack::Alerts::parse_email(email)?;
+    }
+    if let Some(schedule) = &args.schedule {
+        crate::stack::events::check(schedule).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
 }
 
 /// What `up` is about to do, where, with which code; the chats it keeps because they moved.

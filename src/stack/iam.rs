@@ -5,10 +5,13 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
+mod policies;
+
 use crate::aws::{AlreadyExists, AwsResultExt, NotFound};
 use crate::plan::{Kind, Removal, Removed, Resource};
 use crate::stack::ownership::{Claim, Foreign};
 use crate::stack::{Clients, Desired, Function, Note, Outputs, Part, STACK_TAG, Stack};
+use policies::{other_policies, remove_other_policies};
 
 /// The name of the inline policy on each role.
 pub const POLICY_NAME: &str = "tgpipe";
@@ -126,70 +129,6 @@ async fn drift(
         drift.push(RoleDrift::OtherPolicies);
     }
     Ok(Some(drift))
-}
-
-/// A policy on a role beside the stack's own inline one: another inline policy, or an attached
-/// managed policy (its ARN). Such a policy widens what the function may do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum OtherPolicy {
-    Inline(String),
-    Attached(String),
-}
-
-/// Every policy on the role but the stack's own (none when the role is missing).
-async fn other_policies(client: &Client, name: &str) -> anyhow::Result<Vec<OtherPolicy>> {
-    let (inline, attached) = tokio::join!(
-        client.list_role_policies().role_name(name).send(),
-        client.list_attached_role_policies().role_name(name).send()
-    );
-    let mut out = Vec::new();
-    match inline {
-        Ok(o) => out.extend(
-            o.policy_names()
-                .iter()
-                .filter(|p| *p != POLICY_NAME)
-                .map(|p| OtherPolicy::Inline(p.clone())),
-        ),
-        Err(e) if e.is_not_found() => return Ok(Vec::new()),
-        Err(e) => return Err(e).aws(format!("IAM ListRolePolicies {name}")),
-    }
-    match attached {
-        Ok(o) => out.extend(
-            o.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn())
-                .map(|arn| OtherPolicy::Attached(arn.to_owned())),
-        ),
-        Err(e) if e.is_not_found() => return Ok(Vec::new()),
-        Err(e) => return Err(e).aws(format!("IAM ListAttachedRolePolicies {name}")),
-    }
-    Ok(out)
-}
-
-/// Removes the policies `other_policies` finds (the stack's own inline one stays).
-async fn remove_other_policies(client: &Client, name: &str) -> anyhow::Result<()> {
-    // Listed again here: the read kept only that there are some.
-    for policy in other_policies(client, name).await? {
-        match policy {
-            OtherPolicy::Inline(p) => client
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(&p)
-                .send()
-                .await
-                .map(|_| ())
-                .aws(format!("IAM DeleteRolePolicy {name} {p}"))?,
-            OtherPolicy::Attached(arn) => client
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(&arn)
-                .send()
-                .await
-                .map(|_| ())
-                .aws(format!("IAM DetachRolePolicy {name} {arn}"))?,
-        }
-    }
-    Ok(())
 }
 
 /// How a role differs from what the stack wants.

@@ -172,21 +172,15 @@ pub fn is_ours(stack: &Stack, name: &str) -> bool {
     fixed_names(stack).iter().any(|n| n == name) || chat_of(stack, name).is_some()
 }
 
-/// Every alarm the stack wants, in [`FIXED`]'s order then the chats': `api_id` is the API the
-/// webhook reaches (unknown before the first `up` made it).
-pub fn wanted(
+/// What most alarms share: a sum of at least one over 5 minutes, silence good news, the topic
+/// told of ALARM and of OK.
+fn base(
     stack: &Stack,
-    alerts: &Alerts,
-    chats: &[i64],
-    schedule: &str,
-    api_id: Option<&str>,
-) -> Vec<AlarmSpec> {
-    let topic = stack.alert_topic_arn();
-    let function = |f: Function| vec![(metrics::FUNCTION.to_owned(), stack.function(f))];
-    let lambda = |f: Function| vec![("FunctionName".to_owned(), stack.function(f))];
-    let api = vec![("ApiId".to_owned(), api_id.unwrap_or_default().to_owned())];
-    // What most alarms share: a sum of at least one over 5 minutes, silence is good news.
-    let base = |what: &str, description: String, (namespace, metric): (&str, &str)| AlarmSpec {
+    what: &str,
+    description: String,
+    (namespace, metric): (&str, &str),
+) -> AlarmSpec {
+    AlarmSpec {
         name: stack.alarm(what),
         description,
         namespace: namespace.to_owned(),
@@ -199,11 +193,14 @@ pub fn wanted(
         threshold: 1.0,
         comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
         treat_missing: NOT_BREACHING.to_owned(),
-        actions: vec![topic.clone()],
+        actions: vec![stack.alert_topic_arn()],
         actions_enabled: true,
-    };
-    // Fires on hours without the good news, counted over `hours`.
-    let silent_for = |hours: i32, spec: AlarmSpec| AlarmSpec {
+    }
+}
+
+/// `spec` firing on `hours` hourly periods in a row without the good news (missing is bad).
+fn silent_for(hours: i32, spec: AlarmSpec) -> AlarmSpec {
+    AlarmSpec {
         statistic: Statistic::Maximum,
         period: 3600,
         evaluation_periods: hours,
@@ -211,18 +208,35 @@ pub fn wanted(
         comparison: ComparisonOperator::LessThanThreshold,
         treat_missing: BREACHING.to_owned(),
         ..spec
-    };
-    let ours = |name| (metrics::NAMESPACE, name);
-    let etl_hours = events::period(schedule)
+    }
+}
+
+/// A tgpipe metric (the functions' own log lines).
+fn ours(metric: &str) -> (&str, &str) {
+    (metrics::NAMESPACE, metric)
+}
+
+fn function_dims(stack: &Stack, f: Function) -> Vec<(String, String)> {
+    vec![(metrics::FUNCTION.to_owned(), stack.function(f))]
+}
+
+fn lambda_dims(stack: &Stack, f: Function) -> Vec<(String, String)> {
+    vec![("FunctionName".to_owned(), stack.function(f))]
+}
+
+/// The ETL-late alarm: no successful run for one period of the schedule and a margin; none
+/// where that is beyond what CloudWatch watches (7 days: a monthly schedule), rather than one
+/// that fires between every two runs.
+fn etl_late(stack: &Stack, schedule: &str) -> Option<AlarmSpec> {
+    let hours = events::period(schedule)
         .unwrap_or(events::DAILY)
         .num_hours()
         .saturating_add(ETL_MARGIN_HOURS)
         .max(1);
-    // CloudWatch watches at most 7 days: a schedule with longer gaps (monthly) has no such
-    // alarm, rather than one that fires between every two runs.
-    let etl_late = (etl_hours <= i64::from(Alerts::MAX_SILENCE_HOURS)).then(|| {
-        let hours = etl_hours as i32;
+    (hours <= i64::from(Alerts::MAX_SILENCE_HOURS)).then(|| {
+        let hours = hours as i32;
         let late = base(
+            stack,
             "etl-late",
             texts::etl_late(hours),
             ours(metrics::etl::SUCCEEDED),
@@ -230,26 +244,61 @@ pub fn wanted(
         silent_for(
             hours,
             AlarmSpec {
-                dimensions: function(Function::Etl),
+                dimensions: function_dims(stack, Function::Etl),
                 ..late
             },
         )
-    });
+    })
+}
+
+/// A kept chat's alarm: no update stored for `hours`.
+fn chat_silent(stack: &Stack, chat: i64, hours: i32) -> AlarmSpec {
+    let mut dimensions = function_dims(stack, Function::Ingest);
+    dimensions.push((metrics::CHAT.to_owned(), chat.to_string()));
+    dimensions.sort();
+    let spec = base(
+        stack,
+        "",
+        texts::silent(chat, hours),
+        ours(metrics::ingest::STORED),
+    );
+    silent_for(
+        hours,
+        AlarmSpec {
+            name: chat_alarm(stack, chat),
+            dimensions,
+            ..spec
+        },
+    )
+}
+
+/// Every alarm the stack wants, in [`FIXED`]'s order then the chats': `api_id` is the API the
+/// webhook reaches (unknown before the first `up` made it).
+pub fn wanted(
+    stack: &Stack,
+    alerts: &Alerts,
+    chats: &[i64],
+    schedule: &str,
+    api_id: Option<&str>,
+) -> Vec<AlarmSpec> {
+    let api = vec![("ApiId".to_owned(), api_id.unwrap_or_default().to_owned())];
     let silence = alerts.silence_hours.clamp(1, Alerts::MAX_SILENCE_HOURS) as i32;
     let mut out = vec![AlarmSpec {
-        dimensions: lambda(Function::Etl),
+        dimensions: lambda_dims(stack, Function::Etl),
         ..base(
+            stack,
             "etl-failed",
             texts::ETL_FAILED.to_owned(),
             ("AWS/Lambda", "Errors"),
         )
     }];
-    out.extend(etl_late);
+    out.extend(etl_late(stack, schedule));
     out.extend([
         AlarmSpec {
-            dimensions: lambda(Function::Ingest),
+            dimensions: lambda_dims(stack, Function::Ingest),
             period: 900,
             ..base(
+                stack,
                 "ingest-errors",
                 texts::INGEST_ERRORS.to_owned(),
                 ("AWS/Lambda", "Errors"),
@@ -259,49 +308,35 @@ pub fn wanted(
             dimensions: api,
             period: 900,
             ..base(
+                stack,
                 "api-5xx",
                 texts::API_5XX.to_owned(),
                 ("AWS/ApiGateway", "5xx"),
             )
         },
         AlarmSpec {
-            dimensions: function(Function::Ingest),
+            dimensions: function_dims(stack, Function::Ingest),
             period: 900,
             threshold: REFUSED_BURST,
             ..base(
+                stack,
                 "refused",
                 texts::REFUSED.to_owned(),
                 ours(metrics::ingest::REFUSED),
             )
         },
         AlarmSpec {
-            dimensions: function(Function::Ingest),
+            dimensions: function_dims(stack, Function::Ingest),
             period: 3600,
             ..base(
+                stack,
                 "quarantined",
                 texts::QUARANTINED.to_owned(),
                 ours(metrics::ingest::QUARANTINED),
             )
         },
     ]);
-    out.extend(chats.iter().map(|&chat| {
-        let mut dimensions = function(Function::Ingest);
-        dimensions.push((metrics::CHAT.to_owned(), chat.to_string()));
-        dimensions.sort();
-        let spec = base(
-            "",
-            texts::silent(chat, silence),
-            ours(metrics::ingest::STORED),
-        );
-        silent_for(
-            silence,
-            AlarmSpec {
-                name: chat_alarm(stack, chat),
-                dimensions,
-                ..spec
-            },
-        )
-    }));
+    out.extend(chats.iter().map(|&chat| chat_silent(stack, chat, silence)));
     out
 }
 
