@@ -254,19 +254,22 @@ pub fn mfa_refusal(config: &str, profile: &str) -> Option<String> {
                 .to_owned(),
         )
     };
-    let mut current = None;
+    let (mut current, mut role, mut mfa) = (None, false, false);
     for line in config.lines().map(str::trim) {
         if let Some(name) = header(line) {
             current = Some(name);
-        } else if current.as_deref() == Some(profile)
-            && line.split('=').next().map(str::trim) == Some("mfa_serial")
-        {
-            return Some(format!(
-                "the AWS profile {profile} assumes a role with an MFA code, which tgpipe cannot ask for: run `eval \"$(aws configure export-credentials --profile {profile} --format env)\"` (the AWS CLI asks for the code), then tgpipe without --profile"
-            ));
+        } else if current.as_deref() == Some(profile) {
+            match line.split('=').next().map(str::trim) {
+                Some("role_arn") => role = true,
+                Some("mfa_serial") => mfa = true,
+                _ => {}
+            }
         }
     }
-    None
+    // Keys with an MFA device but no role to assume (aws-vault, aws-mfa) work as they are.
+    (role && mfa).then(|| format!(
+        "the AWS profile {profile} assumes a role with an MFA code, which tgpipe cannot ask for: run `eval \"$(aws configure export-credentials --profile {profile} --format env)\"` (the AWS CLI asks for the code), then tgpipe without --profile"
+    ))
 }
 
 /// `.aws("S3 CreateBucket my-bucket")?` on any SDK result.

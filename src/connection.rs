@@ -25,6 +25,13 @@ pub struct Ctx {
 /// A profile whose role needs an MFA code would fail at its first call with a puzzling "access
 /// denied": said up front instead, with the way round it.
 fn refuse_mfa_profile(options: &AwsOptions) -> anyhow::Result<()> {
+    // Keys in the environment come first in the chain (the way round the refusal sets them).
+    let env_keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+    if env_keys && options.profile.is_none() {
+        return Ok(());
+    }
     let profile = options
         .profile
         .clone()

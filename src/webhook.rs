@@ -212,13 +212,17 @@ pub async fn takeover(
     dry_run: bool,
 ) -> anyhow::Result<Option<String>> {
     let info = bot.get_webhook_info().await?;
-    if info.url.is_empty() || Some(info.url.as_str()) == ours {
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    if info.url.is_empty() || ours.is_some_and(|o| same(o, &info.url)) {
         return Ok(None);
     }
+    let failing = info.last_error_date.is_some();
     let other = info.url;
-    // An API of this region that is gone (this stack's before a `down` without the token, or an
-    // interrupted `up`) serves nobody: no question.
-    if let Some(id) = dead_api_id(&other, &stack.region)
+    // An API gone from this account and region to which Telegram fails to deliver (this stack's
+    // before a `down` without the token) serves nobody: no question. Not found alone is no proof:
+    // another account's API is not found here either.
+    if failing
+        && let Some(id) = dead_api_id(&other, &stack.region)
         && api
             .get_api()
             .api_id(id)
@@ -291,7 +295,13 @@ async fn set_secrets(
     value: &str,
 ) -> anyhow::Result<()> {
     let name = stack.function(Function::Ingest);
-    let mut vars = secrets.vars.clone();
+    // The variables as they are once the function is ready (an update under way, an `up`'s,
+    // may have changed them since `secrets` was read): only the secret changes.
+    crate::stack::lambda::wait_ready(lambda, &name).await?;
+    let mut vars = match self::secrets(lambda, stack).await? {
+        Some(now) => now.vars,
+        None => secrets.vars.clone(),
+    };
     vars.insert(lake::env::WEBHOOK_SECRET.to_owned(), value.to_owned());
     let what = format!("Lambda UpdateFunctionConfiguration {name}");
     crate::stack::lambda::change_when_ready(lambda, &name, &what, || {

@@ -71,8 +71,8 @@ pub struct BotArgs {
     #[arg(long, env = "TGPIPE_BOT_TOKEN", hide_env_values = true)]
     pub bot_token: Option<String>,
     /// Read the bot's token from this file (`-`: from stdin), e.g. `pass show bot | tgpipe up
-    /// --bot-token-file -`.
-    #[arg(long, value_name = "PATH", conflicts_with = "bot_token")]
+    /// --bot-token-file -`; it wins over --bot-token and TGPIPE_BOT_TOKEN.
+    #[arg(long, value_name = "PATH")]
     pub bot_token_file: Option<std::path::PathBuf>,
     /// The Telegram Bot API base URL.
     #[arg(long, env = "TGPIPE_TELEGRAM_API_URL", default_value = DEFAULT_API_URL)]

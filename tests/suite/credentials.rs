@@ -48,3 +48,21 @@ fn each_kind_of_credentials_is_tried_or_explained_in_one_line() {
     assert_eq!(code, 1);
     assert!(err.contains("credentials could not be loaded"), "{err}");
 }
+
+#[test]
+fn keys_with_an_mfa_device_but_no_role_and_the_exported_keys_are_not_refused() {
+    let config = "[profile keys]\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n\
+                  [default]\nrole_arn = arn:aws:iam::123456789012:role/Admin\n\
+                  source_profile = keys\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n";
+    let (_, err) = status_with(config, &[("AWS_PROFILE", "keys")]);
+    assert!(!err.contains("MFA code"), "{err}");
+    // The way round: the keys exported into the environment, the default profile left as is.
+    let (_, err) = status_with(
+        config,
+        &[("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "y")],
+    );
+    assert!(!err.contains("MFA code"), "{err}");
+    let (code, err) = status_with(config, &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("MFA code"), "{err}");
+}

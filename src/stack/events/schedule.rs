@@ -138,7 +138,7 @@ fn check_cron(cron: &str) -> Result<(), String> {
             c.is_ascii_digit()
                 || ",-*/".contains(c)
                 || extra.contains(c)
-                || (named && c.is_ascii_uppercase())
+                || (named && c.is_ascii_alphabetic())
         });
         if !fine {
             return Err(format!(

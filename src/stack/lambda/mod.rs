@@ -48,6 +48,16 @@ use spec::{apply_run_settings, differences, get};
 
 /// Waits until the function can take the next change (or invocations).
 pub async fn wait_ready(client: &Client, name: &str) -> anyhow::Result<()> {
+    wait(client, name, true).await
+}
+
+/// Waits while a change of the function is under way; a function whose last change failed can
+/// take the change that repairs it (a bad zip fixed), so that is not an error here.
+async fn wait_settled(client: &Client, name: &str) -> anyhow::Result<()> {
+    wait(client, name, false).await
+}
+
+async fn wait(client: &Client, name: &str, failed_is_error: bool) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     loop {
         let c = client
@@ -57,12 +67,14 @@ pub async fn wait_ready(client: &Client, name: &str) -> anyhow::Result<()> {
             .await
             .aws(format!("Lambda GetFunctionConfiguration {name}"))?;
         match (c.state(), c.last_update_status()) {
-            (Some(FnState::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => anyhow::bail!(
-                "Lambda function {name} failed to become ready: {}",
-                c.state_reason()
-                    .or(c.last_update_status_reason())
-                    .unwrap_or("no reason given")
-            ),
+            (Some(FnState::Failed), _) | (_, Some(LastUpdateStatus::Failed)) if failed_is_error => {
+                anyhow::bail!(
+                    "Lambda function {name} failed to become ready: {}",
+                    c.state_reason()
+                        .or(c.last_update_status_reason())
+                        .unwrap_or("no reason given")
+                )
+            }
             (Some(FnState::Pending), _) | (_, Some(LastUpdateStatus::InProgress)) => {}
             _ => return Ok(()),
         }
@@ -80,7 +92,9 @@ pub async fn wait_ready(client: &Client, name: &str) -> anyhow::Result<()> {
 /// `ResourceConflictException`, which Lambda also answers for a statement id already taken).
 pub fn in_progress<E: ProvideErrorMetadata>(error: &E) -> bool {
     error.code() == Some("ResourceConflictException")
-        && error.message().is_some_and(|m| m.contains("in progress"))
+        && error.message().is_some_and(|m| {
+            m.contains("in progress") || m.contains("currently in the following state")
+        })
 }
 
 /// Makes a change Lambda refuses while another update of the function is in progress: waits
@@ -107,7 +121,7 @@ where
 {
     let mut attempt = 1;
     loop {
-        wait_ready(client, name).await?;
+        wait_settled(client, name).await?;
         match change().await {
             Ok(done) => return Ok(done),
             Err(e) if in_progress(&e) && attempt < crate::aws::MAX_ATTEMPTS => {
