@@ -6,6 +6,10 @@ operations and shapes. So a request to `/service/<target>/operation/<Op>` is dec
 handed to moto as JSON 1.0 (`X-Amz-Target: <target>.<Op>`), and moto's answer encoded back into
 CBOR, with timestamps tagged as the protocol wants them (from botocore's model of the service).
 Everything else goes to moto untouched. Run as `moto_server` is: `-H 127.0.0.1 -p PORT`.
+
+It also refuses what AWS refuses and moto accepts, where tgpipe's behaviour depends on it: API
+Gateway answers `ConflictException` to a second route with the same key, or a second stage of the
+same name, on one API (two `up`s at once meet it).
 """
 
 import base64
@@ -18,6 +22,8 @@ import cbor2
 from botocore.session import get_session
 
 import moto.server
+from moto.apigatewayv2.models import Api
+from moto.core.exceptions import JsonRESTError
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 # The services whose SDKs speak CBOR, by their JSON target prefix.
@@ -150,10 +156,37 @@ class Cbor:
         return [encoded]
 
 
+class ConflictException(JsonRESTError):
+    code = 409
+
+    def __init__(self, message):
+        super().__init__("ConflictException", message)
+
+
+def refuse_duplicates():
+    """API Gateway's refusals of a second route key or stage name on one API."""
+    create_route, create_stage = Api.create_route, Api.create_stage
+
+    def route(self, *args, **kwargs):
+        key = kwargs.get("route_key")
+        if any(r.route_key == key for r in self.routes.values()):
+            raise ConflictException(f"Unable to create route. Route key {key} already exists.")
+        return create_route(self, *args, **kwargs)
+
+    def stage(self, config):
+        name = config.get("stageName")
+        if name in self.stages:
+            raise ConflictException(f"Stage already exist: {name}")
+        return create_stage(self, config)
+
+    Api.create_route, Api.create_stage = route, stage
+
+
 def dispatcher(*args, **kwargs):
     return Cbor(DomainDispatcherApplication(*args, **kwargs))
 
 
 if __name__ == "__main__":
+    refuse_duplicates()
     moto.server.DomainDispatcherApplication = dispatcher
     moto.server.main(sys.argv[1:])

@@ -317,7 +317,16 @@ async fn finish(
     bot: &Telegram,
     done: &Done<'_>,
 ) -> anyhow::Result<ExitStatus> {
-    let url = done.url.context("the HTTP API has no endpoint URL")?;
+    // Read again just before Telegram is told: an `up` run at the same moment may have made
+    // another API the stack's, and this one deleted.
+    let current = crate::stack::apigw::find(&ctx.aws.api, &ctx.stack)
+        .await?
+        .as_ref()
+        .and_then(crate::stack::apigw::webhook_url);
+    let url = current
+        .as_deref()
+        .or(done.url)
+        .context("the HTTP API has no endpoint URL")?;
     let converged = crate::webhook::converge(bot, &ctx.aws.lambda, &ctx.stack, url, false).await?;
     let word = if converged.set { "set" } else { "unchanged" };
     printer.line(status_line(word, "telegram webhook", url));

@@ -5,7 +5,9 @@
 use aws_sdk_apigatewayv2::Client;
 use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType, RouteSettings};
 
-use crate::aws::AwsResultExt;
+use anyhow::Context;
+
+use crate::aws::{AwsResultExt, FindExt};
 use crate::plan::{Kind, Removal, Removed, Resource};
 use crate::stack::ownership::{Claim, Foreign};
 use crate::stack::permission::Permission;
@@ -18,15 +20,26 @@ const STAGE: &str = "$default";
 pub const THROTTLE_BURST: i32 = 50;
 pub const THROTTLE_RATE: f64 = 25.0;
 const PERMISSION_ID: &str = "tgpipe-apigateway";
+/// How long after its CreateApi an `up` looks for another's: longer than API Gateway's
+/// one-second dates, so that two runs whose APIs share a second both see both.
+const CREATES_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 mod drift;
 
 pub use drift::ApiDrift;
 use drift::Parts;
 
-/// The stack's API, found by name and tag (there is no state file).
+/// The stack's API, found by name and tag (there is no state file): the oldest, when two `up`s
+/// run at once made more than one.
 pub async fn find(client: &Client, stack: &Stack) -> anyhow::Result<Option<Api>> {
+    Ok(find_all(client, stack).await?.into_iter().next())
+}
+
+/// Every API of the stack, the oldest first (ties broken by id, so that every reader agrees on
+/// which is the stack's).
+pub async fn find_all(client: &Client, stack: &Stack) -> anyhow::Result<Vec<Api>> {
     let mut token = None;
+    let mut found = Vec::new();
     loop {
         let page = client
             .get_apis()
@@ -34,18 +47,27 @@ pub async fn find(client: &Client, stack: &Stack) -> anyhow::Result<Option<Api>>
             .send()
             .await
             .aws("API Gateway GetApis")?;
-        if let Some(api) = page
-            .items()
-            .iter()
-            .find(|a| a.name() == Some(stack.http_api().as_str()) && stack.owns_map(a.tags()))
-        {
-            return Ok(Some(api.clone()));
-        }
+        found.extend(
+            page.items()
+                .iter()
+                .filter(|a| a.name() == Some(stack.http_api().as_str()) && stack.owns_map(a.tags()))
+                .cloned(),
+        );
         match page.next_token() {
             Some(t) => token = Some(t.to_owned()),
-            None => return Ok(None),
+            None => break,
         }
     }
+    found.sort_by(|a, b| {
+        let key = |a: &Api| {
+            (
+                a.created_date().map(|d| d.as_nanos()),
+                a.api_id().map(str::to_owned),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    Ok(found)
 }
 
 /// The webhook URL of an API.
@@ -68,12 +90,9 @@ fn permission<'a>(stack: &Stack, source: &'a str) -> Permission<'a> {
     }
 }
 
-/// The API's integration with the ingest function, by id.
-async fn find_integration(
-    client: &Client,
-    stack: &Stack,
-    api_id: &str,
-) -> anyhow::Result<Option<String>> {
+/// The API's integrations with the ingest function, by id (two `up`s at once may each make
+/// one; either serves).
+async fn integrations(client: &Client, stack: &Stack, api_id: &str) -> anyhow::Result<Vec<String>> {
     let function_arn = stack.function_arn(Function::Ingest);
     let integrations = client
         .get_integrations()
@@ -84,18 +103,70 @@ async fn find_integration(
     Ok(integrations
         .items()
         .iter()
-        .find(|i| {
+        .filter(|i| {
             i.integration_type() == Some(&IntegrationType::AwsProxy)
                 && i.integration_uri() == Some(function_arn.as_str())
                 && i.payload_format_version() == Some("2.0")
         })
-        .and_then(|i| i.integration_id().map(str::to_owned)))
+        .filter_map(|i| i.integration_id().map(str::to_owned))
+        .collect())
+}
+
+/// The API's integration with the ingest function, by id.
+async fn find_integration(
+    client: &Client,
+    stack: &Stack,
+    api_id: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(integrations(client, stack, api_id)
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// A call made once, without the SDK's retries (see [`crate::aws::create_once`]).
 fn no_retries() -> aws_sdk_apigatewayv2::config::Builder {
     aws_sdk_apigatewayv2::config::Builder::default()
         .retry_config(aws_config::retry::RetryConfig::disabled())
+}
+
+/// The `POST /webhook` route: its id and target.
+async fn find_route(client: &Client, api_id: &str) -> anyhow::Result<Option<(String, String)>> {
+    let routes = client
+        .get_routes()
+        .api_id(api_id)
+        .send()
+        .await
+        .aws(format!("API Gateway GetRoutes {api_id}"))?;
+    Ok(routes
+        .items()
+        .iter()
+        .find(|r| r.route_key() == Some(ROUTE_KEY))
+        .map(|r| {
+            (
+                r.route_id().unwrap_or_default().to_owned(),
+                r.target().unwrap_or_default().to_owned(),
+            )
+        }))
+}
+
+/// The `$default` stage: whether its settings are as wanted, `None` when missing.
+async fn find_stage(client: &Client, api_id: &str) -> anyhow::Result<Option<bool>> {
+    let stage = client
+        .get_stage()
+        .api_id(api_id)
+        .stage_name(STAGE)
+        .send()
+        .await
+        .found()
+        .aws(format!("API Gateway GetStage {api_id}"))?;
+    Ok(stage.map(|s| {
+        s.auto_deploy() == Some(true)
+            && s.default_route_settings().is_some_and(|r| {
+                r.throttling_burst_limit() == Some(THROTTLE_BURST)
+                    && r.throttling_rate_limit() == Some(THROTTLE_RATE)
+            })
+    }))
 }
 
 /// What differs in the API's parts: integration, route, stage, permission.
@@ -108,51 +179,37 @@ async fn parts(
     let source = source_arn(stack, api_id);
     let permission = permission(stack, &source);
     // The four parts are read at once.
-    let (integration, routes, stage, permission) = tokio::join!(
-        find_integration(client, stack, api_id),
-        client.get_routes().api_id(api_id).send(),
-        client.get_stage().api_id(api_id).stage_name(STAGE).send(),
+    let (integration, route, stage, permission) = tokio::join!(
+        integrations(client, stack, api_id),
+        find_route(client, api_id),
+        find_stage(client, api_id),
         permission.state(lambda)
     );
-    let routes = routes.aws(format!("API Gateway GetRoutes {api_id}"))?;
-    let route = routes
-        .items()
+    let (integrations, route) = (integration?, route?);
+    // The one the route targets, when it serves; else the first.
+    let integration = integrations
         .iter()
-        .find(|r| r.route_key() == Some(ROUTE_KEY))
-        .map(|r| {
-            (
-                r.route_id().unwrap_or_default().to_owned(),
-                r.target().unwrap_or_default().to_owned(),
-            )
-        });
-    let stage = match stage {
-        Ok(s) => Some(
-            s.auto_deploy() == Some(true)
-                && s.default_route_settings().is_some_and(|r| {
-                    r.throttling_burst_limit() == Some(THROTTLE_BURST)
-                        && r.throttling_rate_limit() == Some(THROTTLE_RATE)
-                }),
-        ),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
-        {
-            None
-        }
-        Err(e) => return Err(e).aws(format!("API Gateway GetStage {api_id}")),
-    };
+        .find(|id| {
+            route
+                .as_ref()
+                .is_some_and(|(_, t)| *t == format!("integrations/{id}"))
+        })
+        .or(integrations.first())
+        .cloned();
     Ok(Parts {
-        integration: integration?,
+        integration,
         route,
-        stage,
+        stage: stage?,
         permission: permission?,
     })
 }
 
-/// The API as read: itself (found by name and tag) and its parts. Without an API its parts are
-/// all missing, but for the ingest function's permission, which can outlive an API.
+/// The API as read: itself (the oldest found by name and tag), the stack's other APIs (made by
+/// `up`s run at once), and its parts. Without an API its parts are all missing, but for the
+/// ingest function's permission, which can outlive an API.
 pub struct Found {
     api: Option<Api>,
+    others: Vec<String>,
     parts: Parts,
 }
 
@@ -165,7 +222,9 @@ impl Part for HttpApi {
     const STAGE: usize = 2;
 
     async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Found> {
-        let api = find(&c.api, stack).await?;
+        let mut apis = find_all(&c.api, stack).await?.into_iter();
+        let api = apis.next();
+        let others = apis.filter_map(|a| a.api_id().map(str::to_owned)).collect();
         let parts = match &api {
             Some(api) => parts(&c.api, &c.lambda, stack, api.api_id().unwrap_or_default()).await?,
             None => Parts {
@@ -179,7 +238,7 @@ impl Part for HttpApi {
                     .await?,
             },
         };
-        Ok(Found { api, parts })
+        Ok(Found { api, others, parts })
     }
 
     /// Found by name and tag together: another API of the same name is never the stack's, and
@@ -189,7 +248,13 @@ impl Part for HttpApi {
     }
 
     fn states(&self, found: &Found, stack: &Stack, _: Option<&Desired>) -> Vec<Resource> {
-        let drift = found.api.as_ref().map(|_| found.parts.drift());
+        let drift = found.api.as_ref().map(|_| {
+            let mut drift = found.parts.drift();
+            if !found.others.is_empty() {
+                drift.push(ApiDrift::Others(found.others.len()));
+            }
+            drift
+        });
         vec![Resource::with_drift(Kind::HttpApi, stack.http_api(), drift)]
     }
 
@@ -215,12 +280,33 @@ impl Part for HttpApi {
         _: Note<'_>,
     ) -> anyhow::Result<Outputs> {
         let (client, lambda) = (&c.api, &c.lambda);
-        let api = match &found.api {
-            Some(api) => api.clone(),
-            None => create(client, stack).await?,
+        let (api, fresh) = match &found.api {
+            Some(api) if found.others.is_empty() => (api.clone(), None),
+            Some(_) => (one_api(client, stack).await?, None),
+            None => {
+                let made = create(client, stack).await?;
+                // An `up` started at the same moment has made its API by now, so that both
+                // see both and agree on the older (API Gateway dates them to the second).
+                tokio::time::sleep(CREATES_SETTLE).await;
+                (
+                    one_api(client, stack).await?,
+                    made.api_id().map(str::to_owned),
+                )
+            }
         };
         let api_id = api.api_id().unwrap_or_default().to_owned();
-        let p = &found.parts;
+        // Another `up` made the stack's API first: its parts are read afresh.
+        let reread;
+        let known = [
+            found.api.as_ref().and_then(|a| a.api_id()),
+            fresh.as_deref(),
+        ];
+        let p = if known.contains(&Some(api_id.as_str())) {
+            &found.parts
+        } else {
+            reread = parts(client, lambda, stack, &api_id).await?;
+            &reread
+        };
         let integration = match p.integration.clone() {
             Some(id) => id,
             None => create_integration(client, stack, &api_id).await?,
@@ -245,6 +331,29 @@ impl Part for HttpApi {
     ) -> anyhow::Result<Vec<Removed>> {
         Ok(vec![destroy(&c.api, stack).await?])
     }
+}
+
+/// The stack's one API: the oldest of those found; the others, made by `up`s run at once (one of
+/// them maybe by this run), are deleted, so that every run converges on the same API and the
+/// webhook never points at one that cannot invoke the function.
+async fn one_api(client: &Client, stack: &Stack) -> anyhow::Result<Api> {
+    let mut apis = find_all(client, stack).await?.into_iter();
+    let api = apis
+        .next()
+        .context("API Gateway does not list the API just created; run `tgpipe up` again")?;
+    for other in apis {
+        let id = other.api_id().unwrap_or_default();
+        client
+            .delete_api()
+            .api_id(id)
+            .send()
+            .await
+            .found()
+            .aws(format!(
+                "API Gateway DeleteApi {id} (a second API of the stack)"
+            ))?;
+    }
+    Ok(api)
 }
 
 fn throttling() -> RouteSettings {
@@ -316,17 +425,36 @@ async fn route_and_stage(
     stack: &Stack,
 ) -> anyhow::Result<()> {
     let target = format!("integrations/{integration}");
-    match &p.route {
-        None => {
-            client
-                .create_route()
-                .api_id(api_id)
-                .route_key(ROUTE_KEY)
-                .target(&target)
-                .send()
-                .await
-                .aws(format!("API Gateway CreateRoute {api_id}"))?;
+    let mut route = p.route.clone();
+    let mut attempt = 1;
+    while route.is_none() {
+        let created = client
+            .create_route()
+            .api_id(api_id)
+            .route_key(ROUTE_KEY)
+            .target(&target)
+            .send()
+            .await;
+        match created {
+            Ok(_) => break,
+            // Another `up` made the route a moment ago: it is read and pointed here (or, not
+            // listed yet, made again).
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception())
+                    && attempt < crate::aws::MAX_ATTEMPTS =>
+            {
+                route = find_route(client, api_id).await?;
+                if route.is_none() {
+                    tokio::time::sleep(crate::aws::backoff(attempt)).await;
+                }
+                attempt += 1;
+            }
+            Err(e) => return Err(e).aws(format!("API Gateway CreateRoute {api_id}")),
         }
+    }
+    match &route {
+        None => {}
         Some((route_id, current)) if *current != target => {
             client
                 .update_route()
@@ -339,19 +467,31 @@ async fn route_and_stage(
         }
         Some(_) => {}
     }
-    match p.stage {
-        None => {
-            client
-                .create_stage()
-                .api_id(api_id)
-                .stage_name(STAGE)
-                .auto_deploy(true)
-                .default_route_settings(throttling())
-                .tags(STACK_TAG, stack.name.as_str())
-                .send()
-                .await
-                .aws(format!("API Gateway CreateStage {api_id}"))?;
+    let mut stage = p.stage;
+    if stage.is_none() {
+        let created = client
+            .create_stage()
+            .api_id(api_id)
+            .stage_name(STAGE)
+            .auto_deploy(true)
+            .default_route_settings(throttling())
+            .tags(STACK_TAG, stack.name.as_str())
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            // Made by another `up` a moment ago: read, and set as wanted if it is not.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                stage = Some(find_stage(client, api_id).await?.unwrap_or(false))
+            }
+            Err(e) => return Err(e).aws(format!("API Gateway CreateStage {api_id}")),
         }
+    }
+    match stage {
+        None => {}
         Some(false) => {
             client
                 .update_stage()
@@ -368,32 +508,25 @@ async fn route_and_stage(
     Ok(())
 }
 
-/// Deletes the stack's API (with its routes, integrations and stages).
+/// Deletes the stack's APIs (with their routes, integrations and stages): every one, should two
+/// `up`s at once have made two.
 async fn destroy(client: &Client, stack: &Stack) -> anyhow::Result<Removed> {
-    let Some(api) = find(client, stack).await? else {
-        return Ok(Removed::new(
-            Kind::HttpApi,
-            stack.http_api(),
-            Removal::AlreadyGone,
-        ));
-    };
-    let id = api.api_id().unwrap_or_default();
-    match client.delete_api().api_id(id).send().await {
-        Ok(_) => Ok(Removed::new(
-            Kind::HttpApi,
-            stack.http_api(),
-            Removal::Deleted,
-        )),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
+    let apis = find_all(client, stack).await?;
+    let mut removal = Removal::AlreadyGone;
+    for api in &apis {
+        let id = api.api_id().unwrap_or_default();
+        // Gone meanwhile is as good as deleted.
+        if client
+            .delete_api()
+            .api_id(id)
+            .send()
+            .await
+            .found()
+            .aws(format!("API Gateway DeleteApi {id}"))?
+            .is_some()
         {
-            Ok(Removed::new(
-                Kind::HttpApi,
-                stack.http_api(),
-                Removal::AlreadyGone,
-            ))
+            removal = Removal::Deleted;
         }
-        Err(e) => Err(e).aws(format!("API Gateway DeleteApi {id}")),
     }
+    Ok(Removed::new(Kind::HttpApi, stack.http_api(), removal))
 }

@@ -19,6 +19,7 @@ mod ownership;
 mod partitions;
 mod query;
 mod query_athena;
+mod races;
 mod release;
 mod report;
 mod s3;

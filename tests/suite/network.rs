@@ -11,16 +11,16 @@ use crate::common;
 const TOKEN: &str = "123456789:AAHtestTOKENvalue_0123456789abcdef";
 const CHAT: &str = "-1001234567890";
 
-struct Net {
-    moto: testkit::Moto,
-    proxy: testkit::FaultProxy,
-    bot: testkit::TelegramStandIn,
+pub(crate) struct Net {
+    pub(crate) moto: testkit::Moto,
+    pub(crate) proxy: testkit::FaultProxy,
+    pub(crate) bot: testkit::TelegramStandIn,
     home: tempfile::TempDir,
     artifacts: tempfile::TempDir,
 }
 
 impl Net {
-    fn new(config: testkit::FaultConfig) -> Net {
+    pub(crate) fn new(config: testkit::FaultConfig) -> Net {
         let moto = testkit::Moto::start();
         common::moto_lambda_without_docker(&moto);
         let artifacts = common::fake_artifacts();
@@ -35,7 +35,7 @@ impl Net {
     }
 
     /// tgpipe through the proxy; exit code, stdout, stderr.
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, String, String) {
         let mut cmd = common::tgpipe_on_aws(&self.proxy.endpoint, args);
         cmd.env("HOME", self.home.path())
             .env("TGPIPE_TELEGRAM_API_URL", &self.bot.url)
@@ -43,7 +43,7 @@ impl Net {
         common::run(cmd)
     }
 
-    fn up(&self) -> (i32, String, String) {
+    pub(crate) fn up(&self) -> (i32, String, String) {
         let artifacts = self.artifacts.path().to_str().unwrap();
         self.run(&[
             "up",
@@ -57,7 +57,7 @@ impl Net {
     }
 }
 
-fn ok(what: &str, (code, out, err): (i32, String, String)) -> String {
+pub(crate) fn ok(what: &str, (code, out, err): (i32, String, String)) -> String {
     assert_eq!(code, 0, "{what}\nstdout:\n{out}\nstderr:\n{err}");
     err
 }

@@ -42,6 +42,10 @@ pub struct FaultConfig {
     /// `NoSuchBucket` on a bucket's settings right after CreateBucket, `OperationAborted` on
     /// CreateBucket of a name just deleted).
     pub refusals: Vec<(String, u16, &'static str, &'static str)>,
+    /// Operations whose first call is made twice, a copy just before it, as when another `up`
+    /// started at the same moment makes the same call (two `CreateApi`s: two APIs). The copy's
+    /// answer is thrown away.
+    pub twice: Vec<String>,
 }
 
 /// What went through the proxy.
@@ -111,6 +115,8 @@ enum Fate {
     InProgress,
     /// One of [`FaultConfig::refusals`]: status, code, message.
     Refused(u16, &'static str, &'static str),
+    /// One of [`FaultConfig::twice`]: a copy first, then the call.
+    Twice,
 }
 
 #[derive(Clone, Copy)]
@@ -421,7 +427,15 @@ async fn pass(
             .refusals
             .iter()
             .position(|(pattern, ..)| matches(pattern, &name));
-        let fate = if let Some(i) = refusal {
+        let twice = s
+            .config
+            .twice
+            .iter()
+            .position(|pattern| matches(pattern, &name));
+        let fate = if let Some(i) = twice {
+            s.config.twice.remove(i);
+            Fate::Twice
+        } else if let Some(i) = refusal {
             let (_, status, code, message) = s.config.refusals.remove(i);
             s.stats.failed += 1;
             Fate::Refused(status, code, message)
@@ -506,15 +520,26 @@ async fn pass(
         }
         _ => {}
     }
-    let mut forward = hyper::Request::builder()
-        .method(parts.method.clone())
-        .uri(format!("{upstream}{path}"));
-    for (name, value) in &parts.headers {
-        if !["connection", "host"].contains(&name.as_str()) {
-            forward = forward.header(name, value);
+    let forward = || {
+        let mut forward = hyper::Request::builder()
+            .method(parts.method.clone())
+            .uri(format!("{upstream}{path}"));
+        for (name, value) in &parts.headers {
+            if !["connection", "host"].contains(&name.as_str()) {
+                forward = forward.header(name, value);
+            }
         }
+        forward.body(Full::new(body.clone()))
+    };
+    if let Some((Fate::Twice, _)) = &fate {
+        client
+            .request(forward()?)
+            .await?
+            .into_body()
+            .collect()
+            .await?;
     }
-    let response = client.request(forward.body(Full::new(body))?).await?;
+    let response = client.request(forward()?).await?;
     let status = response.status();
     let headers = response.headers().clone();
     let payload = response.into_body().collect().await?.to_bytes();

@@ -22,6 +22,8 @@ pub enum ApiDrift {
     StageMissing,
     StageSettings,
     Permission,
+    /// More APIs of the stack than one (two `up`s at once): the newer ones are deleted.
+    Others(usize),
 }
 
 impl std::fmt::Display for ApiDrift {
@@ -35,6 +37,10 @@ impl std::fmt::Display for ApiDrift {
             ApiDrift::Permission => {
                 f.write_str("invoke permission for API Gateway missing or too broad")
             }
+            ApiDrift::Others(n) => write!(
+                f,
+                "{n} more API(s) of this stack, made by `up`s run at once: `up` deletes them"
+            ),
         }
     }
 }
