@@ -82,6 +82,7 @@ modeled!(NotFound::is_not_found {
     lambda_op::get_function_configuration::GetFunctionConfigurationError => is_resource_not_found_exception,
     lambda_op::get_function_event_invoke_config::GetFunctionEventInvokeConfigError => is_resource_not_found_exception,
     lambda_op::get_policy::GetPolicyError => is_resource_not_found_exception,
+    lambda_op::remove_permission::RemovePermissionError => is_resource_not_found_exception,
     lambda_op::delete_function::DeleteFunctionError => is_resource_not_found_exception,
     lambda_op::invoke::InvokeError => is_resource_not_found_exception,
     // IAM (wire code "NoSuchEntity")

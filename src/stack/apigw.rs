@@ -10,7 +10,7 @@ use anyhow::Context;
 use crate::aws::{AwsResultExt, FindExt};
 use crate::plan::{Kind, Removal, Removed, Resource};
 use crate::stack::ownership::{Claim, Foreign};
-use crate::stack::permission::Permission;
+use crate::stack::permission::{Permission, statement_id};
 use crate::stack::{Clients, Desired, Function, Note, Outputs, Part, STACK_TAG, Stack};
 
 pub const ROUTE_KEY: &str = "POST /webhook";
@@ -19,7 +19,6 @@ const STAGE: &str = "$default";
 /// Telegram sends at most a few requests a second per bot; this caps a flood.
 pub const THROTTLE_BURST: i32 = 50;
 pub const THROTTLE_RATE: f64 = 25.0;
-const PERMISSION_ID: &str = "tgpipe-apigateway";
 /// How long after its CreateApi an `up` looks for another's: longer than API Gateway's
 /// one-second dates, so that two runs whose APIs share a second both see both.
 const CREATES_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -84,7 +83,7 @@ fn source_arn(stack: &Stack, api_id: &str) -> String {
 fn permission<'a>(stack: &Stack, source: &'a str) -> Permission<'a> {
     Permission {
         function: stack.function(Function::Ingest),
-        statement_id: PERMISSION_ID,
+        statement_id: statement_id(Function::Ingest),
         principal: "apigateway.amazonaws.com",
         source_arn: source,
     }

@@ -19,7 +19,6 @@ const TARGET_ID: &str = "tgpipe-etl";
 mod schedule;
 
 pub use schedule::{check, period};
-const PERMISSION_ID: &str = "tgpipe-eventbridge";
 /// When the ETL cannot be invoked (throttled, say), EventBridge tries again for a while: the
 /// function's own asynchronous retries cover a run that fails.
 const TARGET_RETRIES: i32 = 8;
@@ -40,7 +39,7 @@ fn rule_arn(stack: &Stack) -> String {
 fn permission<'a>(stack: &Stack, source: &'a str) -> Permission<'a> {
     Permission {
         function: stack.function(Function::Etl),
-        statement_id: PERMISSION_ID,
+        statement_id: crate::stack::permission::statement_id(Function::Etl),
         principal: "events.amazonaws.com",
         source_arn: source,
     }

@@ -160,6 +160,18 @@ fn status_names_drift_and_up_repairs_it_and_verbose_names_every_call_but_not_the
             .send(),
     )
     .unwrap();
+    // And lets another account invoke the ingest function (with made-up updates, into the lake).
+    let lambda = aws_sdk_lambda::Client::new(&aws.config);
+    rt.block_on(
+        lambda
+            .add_permission()
+            .function_name("tgpipe-ingest")
+            .statement_id("someone")
+            .action("lambda:InvokeFunction")
+            .principal("210987654321")
+            .send(),
+    )
+    .unwrap();
     env.bot.set_webhook_info(
         serde_json::json!({"url": "https://elsewhere.example/hook", "pending_update_count": 7,
         "last_error_date": 1714564800, "last_error_message": "Connection refused"}),
@@ -171,6 +183,13 @@ fn status_names_drift_and_up_repairs_it_and_verbose_names_every_call_but_not_the
             .1
             .contains("tgpipe-ingest (other policies attached)")
             && drifted.1.contains("tgpipe-etl (other policies attached)"),
+        "{}",
+        drifted.1
+    );
+    assert!(
+        drifted
+            .1
+            .contains("may also be invoked by 210987654321 (statement someone)"),
         "{}",
         drifted.1
     );
@@ -216,6 +235,13 @@ fn status_names_drift_and_up_repairs_it_and_verbose_names_every_call_but_not_the
         .block_on(iam.list_role_policies().role_name("tgpipe-etl").send())
         .unwrap();
     assert_eq!(inline.policy_names(), [tgpipe::stack::iam::POLICY_NAME]);
+    let policy = rt
+        .block_on(lambda.get_policy().function_name("tgpipe-ingest").send())
+        .unwrap();
+    assert!(
+        !policy.policy().unwrap_or_default().contains("someone"),
+        "{policy:?}"
+    );
 
     // --verbose names every AWS call and Telegram method, and still not the token.
     let verbose = env.run(&["--verbose", "status"], Some(TOKEN));

@@ -70,6 +70,9 @@ pub(super) fn deployed_drift(
         // Overlapping runs could leave an update out: how runs are kept apart.
         drift.extend(deployed.run_drift());
     }
+    if !deployed.invokers.is_empty() {
+        drift.push(FunctionDrift::Invokers(deployed.invokers.clone()));
+    }
     drift
 }
 

@@ -150,9 +150,7 @@ impl Part for Functions {
 
     async fn read(&self, c: &Clients, stack: &Stack) -> anyhow::Result<Self::Found> {
         futures::future::try_join_all(
-            Function::ALL.map(|f| async move {
-                get(&c.lambda, &stack.function(f), f == Function::Etl).await
-            }),
+            Function::ALL.map(|f| async move { get(&c.lambda, &stack.function(f), f).await }),
         )
         .await
     }
@@ -274,6 +272,13 @@ async fn update(
         })
         .await?;
         wait_ready(client, name).await?;
+    }
+    for drift in &drift {
+        if let FunctionDrift::Invokers(others) = drift {
+            for other in others {
+                crate::stack::permission::revoke(client, name, &other.statement_id).await?;
+            }
+        }
     }
     if drift.contains(&FunctionDrift::StackTag) {
         let arn = current

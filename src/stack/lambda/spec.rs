@@ -12,6 +12,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{AwsResultExt, NotFound};
+use crate::stack::permission::{self, Invoker};
 use crate::stack::{Function, Stack};
 
 use super::{ASYNC_MAX_AGE_S, ASYNC_RETRIES, LEASE_ONLY_TAG};
@@ -157,6 +158,8 @@ pub struct Deployed {
     pub(super) tags: Option<HashMap<String, String>>,
     reserved: Option<i32>,
     async_retries: Option<(i32, i32)>,
+    /// Who else its policy lets invoke it.
+    pub(super) invokers: Vec<Invoker>,
 }
 
 impl Deployed {
@@ -167,6 +170,7 @@ impl Deployed {
             tags: None,
             reserved: None,
             async_retries: None,
+            invokers: Vec::new(),
         }
     }
 
@@ -218,8 +222,9 @@ impl Deployed {
 pub(super) async fn get(
     client: &Client,
     name: &str,
-    runs_alone: bool,
+    f: Function,
 ) -> anyhow::Result<Option<Deployed>> {
+    let runs_alone = f == Function::Etl;
     // The function and how its asynchronous runs retry, at once.
     let retries = async {
         if !runs_alone {
@@ -239,8 +244,11 @@ pub(super) async fn get(
             Err(e) => Err(e).aws(format!("Lambda GetFunctionEventInvokeConfig {name}")),
         }
     };
-    let (out, async_retries) =
-        tokio::join!(client.get_function().function_name(name).send(), retries);
+    let (out, async_retries, invokers) = tokio::join!(
+        client.get_function().function_name(name).send(),
+        retries,
+        permission::others(client, name, permission::statement_id(f))
+    );
     let out = match out {
         Ok(out) => out,
         Err(e) if e.is_not_found() => return Ok(None),
@@ -258,6 +266,7 @@ pub(super) async fn get(
         tags: out.tags().cloned(),
         reserved,
         async_retries,
+        invokers: invokers?,
     }))
 }
 

@@ -6,6 +6,7 @@ use aws_sdk_lambda::types::Runtime;
 
 use super::{Deployed, FunctionSpec};
 use crate::stack::Stack;
+use crate::stack::permission::Invoker;
 
 /// How a function differs from its spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub enum FunctionDrift {
     StackTag,
     Concurrency,
     AsyncRetries,
+    /// Statements of its policy that are not the stack's: who else may invoke it.
+    Invokers(Vec<Invoker>),
 }
 
 impl FunctionDrift {
@@ -53,6 +56,10 @@ impl std::fmt::Display for FunctionDrift {
             FunctionDrift::StackTag => f.write_str("stack tag missing"),
             FunctionDrift::Concurrency => f.write_str("reserved concurrency is not 1"),
             FunctionDrift::AsyncRetries => f.write_str("asynchronous retries differ"),
+            FunctionDrift::Invokers(others) => {
+                let others: Vec<String> = others.iter().map(|o| o.to_string()).collect();
+                write!(f, "may also be invoked by {}", others.join(", "))
+            }
         }
     }
 }
@@ -115,6 +122,9 @@ pub(in crate::stack::lambda) fn differences(
     }
     if spec.runs_alone {
         drift.extend(deployed.run_drift());
+    }
+    if !deployed.invokers.is_empty() {
+        drift.push(FunctionDrift::Invokers(deployed.invokers.clone()));
     }
     drift
 }

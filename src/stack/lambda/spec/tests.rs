@@ -64,7 +64,25 @@ fn deployed_with(
         )])),
         reserved: Some(1),
         async_retries: Some((ASYNC_RETRIES, ASYNC_MAX_AGE_S)),
+        invokers: Vec::new(),
     }
+}
+
+#[test]
+fn another_statement_in_the_policy_is_drift_naming_who_may_invoke() {
+    let (stack, spec) = (stack(), spec(false));
+    let mut deployed = deployed(&spec, &stack);
+    let other = crate::stack::permission::Invoker {
+        statement_id: "anyone".into(),
+        principal: "*".into(),
+    };
+    deployed.invokers = vec![other.clone()];
+    let drift = differences(&deployed, &spec, &stack);
+    assert_eq!(drift, [FunctionDrift::Invokers(vec![other])]);
+    assert_eq!(
+        drift[0].to_string(),
+        "may also be invoked by * (statement anyone)"
+    );
 }
 
 #[test]
