@@ -4,8 +4,10 @@
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 pub mod found;
+mod owner;
 
 pub use found::{AlreadyExists, FindExt, NotFound};
+pub use owner::ExpectedBucketOwner;
 
 /// Where to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -47,15 +49,25 @@ pub async fn load(options: &AwsOptions) -> aws_config::SdkConfig {
 
 /// An S3 client; path-style addressing when an endpoint is overridden (emulators want it).
 pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    s3_client_with(config, false)
+    s3_client_with(config, false, None)
 }
 
-/// [`s3_client`], logging each call when `verbose`.
-pub fn s3_client_with(config: &aws_config::SdkConfig, verbose: bool) -> aws_sdk_s3::Client {
+/// [`s3_client`], logging each call when `verbose`, and naming `owner` as every bucket's
+/// expected owner when given (see [`ExpectedBucketOwner`]).
+pub fn s3_client_with(
+    config: &aws_config::SdkConfig,
+    verbose: bool,
+    owner: Option<&str>,
+) -> aws_sdk_s3::Client {
     let path_style = config.endpoint_url().is_some();
-    let mut builder = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style);
+    let mut builder = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(path_style)
+        .retry_classifier(TooManyRequests);
     if verbose {
         builder = builder.interceptor(LogCalls);
+    }
+    if let Some(owner) = owner {
+        builder = builder.interceptor(ExpectedBucketOwner(owner.to_owned()));
     }
     aws_sdk_s3::Client::from_conf(builder.build())
 }

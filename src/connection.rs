@@ -73,12 +73,14 @@ pub async fn connect(name: &str, options: &AwsOptions, verbose: bool) -> anyhow:
         .account()
         .context("STS GetCallerIdentity returned no account")?
         .to_owned();
-    let s3 = crate::aws::s3_access(&config, &region, v)?;
+    // Every call to a bucket names the account as its owner: the names are predictable.
+    let s3 = crate::aws::s3_access(&config, &region, v)?.owned_by(&account);
+    let aws = Clients::of_account(&config, v, Some(&account));
     let stack =
         Stack::new(name, account, region).in_partition_of(identity.arn().unwrap_or_default());
     Ok(Ctx {
         stack,
-        aws: Clients::new(&config, v),
+        aws,
         read: Default::default(),
         deployed: Default::default(),
         s3,

@@ -33,9 +33,18 @@ impl Clients {
     /// Every client from one SDK configuration; `verbose` logs each call (see
     /// [`crate::aws::LogCalls`]).
     pub fn new(config: &aws_config::SdkConfig, verbose: bool) -> Clients {
+        Clients::of_account(config, verbose, None)
+    }
+
+    /// [`Clients::new`], whose S3 calls name `account` as the buckets' expected owner.
+    pub fn of_account(
+        config: &aws_config::SdkConfig,
+        verbose: bool,
+        account: Option<&str>,
+    ) -> Clients {
         let v = verbose;
         Clients {
-            s3: crate::aws::s3_client_with(config, v),
+            s3: crate::aws::s3_client_with(config, v, account),
             iam: crate::aws_client!(aws_sdk_iam, config, v),
             lambda: crate::aws_client!(aws_sdk_lambda, config, v),
             logs: crate::aws_client!(aws_sdk_cloudwatchlogs, config, v),

@@ -15,6 +15,7 @@ mod lifecycle;
 mod local;
 mod logs;
 mod network;
+mod owner;
 mod ownership;
 mod partitions;
 mod query;

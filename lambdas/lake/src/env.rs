@@ -6,6 +6,9 @@ pub const ENRICHED_BUCKET: &str = "TGPIPE_ENRICHED_BUCKET";
 pub const ALLOWED_CHAT_IDS: &str = "TGPIPE_ALLOWED_CHAT_IDS";
 pub const WEBHOOK_SECRET: &str = "TGPIPE_WEBHOOK_SECRET";
 pub const TIMEZONE: &str = "TGPIPE_TIMEZONE";
+/// The account that owns the stack's buckets: every request to them names it, so that S3
+/// refuses one to a bucket of the same name in another account (names are predictable).
+pub const BUCKET_OWNER: &str = "TGPIPE_BUCKET_OWNER";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0} is not set")]

@@ -46,6 +46,11 @@ pub struct FaultConfig {
     /// started at the same moment makes the same call (two `CreateApi`s: two APIs). The copy's
     /// answer is thrown away.
     pub twice: Vec<String>,
+    /// Buckets that another account owns, with that account: an S3 call to one that names
+    /// another expected owner (`x-amz-expected-bucket-owner`) is refused 403 `AccessDenied`, as
+    /// S3 refuses it; a call that names none goes through (as it would, were the bucket's policy
+    /// to let it).
+    pub bucket_owners: Vec<(String, String)>,
 }
 
 /// What went through the proxy.
@@ -202,6 +207,14 @@ pub fn operation(
             }
         }
     }
+}
+
+/// The bucket a path-style S3 request is for.
+fn bucket_of(path: &str) -> &str {
+    path.trim_start_matches('/')
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
 }
 
 /// Whether `name` fits `pattern`, where `*` stands for any text.
@@ -408,6 +421,12 @@ async fn pass(
             .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
             .collect();
         let name = operation(&service, parts.method.as_str(), &path, &headers, &body);
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
         let mut s = state.lock().expect("proxy state");
         let s = &mut *s;
         s.stats.calls += 1;
@@ -427,12 +446,22 @@ async fn pass(
             .refusals
             .iter()
             .position(|(pattern, ..)| matches(pattern, &name));
+        let not_the_owner = service == "s3"
+            && header("x-amz-expected-bucket-owner").is_some_and(|expected| {
+                s.config
+                    .bucket_owners
+                    .iter()
+                    .any(|(bucket, owner)| bucket_of(&path) == bucket && expected != owner)
+            });
         let twice = s
             .config
             .twice
             .iter()
             .position(|pattern| matches(pattern, &name));
-        let fate = if let Some(i) = twice {
+        let fate = if not_the_owner {
+            s.stats.failed += 1;
+            Fate::Refused(403, "AccessDenied", "Access Denied")
+        } else if let Some(i) = twice {
             s.config.twice.remove(i);
             Fate::Twice
         } else if let Some(i) = refusal {

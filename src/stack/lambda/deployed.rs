@@ -36,11 +36,13 @@ fn required_variables(f: Function) -> &'static [&'static str] {
             lake::env::TIMEZONE,
             lake::env::ALLOWED_CHAT_IDS,
             lake::env::WEBHOOK_SECRET,
+            lake::env::BUCKET_OWNER,
         ],
         Function::Etl => &[
             lake::env::RAW_BUCKET,
             lake::env::TIMEZONE,
             lake::env::ENRICHED_BUCKET,
+            lake::env::BUCKET_OWNER,
         ],
     }
 }

@@ -394,11 +394,13 @@ pub fn environments(
             (lake::env::ALLOWED_CHAT_IDS.to_owned(), chats),
             (lake::env::WEBHOOK_SECRET.to_owned(), secret.to_owned()),
             (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
+            (lake::env::BUCKET_OWNER.to_owned(), s.account.clone()),
         ]),
         std::collections::BTreeMap::from([
             (lake::env::RAW_BUCKET.to_owned(), s.raw_bucket()),
             (lake::env::ENRICHED_BUCKET.to_owned(), s.enriched_bucket()),
             (lake::env::TIMEZONE.to_owned(), timezone.to_owned()),
+            (lake::env::BUCKET_OWNER.to_owned(), s.account.clone()),
         ]),
     ]
 }

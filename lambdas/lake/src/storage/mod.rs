@@ -22,7 +22,7 @@ mod list;
 mod s3;
 
 pub use error::StorageError;
-pub use s3::{CredentialSource, Credentials, RequestLog, S3Access};
+pub use s3::{CredentialSource, Credentials, EXPECTED_OWNER_HEADER, RequestLog, S3Access};
 
 use files::{TEMP_COUNTER, create_private_dir, local_error, read_files, write_private};
 
@@ -100,6 +100,13 @@ impl Storage {
                 .map_err(|_| bad(&format!("unknown S3 option {key}")))?;
             builder = builder.with_config(key, value);
         }
+        let owner = std::env::var(crate::env::BUCKET_OWNER).ok();
+        let builder = s3::owned_by(builder, owner.as_deref()).map_err(|e| {
+            bad(&format!(
+                "{} is not a valid header value: {e}",
+                crate::env::BUCKET_OWNER
+            ))
+        })?;
         let store = s3::in_partition(builder, bucket)
             .build()
             .map_err(|source| StorageError::Open {
@@ -117,8 +124,13 @@ impl Storage {
     /// CLI's region, endpoint and credentials, so that it reads and writes objects through the
     /// same type as the Lambdas.
     pub fn s3(bucket: &str, access: &S3Access) -> Result<Storage, StorageError> {
-        let builder = access.builder(bucket);
         let location = format!("s3://{bucket}");
+        let builder = access
+            .builder(bucket)
+            .map_err(|e| StorageError::BadLocation {
+                location: location.clone(),
+                why: format!("the expected bucket owner is not a valid header: {e}"),
+            })?;
         let store = builder.build().map_err(|source| StorageError::Open {
             location: location.clone(),
             error: Box::new(source),

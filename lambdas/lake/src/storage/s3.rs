@@ -6,11 +6,80 @@ use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use object_store::CredentialProvider;
+use object_store::aws::AmazonS3ConfigKey;
 use object_store::aws::AwsCredential;
 use object_store::client::{
-    ClientOptions, HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse, HttpService,
-    ReqwestConnector,
+    ClientConfigKey, ClientOptions, HttpClient, HttpConnector, HttpError, HttpRequest,
+    HttpResponse, HttpService, ReqwestConnector,
 };
+
+/// The header by which S3 refuses (403) a request to a bucket that another account owns.
+pub const EXPECTED_OWNER_HEADER: &str = "x-amz-expected-bucket-owner";
+
+/// The client settings a builder may hold already (from the environment: `AWS_ALLOW_HTTP`, …),
+/// carried over when its client options are replaced to add a header.
+const CLIENT_SETTINGS: [&str; 18] = [
+    "allow_http",
+    "allow_invalid_certificates",
+    "connect_timeout",
+    "default_content_type",
+    "http1_only",
+    "http2_only",
+    "http2_keep_alive_interval",
+    "http2_keep_alive_timeout",
+    "http2_keep_alive_while_idle",
+    "http2_max_frame_size",
+    "pool_idle_timeout",
+    "pool_max_idle_per_host",
+    "proxy_url",
+    "proxy_ca_certificate",
+    "proxy_excludes",
+    "randomize_addresses",
+    "timeout",
+    "user_agent",
+];
+
+/// `builder` whose every request names the account expected to own the bucket (S3's
+/// `ExpectedBucketOwner`), when one is given; its other client settings are kept. (object_store
+/// signs these headers; its listing requests do not carry them.)
+pub(super) fn owned_by(
+    builder: object_store::aws::AmazonS3Builder,
+    owner: Option<&str>,
+) -> Result<object_store::aws::AmazonS3Builder, http::header::InvalidHeaderValue> {
+    let Some(owner) = owner.map(str::trim).filter(|o| !o.is_empty()) else {
+        return Ok(builder);
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert(EXPECTED_OWNER_HEADER, http::HeaderValue::from_str(owner)?);
+    let mut options = ClientOptions::new().with_default_headers(headers);
+    for key in CLIENT_SETTINGS
+        .iter()
+        .filter_map(|k| k.parse::<ClientConfigKey>().ok())
+    {
+        if let Some(value) = builder.get_config_value(&AmazonS3ConfigKey::Client(key)) {
+            options = options.with_config(key, value);
+        }
+    }
+    Ok(builder.with_client_options(options))
+}
+
+#[cfg(test)]
+mod owner_tests {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    use object_store::client::ClientConfigKey;
+
+    #[test]
+    fn naming_the_owner_keeps_the_settings_the_builder_had() {
+        let builder = AmazonS3Builder::new()
+            .with_allow_http(true)
+            .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "7s");
+        let owned = super::owned_by(builder, Some("123456789012")).unwrap();
+        let setting = |key| owned.get_config_value(&AmazonS3ConfigKey::Client(key));
+        assert_eq!(setting(ClientConfigKey::AllowHttp).as_deref(), Some("true"));
+        assert_eq!(setting(ClientConfigKey::Timeout).as_deref(), Some("7s"));
+        assert!(super::owned_by(AmazonS3Builder::new(), Some("bad\nvalue")).is_err());
+    }
+}
 
 /// One set of credentials: access key id, secret key, session token, and when they expire.
 pub struct Credentials {
@@ -41,6 +110,8 @@ pub struct S3Access {
     /// SSO call, a role to assume) is asked once, not once a bucket.
     credentials: Arc<Cached>,
     log: Option<RequestLog>,
+    /// The account expected to own the buckets, named in every request.
+    owner: Option<String>,
 }
 
 impl S3Access {
@@ -57,24 +128,36 @@ impl S3Access {
             endpoint,
             credentials: Arc::new(Cached::new(credentials)),
             log,
+            owner: None,
         }
     }
 
-    pub(super) fn builder(&self, bucket: &str) -> object_store::aws::AmazonS3Builder {
-        let mut builder = object_store::aws::AmazonS3Builder::new()
+    /// Every request names `account` as the buckets' expected owner: S3 refuses (403) one to
+    /// a bucket of the same name that another account owns.
+    pub fn owned_by(mut self, account: impl Into<String>) -> S3Access {
+        self.owner = Some(account.into());
+        self
+    }
+
+    pub(super) fn builder(
+        &self,
+        bucket: &str,
+    ) -> Result<object_store::aws::AmazonS3Builder, http::header::InvalidHeaderValue> {
+        let builder = object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(&self.region)
             .with_credentials(self.credentials.clone());
+        let mut builder = owned_by(builder, self.owner.as_deref())?;
         if let Some(log) = &self.log {
             builder = builder.with_http_connector(Logging(log.clone()));
         }
-        match &self.endpoint {
+        Ok(match &self.endpoint {
             Some(endpoint) => builder
                 .with_endpoint(endpoint)
                 .with_allow_http(endpoint.starts_with("http://")),
             // AWS's own endpoint: the bucket in the host name, as AWS wants it now.
             None => in_partition(builder.with_virtual_hosted_style_request(true), bucket),
-        }
+        })
     }
 }
 
