@@ -181,7 +181,7 @@ async fn plan(
     delete_data: bool,
 ) -> anyhow::Result<Vec<Planned>> {
     let found = read.states(&ctx.stack, None);
-    let data_buckets = crate::stack::s3::data_buckets(&ctx.stack);
+    let buckets = crate::stack::s3::BucketRole::ALL.map(|role| (role.bucket(&ctx.stack), role));
     let mut plan = Vec::new();
     for r in found
         .into_iter()
@@ -190,8 +190,8 @@ async fn plan(
     {
         let (delete, note) = if foreign.contains(r.kind, &r.name) {
             (false, Some("not this stack's".to_owned()))
-        } else if data_buckets.contains(&r.name) {
-            data_bucket_plan(ctx, &r.name, delete_data).await?
+        } else if let Some((_, role)) = buckets.iter().find(|(b, _)| *b == r.name) {
+            bucket_plan(ctx, *role, &r.name, delete_data).await?
         } else if let Some(yours) = users_own(ctx, r.kind).await? {
             // What deleting it would take with it: the user's own tables, saved queries.
             if delete_data {
@@ -234,23 +234,32 @@ async fn users_own(ctx: &Ctx, kind: Kind) -> anyhow::Result<Option<String>> {
     })
 }
 
-/// A data bucket as `down` would leave it: deleted when it holds nothing, or with
-/// `--delete-data`; the decision is `s3::destroy`'s own (any object, older version or marker).
-async fn data_bucket_plan(
+/// A bucket as `down` would leave it: deleted when it holds nothing `down` keeps it for (a data
+/// bucket's objects, older versions or markers; objects of the user's in the Athena bucket), or
+/// with `--delete-data`; the decision is `s3::destroy`'s own.
+async fn bucket_plan(
     ctx: &Ctx,
+    role: crate::stack::s3::BucketRole,
     bucket: &str,
     delete_data: bool,
 ) -> anyhow::Result<(bool, Option<String>)> {
-    if !crate::stack::s3::holds_anything(&ctx.aws.s3, bucket).await? {
-        return Ok((true, None));
-    }
-    let objects = crate::health::list_all(&ctx.bucket(bucket)?, "")
-        .await?
-        .len();
-    let what = if objects == 0 {
-        "older versions of deleted objects".to_owned()
-    } else {
-        format!("{objects} objects")
+    use crate::stack::s3::Holding;
+    let what = match crate::stack::s3::kept_for(&ctx.aws.s3, role, bucket).await? {
+        None => return Ok((true, None)),
+        Some(Holding::Yours(n)) => format!(
+            "{n} objects of your own (not query results: outside {}, or tables made by CREATE TABLE AS)",
+            crate::stack::athena::RESULTS_PREFIX
+        ),
+        Some(Holding::Data) => {
+            let objects = crate::health::list_all(&ctx.bucket(bucket)?, "")
+                .await?
+                .len();
+            if objects == 0 {
+                "older versions of deleted objects".to_owned()
+            } else {
+                format!("{objects} objects")
+            }
+        }
     };
     Ok(if delete_data {
         (true, Some(format!("with its {what}")))

@@ -437,8 +437,10 @@ fn down_keeps_the_data_unless_asked_and_leaves_another_stack_alone() {
     env.assert_token_never_printed();
 }
 
-/// Deleting the Glue database would take every table in it, the workgroup its saved queries:
-/// `down` names them in its plan and keeps them (and what holds them) unless --delete-data.
+/// Deleting the Glue database would take every table in it, the workgroup its saved queries,
+/// the Athena bucket the data of tables made with CREATE TABLE AS and anything put there by
+/// hand: `down` names them in its plan and keeps them (and what holds them) unless
+/// --delete-data. Query results go with the bucket.
 #[test]
 fn down_keeps_the_users_own_tables_and_saved_queries_unless_asked() {
     let env = Env::new();
@@ -470,10 +472,22 @@ fn down_keeps_the_users_own_tables_and_saved_queries_unless_asked() {
                 .send(),
         )
         .unwrap();
+    let bucket = "tgpipe-123456789012-eu-west-1-athena";
+    aws.lift_tls_only_policy(bucket);
+    aws.put(bucket, "results/0a1b.csv", "a query's result");
+    aws.put(
+        bucket,
+        "results/tables/0a1c/part-0.parquet",
+        "a CTAS table's data",
+    );
     let (code, plan, err) = env.run(&["down", "--dry-run"], Some(TOKEN));
     assert_eq!(code, 0, "{err}");
     assert!(plan.contains("tables of your own (mine)"), "{plan}");
     assert!(plan.contains("1 saved queries"), "{plan}");
+    assert!(
+        plan.contains(&format!("{bucket} (holds 1 objects of your own")),
+        "{plan}"
+    );
     ok(&env.run(&["down", "--yes"], Some(TOKEN)));
     let tables = aws
         .rt
@@ -487,6 +501,12 @@ fn down_keeps_the_users_own_tables_and_saved_queries_unless_asked() {
             .is_ok(),
         "the workgroup with its saved query is kept"
     );
+    let s3 = tgpipe::aws::s3_client(&aws.config);
+    let kept = aws
+        .rt
+        .block_on(s3.list_objects_v2().bucket(bucket).send())
+        .expect("the Athena bucket is kept");
+    assert_eq!(kept.key_count(), Some(2), "{kept:?}");
     ok(&env.run(&["down", "--yes", "--delete-data"], Some(TOKEN)));
     assert!(
         aws.rt

@@ -23,8 +23,14 @@ pub use glue::{table_location, table_parameters};
 /// The most a query may scan: 10 GB (about $0.05 at Athena's price).
 pub const BYTES_SCANNED_CUTOFF: i64 = 10_000_000_000;
 pub fn results_location(stack: &Stack) -> String {
-    format!("s3://{}/results/", stack.athena_bucket())
+    format!("s3://{}/{RESULTS_PREFIX}", stack.athena_bucket())
 }
+
+/// Where in the Athena bucket the workgroup writes query results.
+pub const RESULTS_PREFIX: &str = "results/";
+/// Where Athena writes the data of a table made by `CREATE TABLE AS` without a location: under
+/// the results, but the user's table, not a query's result.
+pub const CTAS_PREFIX: &str = "results/tables/";
 
 /// Query results: in the athena bucket, encrypted with SSE-S3.
 fn results_encryption() -> anyhow::Result<EncryptionConfiguration> {

@@ -246,7 +246,7 @@ async fn destroy(
             out.push(Removed::new(Kind::Bucket, bucket, Removal::AlreadyGone));
             continue;
         }
-        if role.holds_data() && !delete_data && holds_anything(client, &bucket).await? {
+        if !delete_data && kept_for(client, role, &bucket).await?.is_some() {
             out.push(Removed::new(Kind::Bucket, bucket, Removal::KeptWithData));
             continue;
         }
@@ -278,13 +278,49 @@ pub async fn holds_anything(client: &Client, bucket: &str) -> anyhow::Result<boo
     Ok(!(out.versions().is_empty() && out.delete_markers().is_empty()))
 }
 
-/// The stack's buckets that hold people's data (the raw and enriched ones).
-pub fn data_buckets(stack: &Stack) -> Vec<String> {
-    BucketRole::ALL
-        .into_iter()
-        .filter(|role| role.holds_data())
-        .map(|role| role.bucket(stack))
-        .collect()
+/// What `down` keeps a bucket for unless `--delete-data`; `None` when nothing. `down`'s plan asks
+/// this too, so that what it shows is what is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holding {
+    /// A data bucket holds something: an object, an older version or a delete marker.
+    Data,
+    /// The Athena bucket holds this many objects that are not query results: the user's own,
+    /// or the data of tables made with `CREATE TABLE AS`.
+    Yours(usize),
+}
+
+pub async fn kept_for(
+    client: &Client,
+    role: BucketRole,
+    bucket: &str,
+) -> anyhow::Result<Option<Holding>> {
+    if role.holds_data() {
+        return Ok(holds_anything(client, bucket)
+            .await?
+            .then_some(Holding::Data));
+    }
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .into_paginator()
+        .send();
+    let mut yours = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.aws(format!("S3 ListObjectsV2 {bucket}"))?;
+        yours += page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .filter(|k| is_yours(k))
+            .count();
+    }
+    Ok((yours > 0).then_some(Holding::Yours(yours)))
+}
+
+/// Whether an object of the Athena bucket is the user's rather than a query's result.
+fn is_yours(key: &str) -> bool {
+    use crate::stack::athena::{CTAS_PREFIX, RESULTS_PREFIX};
+    !key.starts_with(RESULTS_PREFIX) || key.starts_with(CTAS_PREFIX)
 }
 
 /// Deletes every object version and delete marker, a page of up to 1,000 at a time.
