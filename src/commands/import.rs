@@ -57,6 +57,8 @@ pub struct ImportArgs {
 #[derive(Serialize)]
 struct Imported<'a> {
     chats: &'a [ChatImport],
+    /// Chats of a type the Bot API has none of (a `replies` dialog, no type): not imported.
+    skipped_chats: &'a [crate::import::SkippedChat],
     /// Messages stored by this run.
     stored: usize,
     /// Messages an earlier, interrupted import of the same export had stored.
@@ -75,6 +77,23 @@ struct ChatImport {
     messages: usize,
     kept: bool,
     days: usize,
+    /// Messages left out, by why (`unsupported`, `no_date`, `bad_date`, `before_telegram`).
+    skipped: std::collections::BTreeMap<crate::import::Skip, usize>,
+}
+
+impl ChatImport {
+    /// "; skipped: 2 not exported by …, 1 without a date", or nothing.
+    fn skipped_text(&self) -> String {
+        if self.skipped.is_empty() {
+            return String::new();
+        }
+        let each: Vec<String> = self
+            .skipped
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect();
+        format!("; skipped {}", each.join(", "))
+    }
 }
 
 pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus> {
@@ -93,9 +112,10 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     let kept = chosen_chats(&checked, kept, args.local.is_some())?;
     let report = chat_report(printer, &checked, &kept);
     let days: BTreeSet<NaiveDate> = checked
+        .chats
         .iter()
-        .filter(|(c, _, _)| kept.contains(&c.id))
-        .flat_map(|(_, _, d)| d.iter().copied())
+        .filter(|c| kept.contains(&c.chat.id))
+        .flat_map(|c| c.days.iter().copied())
         .collect();
     let total: usize = report.iter().filter(|c| c.kept).map(|c| c.messages).sum();
 
@@ -134,6 +154,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     };
     printer.json(&Imported {
         chats: &report,
+        skipped_chats: &checked.skipped,
         stored,
         already_stored: resume_from,
         days: summary.as_ref().map(|s| s.days.as_slice()),
@@ -151,8 +172,12 @@ fn say_stored(printer: Printer, report: &[ChatImport], stored: usize, days: usiz
             "imported",
             "telegram chat",
             format_args!(
-                "{} ({}): {} messages over {} days",
-                c.id, c.name, c.messages, c.days
+                "{} ({}): {} messages over {} days{}",
+                c.id,
+                c.name,
+                c.messages,
+                c.days,
+                c.skipped_text()
             ),
         ));
     }
@@ -174,16 +199,30 @@ fn chat_report(
     kept: &BTreeSet<i64>,
 ) -> Vec<ChatImport> {
     let report: Vec<ChatImport> = checked
+        .chats
         .iter()
-        .map(|(c, n, days)| ChatImport {
-            id: c.id,
-            name: c.name.clone(),
-            kind: c.kind,
-            messages: *n,
-            kept: kept.contains(&c.id),
-            days: days.len(),
+        .map(|c| ChatImport {
+            id: c.chat.id,
+            name: c.chat.name.clone(),
+            kind: c.chat.kind,
+            messages: c.messages,
+            kept: kept.contains(&c.chat.id),
+            days: c.days.len(),
+            skipped: c.skipped.clone(),
         })
         .collect();
+    for c in &checked.skipped {
+        printer.line(status_line(
+            "skipped",
+            "telegram chat",
+            format_args!(
+                "{} ({}, {} messages): no chat of the Bot API has this type",
+                c.name,
+                c.kind.as_deref().unwrap_or("no type"),
+                c.messages
+            ),
+        ));
+    }
     for c in report.iter().filter(|c| !c.kept) {
         printer.line(status_line(
             "skipped",

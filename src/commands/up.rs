@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 
 mod wanted;
@@ -317,17 +317,20 @@ async fn finish(
     bot: &Telegram,
     done: &Done<'_>,
 ) -> anyhow::Result<ExitStatus> {
+    let url = done.url.context("the HTTP API has no endpoint URL")?;
     // Read again just before Telegram is told: an `up` run at the same moment may have made
-    // another API the stack's, and this one deleted.
-    let current = crate::stack::apigw::find(&ctx.aws.api, &ctx.stack)
-        .await?
-        .as_ref()
-        .and_then(crate::stack::apigw::webhook_url);
-    let url = current
-        .as_deref()
-        .or(done.url)
-        .context("the HTTP API has no endpoint URL")?;
+    // another API the stack's, whose permission this run did not set.
+    let current = crate::stack::apigw::find(&ctx.aws.api, &ctx.stack).await?;
+    let Some(api) = current.filter(|a| crate::stack::apigw::webhook_url(a).as_deref() == Some(url))
+    else {
+        bail!(
+            "the stack's HTTP API changed while `up` ran (another `up` at the same time?): run `tgpipe up` again"
+        );
+    };
     let converged = crate::webhook::converge(bot, &ctx.aws.lambda, &ctx.stack, url, false).await?;
+    // Only now that Telegram delivers here do other APIs of the stack (two `up`s at once) go.
+    crate::stack::apigw::remove_others(&ctx.aws.api, &ctx.stack, api.api_id().unwrap_or_default())
+        .await?;
     let word = if converged.set { "set" } else { "unchanged" };
     printer.line(status_line(word, "telegram webhook", url));
     if converged.rotation_finished {

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{ExportChat, ImportError, read_export, to_update};
+use super::{ExportChat, ImportError, Skip, SkippedChat, Unmapped, read_export, to_update};
 
 /// Objects stored at once.
 const CONCURRENT_PUTS: usize = 16;
@@ -34,8 +34,22 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(10)
 /// storage type as the ingest Lambda's.
 pub type Target = lake::Storage;
 
-/// Each chat of the export with its message count and the days its messages fall on.
-pub type Checked = Vec<(ExportChat, usize, BTreeSet<NaiveDate>)>;
+/// One chat of the export as checked: its messages that map, the days they fall on, and those
+/// skipped, by why.
+#[derive(Debug, Clone)]
+pub struct CheckedChat {
+    pub chat: ExportChat,
+    pub messages: usize,
+    pub days: BTreeSet<NaiveDate>,
+    pub skipped: BTreeMap<Skip, usize>,
+}
+
+/// The export as checked: each chat, and the chats that cannot be imported.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    pub chats: Vec<CheckedChat>,
+    pub skipped: Vec<SkippedChat>,
+}
 
 /// A reader that hashes what passes through it: the export's SHA-256 names its checkpoint.
 struct Hashing<R> {
@@ -63,18 +77,26 @@ pub fn check(
         inner: reader,
         sha: <sha2::Sha256 as sha2::Digest>::new(),
     };
-    let mut per_chat: BTreeMap<i64, (usize, BTreeSet<NaiveDate>)> = BTreeMap::new();
-    let chats = read_export(file, &mut reader, &mut |chat, m| {
-        let (day, _) =
-            to_update(chat, &m, tz, export_zone).map_err(|why| ImportError::BadMessage {
-                file: file.to_owned(),
-                chat: chat.id,
-                message_id: m.id,
-                why,
-            })?;
+    /// A chat's messages that map, their days, and those skipped by why.
+    type Tally = (usize, BTreeSet<NaiveDate>, BTreeMap<Skip, usize>);
+    let mut per_chat: BTreeMap<i64, Tally> = BTreeMap::new();
+    let export = read_export(file, &mut reader, &mut |chat, m| {
         let entry = per_chat.entry(chat.id).or_default();
-        entry.0 += 1;
-        entry.1.insert(day);
+        match to_update(chat, &m, tz, export_zone) {
+            Ok((day, _)) => {
+                entry.0 += 1;
+                entry.1.insert(day);
+            }
+            Err(Unmapped::Skip(why)) => *entry.2.entry(why).or_default() += 1,
+            Err(Unmapped::Stop(why)) => {
+                return Err(ImportError::BadMessage {
+                    file: file.to_owned(),
+                    chat: chat.id,
+                    message_id: m.id,
+                    why,
+                });
+            }
+        }
         Ok(())
     })?;
     // The parser stops at the root's end: what follows counts for the file's identity too.
@@ -82,14 +104,26 @@ pub fn check(
         .with_context(|| format!("cannot read {file}"))?;
     let sha = sha2::Digest::finalize(reader.sha);
     let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
-    let checked = chats
+    let chats = export
+        .chats
         .into_iter()
-        .map(|c| {
-            let (n, days) = per_chat.remove(&c.id).unwrap_or_default();
-            (c, n, days)
+        .map(|chat| {
+            let (messages, days, skipped) = per_chat.remove(&chat.id).unwrap_or_default();
+            CheckedChat {
+                chat,
+                messages,
+                days,
+                skipped,
+            }
         })
         .collect();
-    Ok((checked, hex))
+    Ok((
+        Checked {
+            chats,
+            skipped: export.skipped,
+        },
+        hex,
+    ))
 }
 
 /// The chats to import: those asked for (or kept), which must be in the export.
@@ -100,19 +134,20 @@ pub fn chosen_chats(
 ) -> anyhow::Result<BTreeSet<i64>> {
     if asked.is_empty() && local {
         // A one-chat export is imported whole; of a whole account's, the user says which.
-        return match checked.as_slice() {
-            [(chat, _, _)] => Ok(BTreeSet::from([chat.id])),
+        return match checked.chats.as_slice() {
+            [one] => Ok(BTreeSet::from([one.chat.id])),
             _ => bail!(
                 "the export holds {} chats: say which to import with --chat-id (the ids are the Bot API's, e.g. -100…)",
-                checked.len()
+                checked.chats.len()
             ),
         };
     }
     let asked: BTreeSet<i64> = asked.into_iter().collect();
-    if !checked.iter().any(|(c, _, _)| asked.contains(&c.id)) {
+    if !checked.chats.iter().any(|c| asked.contains(&c.chat.id)) {
         let found: Vec<String> = checked
+            .chats
             .iter()
-            .map(|(c, _, _)| format!("{} ({})", c.id, c.name))
+            .map(|c| format!("{} ({})", c.chat.id, c.chat.name))
             .collect();
         bail!(
             "the export holds none of the chats to import ({}); it holds {}: pass --chat-id to choose",
@@ -222,12 +257,16 @@ fn read_objects(
             if !kept_ids.contains(&chat.id) {
                 return Ok(());
             }
+            // As the check counted them: skipped messages are not among the stored.
+            let (day, update) = match to_update(chat, &m, tz, export_zone) {
+                Ok(mapped) => mapped,
+                Err(Unmapped::Skip(_)) => return Ok(()),
+                Err(Unmapped::Stop(why)) => return Err(ImportError::Stopped(why)),
+            };
             index += 1;
             if index <= skip {
                 return Ok(());
             }
-            let (day, update) =
-                to_update(chat, &m, tz, export_zone).map_err(ImportError::Stopped)?;
             let key = lake::layout::imported_key(day, chat.id, m.id);
             let body = Bytes::from(update.to_string());
             tx.blocking_send((index - 1, key, body))

@@ -9,20 +9,37 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 
 use super::{ExportChat, ExportMessage, ImportError, bot_api_chat};
 
+/// A chat of the export that cannot be imported: its type is none the Bot API has (a whole
+/// account's `replies` dialog, a chat with no type), with how many messages it held.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedChat {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub messages: usize,
+}
+
+/// What an export holds: the chats read, and those skipped.
+#[derive(Debug, Default)]
+pub struct Export {
+    pub chats: Vec<ExportChat>,
+    pub skipped: Vec<SkippedChat>,
+}
+
 /// What the reader calls for each message, with its chat.
 pub type Each<'a> = dyn FnMut(&ExportChat, ExportMessage) -> Result<(), ImportError> + 'a;
 
 /// Reads an export from `reader` (named `file` in errors), calling `each` for every message of
-/// every chat in order; returns the chats.
+/// every chat the Bot API knows a type of, in order; returns the chats, and those skipped.
 pub fn read_export(
     file: &str,
     reader: impl Read,
     each: &mut Each<'_>,
-) -> Result<Vec<ExportChat>, ImportError> {
+) -> Result<Export, ImportError> {
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
     let mut state = State {
         each,
-        chats: Vec::new(),
+        export: Export::default(),
         stop: None,
     };
     let result = RootSeed(&mut state)
@@ -32,11 +49,13 @@ pub fn read_export(
         return Err(stop);
     }
     match result {
-        Ok(()) if state.chats.is_empty() => Err(ImportError::NotAnExport(
-            file.to_owned(),
-            "it holds no chat (no `messages`, no `chats.list`)".to_owned(),
-        )),
-        Ok(()) => Ok(state.chats),
+        Ok(()) if state.export.chats.is_empty() && state.export.skipped.is_empty() => {
+            Err(ImportError::NotAnExport(
+                file.to_owned(),
+                "it holds no chat (no `messages`, no `chats.list`)".to_owned(),
+            ))
+        }
+        Ok(()) => Ok(state.export),
         Err(e) if e.is_eof() => Err(ImportError::Truncated(file.to_owned(), e.line())),
         Err(e) if e.is_syntax() && e.line() == 1 && e.column() <= 1 => {
             Err(ImportError::NotJson(file.to_owned()))
@@ -51,7 +70,7 @@ pub fn read_export(
 
 struct State<'a, 'b> {
     each: &'a mut Each<'b>,
-    chats: Vec<ExportChat>,
+    export: Export,
     /// The error `each` returned, which stopped the reading.
     stop: Option<ImportError>,
 }
@@ -82,23 +101,25 @@ impl<'de> Visitor<'de> for ChatVisitor<'_, '_, '_> {
         f.write_str("a Telegram Desktop export (an object with name, type, id and messages)")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        use serde::de::Error;
         let (mut name, mut kind, mut id) = (None::<String>, None::<String>, None::<i64>);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "name" => name = map.next_value::<Option<String>>()?,
-                "type" => kind = Some(map.next_value()?),
-                "id" => id = Some(map.next_value()?),
+                "type" => kind = map.next_value::<Option<String>>()?,
+                "id" => id = map.next_value::<Option<i64>>()?,
                 "messages" => {
-                    let (Some(export_id), Some(export_type)) = (id, kind.as_deref()) else {
-                        return Err(A::Error::custom(
-                            "its messages come before the chat's id and type",
-                        ));
-                    };
-                    let Some((id, kind)) = bot_api_chat(export_id, export_type) else {
-                        return Err(A::Error::custom(format!(
-                            "unknown chat type {export_type:?}"
-                        )));
+                    let chat = id
+                        .zip(kind.as_deref())
+                        .and_then(|(i, k)| bot_api_chat(i, k));
+                    let Some((id, kind)) = chat else {
+                        // No type the Bot API has (or none at all): skipped, counted.
+                        let messages = map.next_value_seed(Count)?;
+                        self.state.export.skipped.push(SkippedChat {
+                            name: name.clone().unwrap_or_default(),
+                            kind: kind.clone(),
+                            messages,
+                        });
+                        continue;
                     };
                     let chat = ExportChat {
                         id,
@@ -109,7 +130,7 @@ impl<'de> Visitor<'de> for ChatVisitor<'_, '_, '_> {
                         state: self.state,
                         chat: &chat,
                     })?;
-                    self.state.chats.push(chat);
+                    self.state.export.chats.push(chat);
                 }
                 "chats" if self.root => map.next_value_seed(ListSeed(self.state))?,
                 _ => {
@@ -118,6 +139,30 @@ impl<'de> Visitor<'de> for ChatVisitor<'_, '_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A list counted, not read.
+struct Count;
+
+impl<'de> DeserializeSeed<'de> for Count {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Count {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of messages")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut n = 0;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
     }
 }
 

@@ -280,8 +280,9 @@ impl Part for HttpApi {
     ) -> anyhow::Result<Outputs> {
         let (client, lambda) = (&c.api, &c.lambda);
         let (api, fresh) = match &found.api {
-            Some(api) if found.others.is_empty() => (api.clone(), None),
-            Some(_) => (one_api(client, stack).await?, None),
+            // Other APIs left over (where the webhook may still point) are deleted only once
+            // Telegram delivers to this one (at `up`'s end, by `remove_others`).
+            Some(api) => (api.clone(), None),
             None => {
                 let made = create(client, stack).await?;
                 // An `up` started at the same moment has made its API by now, so that both
@@ -336,11 +337,18 @@ impl Part for HttpApi {
 /// them maybe by this run), are deleted, so that every run converges on the same API and the
 /// webhook never points at one that cannot invoke the function.
 async fn one_api(client: &Client, stack: &Stack) -> anyhow::Result<Api> {
-    let mut apis = find_all(client, stack).await?.into_iter();
-    let api = apis
-        .next()
+    let api = find(client, stack)
+        .await?
         .context("API Gateway does not list the API just created; run `tgpipe up` again")?;
-    for other in apis {
+    remove_others(client, stack, api.api_id().unwrap_or_default()).await?;
+    Ok(api)
+}
+
+/// Deletes every API of the stack but `keep` (left by two `up`s at once); `up` calls it for
+/// APIs left over once Telegram's webhook points at `keep`.
+pub async fn remove_others(client: &Client, stack: &Stack, keep: &str) -> anyhow::Result<()> {
+    let apis = find_all(client, stack).await?;
+    for other in apis.iter().filter(|a| a.api_id() != Some(keep)) {
         let id = other.api_id().unwrap_or_default();
         client
             .delete_api()
@@ -352,7 +360,7 @@ async fn one_api(client: &Client, stack: &Stack) -> anyhow::Result<Api> {
                 "API Gateway DeleteApi {id} (a second API of the stack)"
             ))?;
     }
-    Ok(api)
+    Ok(())
 }
 
 fn throttling() -> RouteSettings {

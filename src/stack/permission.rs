@@ -1,5 +1,6 @@
 //! Resource-based permissions on the stack's functions: who may invoke them, from where.
 
+use anyhow::Context;
 use aws_sdk_lambda::Client;
 
 use crate::aws::{AwsResultExt, FindExt, NotFound};
@@ -38,7 +39,8 @@ pub async fn others(client: &Client, function: &str, ours: &str) -> anyhow::Resu
         Err(e) if e.is_not_found() => return Ok(Vec::new()),
         Err(e) => return Err(e).aws(format!("Lambda GetPolicy {function}")),
     };
-    let policy: serde_json::Value = serde_json::from_str(&policy).unwrap_or_default();
+    let policy: serde_json::Value = serde_json::from_str(&policy)
+        .with_context(|| format!("Lambda GetPolicy {function}: the policy is not JSON"))?;
     Ok(policy["Statement"]
         .as_array()
         .into_iter()
@@ -117,12 +119,14 @@ impl Permission<'_> {
             // Permissions are always wanted: never unwanted.
             State::Present | State::Unwanted => return Ok(()),
             State::Drifted(_) => {
+                // Gone meanwhile (another `up`) is as good as removed.
                 client
                     .remove_permission()
                     .function_name(&self.function)
                     .statement_id(self.statement_id)
                     .send()
                     .await
+                    .found()
                     .aws(format!(
                         "Lambda RemovePermission {} {}",
                         self.function, self.statement_id

@@ -98,8 +98,8 @@ fn an_export_imports_into_a_local_lake_once_and_reads_right() {
     assert_eq!(row(6)["message_type"], "sticker");
     assert_eq!(row(7)["message_type"], "poll");
     assert_eq!(row(8)["message_type"], "service");
-    // Sent as the group itself: no user.
-    assert_eq!(row(9)["user_id"], serde_json::Value::Null);
+    // Sent as the group itself: the webhook's sender, the group's anonymous administrator.
+    assert_eq!(row(9)["user_id"], 1087968824);
     // date_unixtime is UTC: 23:59:59 and 00:00:01 are on two days.
     assert_eq!(row(10)["date"], 1714607999);
     assert_eq!(row(11)["message_type"], "voice");

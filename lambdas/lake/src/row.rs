@@ -65,6 +65,24 @@ struct Entry {
     /// Whether the original kept came from an export (`tgpipe import`).
     original_imported: bool,
     latest_edit: Option<Row>,
+    /// Whether the latest edit is an imported copy's (an edit the webhook never delivered).
+    latest_edit_imported: bool,
+}
+
+impl Entry {
+    /// Keeps `edit` as the content if it is the latest: by `edit_date`, then the webhook's copy
+    /// over an imported one, then the highest `update_id`.
+    fn offer_edit(&mut self, edit: &Row, imported: bool) {
+        let key = |r: &Row, imported: bool| (r.edit_date, !imported, r.update_id);
+        let newer = self
+            .latest_edit
+            .as_ref()
+            .is_none_or(|old| key(edit, imported) > key(old, self.latest_edit_imported));
+        if newer {
+            self.latest_edit = Some(edit.clone());
+            self.latest_edit_imported = imported;
+        }
+    }
 }
 
 /// Collects the updates of one day and yields one row per message.
@@ -72,9 +90,10 @@ struct Entry {
 /// A message is identified by `(chat_id, message_id)`, so the same message arriving twice
 /// (a webhook retry, a history import) is one row; of several copies the webhook's with the
 /// lowest `update_id` is kept (an imported copy only when the webhook has none), whatever order
-/// they were read in. The edit with the latest `edit_date`
-/// (then the highest `update_id`) sets the text, caption and `edit_date`; an edit whose
-/// original is missing still yields a row, built from the edit.
+/// they were read in. Of every copy that carries an edit (the webhook's edits, and an imported
+/// copy edited before the export), the one with the latest `edit_date` (then the webhook's, then
+/// the highest `update_id`) sets the text, caption and `edit_date`: an edit only the export
+/// knows is not lost. An edit whose original is missing still yields a row, built from the edit.
 #[derive(Default)]
 pub struct DayRows {
     messages: HashMap<(i64, i64), Entry>,
@@ -97,14 +116,13 @@ impl DayRows {
             .entry((row.chat_id, row.message_id))
             .or_default();
         if kind.is_edit() {
-            let newer = entry
-                .latest_edit
-                .as_ref()
-                .is_none_or(|old| (row.edit_date, row.update_id) > (old.edit_date, old.update_id));
-            if newer {
-                entry.latest_edit = Some(row);
-            }
-        } else if entry
+            entry.offer_edit(&row, imported);
+            return;
+        }
+        if imported && row.edit_date.is_some() {
+            entry.offer_edit(&row, imported);
+        }
+        if entry
             .original
             .as_ref()
             .is_none_or(|old| (imported, row.update_id) < (entry.original_imported, old.update_id))
@@ -186,6 +204,37 @@ mod tests {
             assert_eq!(rows.len(), 2);
             assert_eq!(rows[0].text.as_deref(), Some("from the webhook"));
             assert_eq!(rows[1].message_type, "service");
+        }
+    }
+
+    #[test]
+    fn of_all_copies_the_latest_edit_wins_whichever_way_it_came() {
+        let received = r#"{"update_id":900,"message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"text":"v0","from":{"id":7,"is_bot":false,"first_name":"A","username":"a"}}}"#;
+        let webhook_edit = r#"{"update_id":901,"edited_message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"edit_date":150,"text":"v1"}}"#;
+        // Edited again while the webhook was down: only the export knows.
+        let exported = r#"{"update_id":0,"tgpipe_imported":true,"message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"edit_date":200,"text":"v2","from":{"id":7,"is_bot":false,"first_name":"A"}}}"#;
+        // The same edit from both: the webhook's copy.
+        let same_edit = r#"{"update_id":0,"tgpipe_imported":true,"message":{"message_id":1,"chat":{"id":-1,"type":"group"},"date":100,"edit_date":150,"text":"v1 as exported"}}"#;
+        for order in [
+            [received, webhook_edit, exported],
+            [exported, webhook_edit, received],
+        ] {
+            let mut day = DayRows::new();
+            order.iter().for_each(|u| day.add(update(u)));
+            let rows = day.into_rows();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].text.as_deref(), Some("v2"));
+            assert_eq!(rows[0].edit_date, Some(200));
+            // The rest is the webhook's copy (the username only it has).
+            assert_eq!(rows[0].user_username.as_deref(), Some("a"));
+        }
+        for order in [
+            [received, webhook_edit, same_edit],
+            [same_edit, webhook_edit, received],
+        ] {
+            let mut day = DayRows::new();
+            order.iter().for_each(|u| day.add(update(u)));
+            assert_eq!(day.into_rows()[0].text.as_deref(), Some("v1"));
         }
     }
 

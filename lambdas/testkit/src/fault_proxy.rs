@@ -46,6 +46,9 @@ pub struct FaultConfig {
     /// started at the same moment makes the same call (two `CreateApi`s: two APIs). The copy's
     /// answer is thrown away.
     pub twice: Vec<String>,
+    /// (Always: an S3 call whose `x-amz-expected-bucket-owner` header is not signed is refused
+    /// 403, as S3 refuses any unsigned `x-amz-` header.)
+    ///
     /// Buckets that another account owns, with that account: an S3 call to one that names
     /// another expected owner (`x-amz-expected-bucket-owner`) is refused 403 `AccessDenied`, as
     /// S3 refuses it; a call that names none goes through (as it would, were the bucket's policy
@@ -453,12 +456,28 @@ async fn pass(
                     .iter()
                     .any(|(bucket, owner)| bucket_of(&path) == bucket && expected != owner)
             });
+        // S3 refuses an `x-amz-` header the signature does not cover; moto does not check.
+        let unsigned_owner = service == "s3"
+            && header("x-amz-expected-bucket-owner").is_some()
+            && !header("authorization").is_some_and(|a| {
+                a.split("SignedHeaders=")
+                    .nth(1)
+                    .and_then(|h| h.split(',').next())
+                    .is_some_and(|h| h.split(';').any(|h| h == "x-amz-expected-bucket-owner"))
+            });
         let twice = s
             .config
             .twice
             .iter()
             .position(|pattern| matches(pattern, &name));
-        let fate = if not_the_owner {
+        let fate = if unsigned_owner {
+            s.stats.failed += 1;
+            Fate::Refused(
+                403,
+                "AccessDenied",
+                "There were headers present in the request which were not signed",
+            )
+        } else if not_the_owner {
             s.stats.failed += 1;
             Fate::Refused(403, "AccessDenied", "Access Denied")
         } else if let Some(i) = twice {

@@ -15,8 +15,6 @@ use crate::stack::Stack;
 const PARQUET_INPUT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
 const PARQUET_OUTPUT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
 const PARQUET_SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
-/// The first day partition projection considers.
-const PROJECTION_START: &str = "2015-01-01";
 
 pub fn table_location(stack: &Stack) -> String {
     format!("s3://{}/{TABLE_PREFIX}/", stack.enriched_bucket())
@@ -33,7 +31,8 @@ pub fn table_parameters(stack: &Stack) -> HashMap<String, String> {
         (format!("projection.{p}.format"), "yyyy-MM-dd".into()),
         (
             format!("projection.{p}.range"),
-            format!("{PROJECTION_START},NOW"),
+            // Athena reads NOW in UTC: a day after it covers "today" in zones east of UTC.
+            format!("{},NOW+1DAYS", lake::layout::FIRST_DAY),
         ),
         (format!("projection.{p}.interval"), "1".into()),
         (format!("projection.{p}.interval.unit"), "DAYS".into()),

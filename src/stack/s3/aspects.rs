@@ -115,7 +115,13 @@ pub(super) fn lifecycle_rules(role: BucketRole) -> anyhow::Result<Vec<LifecycleR
             LifecycleRule::builder()
                 .id("tgpipe-expire-query-results")
                 .status(ExpirationStatus::Enabled)
-                .filter(everything())
+                // Only the workgroup's results: what the user keeps elsewhere in the bucket
+                // stays (and `down` keeps it).
+                .filter(
+                    LifecycleRuleFilter::builder()
+                        .prefix(crate::stack::athena::RESULTS_PREFIX)
+                        .build(),
+                )
                 .expiration(
                     LifecycleExpiration::builder()
                         .days(ATHENA_RESULTS_DAYS)

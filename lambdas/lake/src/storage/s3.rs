@@ -39,9 +39,10 @@ const CLIENT_SETTINGS: [&str; 18] = [
     "user_agent",
 ];
 
-/// `builder` whose every request names the account expected to own the bucket (S3's
-/// `ExpectedBucketOwner`), when one is given; its other client settings are kept. (object_store
-/// signs these headers; its listing requests do not carry them.)
+/// `builder` whose requests name the account expected to own the bucket (S3's
+/// `ExpectedBucketOwner`), when one is given; its other client settings are kept. object_store
+/// adds and signs the header on the requests that read, write and delete objects; its listings
+/// go without it ([`SignedHeadersOnly`]: unsigned, S3 would refuse them).
 pub(super) fn owned_by(
     builder: object_store::aws::AmazonS3Builder,
     owner: Option<&str>,
@@ -60,7 +61,26 @@ pub(super) fn owned_by(
             options = options.with_config(key, value);
         }
     }
-    Ok(builder.with_client_options(options))
+    Ok(builder
+        .with_client_options(options)
+        .with_http_connector(SignedHeadersOnly))
+}
+
+/// Options for the HTTP client itself without default headers: object_store adds the configured
+/// ones (and signs them) on the requests it builds with them, but reqwest would add them to
+/// every other request too (listings), unsigned, and S3 refuses an unsigned `x-amz-` header.
+fn without_default_headers(options: &ClientOptions) -> ClientOptions {
+    options.clone().with_default_headers(http::HeaderMap::new())
+}
+
+/// object_store's HTTP client, sending a default header only where object_store signs it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SignedHeadersOnly;
+
+impl HttpConnector for SignedHeadersOnly {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        ReqwestConnector::default().connect(&without_default_headers(options))
+    }
 }
 
 #[cfg(test)]
@@ -220,7 +240,7 @@ impl std::fmt::Debug for Logging {
 
 impl HttpConnector for Logging {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let inner = ReqwestConnector::default().connect(options)?;
+        let inner = SignedHeadersOnly.connect(options)?;
         Ok(HttpClient::new(Logged {
             inner,
             log: self.clone(),
