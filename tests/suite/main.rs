@@ -10,6 +10,7 @@ mod credentials;
 mod help;
 mod iam;
 mod import;
+mod import_versions;
 mod lambda;
 mod lifecycle;
 mod local;

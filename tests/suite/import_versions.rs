@@ -1,0 +1,138 @@
+//! Exports as each Telegram Desktop version wrote them: before mid-2021 (numeric ids, local times
+//! only, `edited` of 1970 for "never"), and a whole account's of today with what cannot be
+//! imported (an `unsupported` message, the `replies` dialog, a chat with no type). What cannot be
+//! mapped is skipped and counted, never fatal; a second import changes nothing; an edit only the
+//! export knows beats the webhook's older copy.
+
+use std::path::{Path, PathBuf};
+
+use crate::common;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/export")
+        .join(name)
+}
+
+fn tgpipe(args: &[&str]) -> (i32, String, String) {
+    common::run(common::tgpipe(args))
+}
+
+fn rows(dir: &str, sql: &str) -> Vec<serde_json::Value> {
+    let (code, json, err) = tgpipe(&["query", "--local", dir, "--output", "json", "--sql", sql]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn an_export_from_2020_imports_with_its_zone_back_to_2013() {
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let export = fixture("desktop_2020.json");
+    let export = export.to_str().unwrap();
+    // Local times only: the zone of the computer that exported it is needed, and asked for.
+    let (code, _, err) = tgpipe(&["import", export, "--local", dir]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--export-timezone"), "{err}");
+    assert!(!lake.path().join("raw/telegram").exists());
+
+    let args = [
+        "import",
+        export,
+        "--local",
+        dir,
+        "--export-timezone",
+        "UTC",
+        "--output",
+        "json",
+    ];
+    let (code, json, err) = tgpipe(&args);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["stored"], 3, "{report}");
+    assert_eq!(report["chats"][0]["skipped"]["unsupported"], 1, "{report}");
+    let (code, text, _) = tgpipe(&["import", export, "--local", dir, "--export-timezone", "UTC"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("3 messages over 2 days; skipped 1 not exported by Telegram Desktop"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stored all 3 messages"),
+        "a second import stores nothing: {text}"
+    );
+
+    let got = rows(
+        dir,
+        "SELECT message_id, user_id, user_is_bot, text, message_type, reply_to_message_id, edit_date, \"date\", CAST(context_date AS VARCHAR) AS day FROM telegram ORDER BY message_id",
+    );
+    assert_eq!(got.len(), 3, "{got:?}");
+    // Telegram's first years are in the table.
+    assert_eq!(got[0]["day"], "2013-09-01");
+    assert_eq!(got[0]["user_id"], 22222222);
+    assert_eq!(got[0]["user_is_bot"], false);
+    assert_eq!(
+        got[0]["edit_date"],
+        serde_json::Value::Null,
+        "1970 is never"
+    );
+    assert_eq!(got[1]["text"], "see https://example.com");
+    assert_eq!(got[1]["reply_to_message_id"], 1);
+    assert_eq!(got[1]["edit_date"], 1583056800 + 300);
+    assert_eq!(got[2]["message_type"], "service");
+    assert_eq!(got[2]["user_id"], 22222222);
+}
+
+#[test]
+fn an_account_export_skips_what_it_cannot_import_and_its_edit_wins() {
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    const STUDY: &str = "-1002222222222";
+    // The webhook's copy of message 12, before its edit (the edit came while it was down).
+    let received = serde_json::json!({"update_id": 700, "message": {"message_id": 12, "date": 1767348060,
+        "chat": {"id": -1002222222222i64, "type": "supergroup", "title": "Study group"},
+        "from": {"id": 1001, "is_bot": false, "first_name": "Ana", "username": "ana"},
+        "text": "before the edit"}});
+    let day = lake.path().join("raw/telegram/context_date=2026-01-02");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::write(day.join("700.json"), received.to_string()).unwrap();
+
+    let account = fixture("account_2026.json");
+    let account = account.to_str().unwrap();
+    let (code, out, err) = tgpipe(&["import", account, "--local", dir, "--chat-id", STUDY]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for line in [
+        "Replies (replies, 1 messages): no chat of the Bot API has this type",
+        " (no type, 0 messages)",
+        "2 messages over 1 days; skipped 1 not exported by Telegram Desktop",
+    ] {
+        assert!(out.contains(line), "{line}:\n{out}");
+    }
+    let (code, json, _) = tgpipe(&[
+        "import",
+        account,
+        "--local",
+        dir,
+        "--chat-id",
+        STUDY,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        report["stored"], 0,
+        "a second import stores nothing: {report}"
+    );
+    assert_eq!(report["skipped_chats"].as_array().unwrap().len(), 2);
+
+    let got = rows(
+        dir,
+        "SELECT message_id, text, edit_date, user_username FROM telegram ORDER BY message_id",
+    );
+    assert_eq!(got.len(), 2, "one row per message: {got:?}");
+    // The edit only the export knows wins; the rest is the webhook's copy.
+    assert_eq!(got[1]["text"], "edited while the webhook was down");
+    assert_eq!(got[1]["edit_date"], 1767351600);
+    assert_eq!(got[1]["user_username"], "ana");
+}
