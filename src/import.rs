@@ -50,6 +50,8 @@ pub enum Skip {
     BadDate,
     /// Dated before Telegram began (August 2013): a date that cannot be right.
     BeforeTelegram,
+    /// Sent in the basic group a supergroup was made from, whose id is not known.
+    MigratedFromUnknown,
 }
 
 impl std::fmt::Display for Skip {
@@ -59,6 +61,9 @@ impl std::fmt::Display for Skip {
             Skip::NoDate => "without a date",
             Skip::BadDate => "with a date that cannot be read",
             Skip::BeforeTelegram => "dated before Telegram began (August 2013)",
+            Skip::MigratedFromUnknown => {
+                "sent in the basic group before it became a supergroup, whose id is unknown (--migrated-from ID imports them)"
+            }
         })
     }
 }
@@ -281,6 +286,50 @@ fn service_field(action: &str) -> (&'static str, Value) {
         ),
         _ => (lake::update::IMPORTED_SERVICE_FIELD, json!(action)),
     }
+}
+
+/// How Telegram Desktop shifts the ids of the messages a supergroup inherited from the basic
+/// group it was made from (and their replies' ids): they are exported inside the supergroup's
+/// chat, their ids less this.
+const MIGRATED_ID_SHIFT: i64 = 1_000_000_000;
+
+/// The message as the Bot API knows it: one of the basic group a supergroup was made from
+/// (a negative id in the export) goes back under that group's id (`migrated`: supergroup → basic
+/// group) with its real id, as the webhook stored it then; others unchanged.
+pub fn unmigrated(
+    chat: &ExportChat,
+    mut m: ExportMessage,
+    migrated: &std::collections::BTreeMap<i64, i64>,
+) -> Result<(ExportChat, ExportMessage), Unmapped> {
+    if m.id >= 0 {
+        return Ok((chat.clone(), m));
+    }
+    let from = *migrated
+        .get(&chat.id)
+        .ok_or(Unmapped::Skip(Skip::MigratedFromUnknown))?;
+    m.id += MIGRATED_ID_SHIFT;
+    m.reply_to_message_id = m
+        .reply_to_message_id
+        .map(|r| if r < 0 { r + MIGRATED_ID_SHIFT } else { r });
+    let group = ExportChat {
+        id: from,
+        kind: "group",
+        name: chat.name.clone(),
+    };
+    Ok((group, m))
+}
+
+/// [`unmigrated`], then [`to_update`]: the key it is stored under, its day and the update.
+pub fn map(
+    chat: &ExportChat,
+    m: ExportMessage,
+    tz: lake::TimeZone,
+    export_zone: Option<lake::TimeZone>,
+    migrated: &std::collections::BTreeMap<i64, i64>,
+) -> Result<(String, NaiveDate, Value), Unmapped> {
+    let (chat, m) = unmigrated(chat, m, migrated)?;
+    let (day, update) = to_update(&chat, &m, tz, export_zone)?;
+    Ok((lake::layout::imported_key(day, chat.id, m.id), day, update))
 }
 
 /// The Bot API `message` update for one exported message, and its day in `tz`.

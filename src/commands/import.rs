@@ -5,7 +5,7 @@
 //! writes nothing), then to store each message of a kept chat under a key that is the same on
 //! every import, so importing twice changes nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use super::args::{AwsArgs, Global, lake, zone};
-use crate::import::pipeline::{Resume, Source, check, chosen_chats, store};
+use crate::import::pipeline::{Resume, Source, check, chosen_chats, remove_superseded, store};
 use crate::lakes::Lake;
 use crate::ui::{Output, Printer, Progress, print_etl, status_line};
 
@@ -36,6 +36,11 @@ pub struct ImportArgs {
     /// The time zone of the computer that made the export, for exports without date_unixtime.
     #[arg(long, value_name = "TZ")]
     pub export_timezone: Option<String>,
+    /// The Bot API id (e.g. -4001234) of the basic group the exported supergroup was made from:
+    /// its messages (exported with negative ids) go back under it. Without it, the migrations
+    /// the stack has seen say.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub migrated_from: Option<i64>,
     /// With --local: the zone days are filed by (as `local poll --timezone`), default UTC. The
     /// stack's days are filed in its own zone.
     #[arg(long, value_name = "TZ", requires = "local")]
@@ -106,10 +111,31 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         .transpose()?;
     let (lake, tz, kept) = destination(global, &args).await?;
     let target = lake.raw()?;
+    let mut migrated: BTreeMap<i64, i64> = crate::health::migrations(&target)
+        .await?
+        .into_iter()
+        .map(|m| (m.to, m.from))
+        .collect();
 
     // First pass: every message must map, or nothing is written.
-    let (checked, sha256) = check(&args.export, &file, tz, export_zone)?;
+    let (checked, sha256) = check(&args.export, &file, tz, export_zone, &migrated)?;
     let kept = chosen_chats(&checked, kept, args.local.is_some())?;
+    if let Some(from) = args.migrated_from {
+        if !(-999_999_999_999..0).contains(&from) {
+            bail!(
+                "--migrated-from {from} is not a basic group's id: the Bot API's ids of basic groups are negative and not -100… (those are supergroups)"
+            );
+        }
+        // Said for every supergroup imported; a changed mapping means checking again.
+        for chat in checked.chats.iter().filter(|c| kept.contains(&c.chat.id)) {
+            migrated.insert(chat.chat.id, from);
+        }
+    }
+    let (checked, sha256) = if args.migrated_from.is_some() {
+        check(&args.export, &file, tz, export_zone, &migrated)?
+    } else {
+        (checked, sha256)
+    };
     let report = chat_report(printer, &checked, &kept);
     let days: BTreeSet<NaiveDate> = checked
         .chats
@@ -119,28 +145,37 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         .collect();
     let total: usize = report.iter().filter(|c| c.kept).map(|c| c.messages).sum();
 
-    // Where an earlier import of the same export, chats and zone stopped.
-    let resume = Resume::find(&target, &sha256, &kept, tz, total, args.restart).await?;
+    let source = Source {
+        path: &args.export,
+        file: &file,
+        tz,
+        export_zone,
+        kept: &kept,
+        migrated: &migrated,
+    };
+    // Where an earlier import of the same export and settings stopped.
+    let resume = Resume::find(&target, &source, &sha256, total, args.restart).await?;
     let resume_from = resume.from;
     say_resumed(printer, resume_from, total);
 
     // Second pass: store, many at once.
     let progress = Progress::counted(printer, total as u64, "storing messages");
     progress.set_position(resume_from as u64);
-    let stored = store(
-        Source {
-            path: &args.export,
-            file: &file,
-            tz,
-            export_zone,
-            kept: &kept,
-        },
-        &target,
-        resume,
-        &|n| progress.set_position(n as u64),
-    )
+    let stored = store(&source, &target, &resume, &|n| {
+        progress.set_position(n as u64)
+    })
     .await?;
     progress.done();
+    // An earlier import with another zone: what it filed elsewhere goes, and its days are
+    // rebuilt too.
+    let refiled = remove_superseded(&source, &target, &resume).await?;
+    if !refiled.is_empty() {
+        printer.line(format_args!(
+            "  removed what an earlier import of this export with other settings filed elsewhere ({} days)",
+            refiled.len()
+        ));
+    }
+    let days: BTreeSet<NaiveDate> = days.into_iter().chain(refiled).collect();
     say_stored(printer, &report, stored, days.len(), args.no_etl);
     let summary = if args.no_etl || days.is_empty() {
         None

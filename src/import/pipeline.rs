@@ -10,21 +10,61 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{ExportChat, ImportError, Skip, SkippedChat, Unmapped, read_export, to_update};
+use super::{ExportChat, ImportError, Skip, SkippedChat, Unmapped, map, read_export};
 
 /// Objects stored at once.
 const CONCURRENT_PUTS: usize = 16;
 
 /// How far an import of one export got: the first `stored` messages of the chosen chats, in the
 /// export's order, are stored. Kept in the raw store (`imports/{sha256}.json`); valid only for
-/// the same chats and zone, since those decide which messages there are and their keys.
+/// the same chats, zones, migrations and mapping, since those decide which messages there are
+/// and their keys. One made with other settings is superseded: its objects that the new import
+/// does not make again are removed (a changed zone re-files messages under other days).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Checkpoint {
     pub export_sha256: String,
     pub chats: Vec<i64>,
     pub timezone: String,
+    /// `--export-timezone`, for exports without unix times.
+    #[serde(default)]
+    pub export_timezone: Option<String>,
+    /// Supergroup → the basic group it was made from.
+    #[serde(default)]
+    pub migrated: Vec<(i64, i64)>,
+    /// [`MAPPING_VERSION`] of the tgpipe that made it (0: before versions were recorded).
+    #[serde(default)]
+    pub mapping: u32,
     pub stored: usize,
     pub done: bool,
+    /// An earlier import of the export with other settings, whose objects this one re-files:
+    /// kept here until they are removed, so that an interrupted import still removes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<Box<Checkpoint>>,
+}
+
+/// The version of how messages map to objects (keys, days): a checkpoint of another cannot be
+/// continued, nor its objects recomputed.
+pub const MAPPING_VERSION: u32 = 2;
+
+impl Checkpoint {
+    /// Whether an import with `other`'s settings makes the same objects.
+    fn same_objects(&self, other: &Checkpoint) -> bool {
+        (
+            &self.export_sha256,
+            &self.chats,
+            &self.timezone,
+            &self.export_timezone,
+            &self.migrated,
+            self.mapping,
+        ) == (
+            &other.export_sha256,
+            &other.chats,
+            &other.timezone,
+            &other.export_timezone,
+            &other.migrated,
+            other.mapping,
+        )
+    }
 }
 
 /// How often a long import records how far it got.
@@ -71,6 +111,7 @@ pub fn check(
     file: &str,
     tz: lake::TimeZone,
     export_zone: Option<lake::TimeZone>,
+    migrated: &BTreeMap<i64, i64>,
 ) -> anyhow::Result<(Checked, String)> {
     let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
     let mut reader = Hashing {
@@ -82,8 +123,9 @@ pub fn check(
     let mut per_chat: BTreeMap<i64, Tally> = BTreeMap::new();
     let export = read_export(file, &mut reader, &mut |chat, m| {
         let entry = per_chat.entry(chat.id).or_default();
-        match to_update(chat, &m, tz, export_zone) {
-            Ok((day, _)) => {
+        let id = m.id;
+        match map(chat, m, tz, export_zone, migrated) {
+            Ok((_, day, _)) => {
                 entry.0 += 1;
                 entry.1.insert(day);
             }
@@ -92,7 +134,7 @@ pub fn check(
                 return Err(ImportError::BadMessage {
                     file: file.to_owned(),
                     chat: chat.id,
-                    message_id: m.id,
+                    message_id: id,
                     why,
                 });
             }
@@ -169,6 +211,8 @@ pub struct Source<'a> {
     pub tz: lake::TimeZone,
     pub export_zone: Option<lake::TimeZone>,
     pub kept: &'a BTreeSet<i64>,
+    /// Supergroup → the basic group it was made from.
+    pub migrated: &'a BTreeMap<i64, i64>,
 }
 
 /// Where the import records how far it got, and where it starts.
@@ -178,46 +222,69 @@ pub struct Resume {
     /// The messages (of the chosen chats, in the export's order) already stored.
     pub from: usize,
     pub total: usize,
+    /// An earlier import of the same export with other settings (zone, migrations), whose
+    /// objects this one re-files.
+    pub superseded: Option<Checkpoint>,
+}
+
+impl Source<'_> {
+    /// The checkpoint an import of this source starts from.
+    fn checkpoint(&self, sha256: &str) -> Checkpoint {
+        Checkpoint {
+            export_sha256: sha256.to_owned(),
+            chats: self.kept.iter().copied().collect(),
+            timezone: self.tz.name().to_owned(),
+            export_timezone: self.export_zone.map(|z| z.name().to_owned()),
+            migrated: self
+                .migrated
+                .iter()
+                .map(|(to, from)| (*to, *from))
+                .collect(),
+            mapping: MAPPING_VERSION,
+            stored: 0,
+            done: false,
+            supersedes: None,
+        }
+    }
 }
 
 impl Resume {
-    /// Where an earlier import of the same export (`sha256`), chats and zone stopped, read from
-    /// `target`; from the start with `restart`, or when no earlier import matches.
+    /// Where an earlier import of the same export and settings stopped, read from `target`;
+    /// from the start with `restart`, or when no earlier import matches. An earlier import of
+    /// the same export with other settings is superseded.
     pub async fn find(
         target: &Target,
+        source: &Source<'_>,
         sha256: &str,
-        kept: &BTreeSet<i64>,
-        tz: lake::TimeZone,
         total: usize,
         restart: bool,
     ) -> anyhow::Result<Resume> {
         let key = lake::layout::import_checkpoint_key(sha256);
-        let checkpoint = Checkpoint {
-            export_sha256: sha256.to_owned(),
-            chats: kept.iter().copied().collect(),
-            timezone: tz.name().to_owned(),
-            stored: 0,
-            done: false,
+        let mut checkpoint = source.checkpoint(sha256);
+        let earlier = match target.get_opt(&key).await? {
+            Some(bytes) => serde_json::from_slice::<Checkpoint>(&bytes).ok(),
+            None => None,
         };
-        let earlier =
-            match target.get_opt(&key).await? {
-                Some(bytes) if !restart => serde_json::from_slice::<Checkpoint>(&bytes)
-                    .ok()
-                    .filter(|c| {
-                        (&c.export_sha256, &c.chats, &c.timezone)
-                            == (
-                                &checkpoint.export_sha256,
-                                &checkpoint.chats,
-                                &checkpoint.timezone,
-                            )
-                    }),
-                _ => None,
-            };
+        let (from, superseded) = match earlier {
+            // The same import again (or continued): what it superseded, if not yet removed.
+            Some(e) if e.same_objects(&checkpoint) => (
+                if restart { 0 } else { e.stored.min(total) },
+                e.supersedes.map(|s| *s),
+            ),
+            // Only a checkpoint of this mapping can say which objects it made.
+            Some(mut e) if e.mapping == MAPPING_VERSION => {
+                e.supersedes = None;
+                (0, Some(e))
+            }
+            _ => (0, None),
+        };
+        checkpoint.supersedes = superseded.clone().map(Box::new);
         Ok(Resume {
             key,
             checkpoint,
-            from: earlier.map_or(0, |c| c.stored.min(total)),
+            from,
             total,
+            superseded,
         })
     }
 
@@ -250,6 +317,7 @@ fn read_objects(
         source.kept.clone(),
     );
     let (tz, export_zone) = (source.tz, source.export_zone);
+    let migrated = source.migrated.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let f = std::fs::File::open(&path).with_context(|| format!("cannot open {file_name}"))?;
         let mut index = 0usize;
@@ -258,7 +326,7 @@ fn read_objects(
                 return Ok(());
             }
             // As the check counted them: skipped messages are not among the stored.
-            let (day, update) = match to_update(chat, &m, tz, export_zone) {
+            let (key, _, update) = match map(chat, m, tz, export_zone, &migrated) {
                 Ok(mapped) => mapped,
                 Err(Unmapped::Skip(_)) => return Ok(()),
                 Err(Unmapped::Stop(why)) => return Err(ImportError::Stopped(why)),
@@ -267,7 +335,6 @@ fn read_objects(
             if index <= skip {
                 return Ok(());
             }
-            let key = lake::layout::imported_key(day, chat.id, m.id);
             let body = Bytes::from(update.to_string());
             tx.blocking_send((index - 1, key, body))
                 .map_err(|_| ImportError::Stopped("storing stopped".to_owned()))
@@ -279,16 +346,16 @@ fn read_objects(
 /// Stores every message of the kept chats from `resume.from` on; returns how many it stored.
 /// `at` hears how many are stored, counting from the export's first.
 pub async fn store(
-    source: Source<'_>,
+    source: &Source<'_>,
     target: &Target,
-    resume: Resume,
+    resume: &Resume,
     at: &dyn Fn(usize),
 ) -> anyhow::Result<usize> {
     if resume.from >= resume.total {
         return Ok(0);
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Object>(CONCURRENT_PUTS * 4);
-    let reader = read_objects(&source, resume.from, tx);
+    let reader = read_objects(source, resume.from, tx);
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
@@ -338,4 +405,74 @@ pub async fn store(
     read?;
     resume.record(target, resume.total, true).await?;
     Ok(stored)
+}
+
+/// The objects an import of `source`'s export with `settings` makes, with their days.
+fn objects_of(
+    path: &std::path::Path,
+    file: &str,
+    settings: &Checkpoint,
+) -> anyhow::Result<BTreeSet<(String, NaiveDate)>> {
+    let tz = lake::day::parse_time_zone(&settings.timezone)?;
+    let export_zone = settings
+        .export_timezone
+        .as_deref()
+        .map(lake::day::parse_time_zone)
+        .transpose()?;
+    let migrated: BTreeMap<i64, i64> = settings.migrated.iter().copied().collect();
+    let kept: BTreeSet<i64> = settings.chats.iter().copied().collect();
+    let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
+    let mut objects = BTreeSet::new();
+    read_export(file, reader, &mut |chat, m| {
+        if kept.contains(&chat.id)
+            && let Ok((key, day, _)) = map(chat, m, tz, export_zone, &migrated)
+        {
+            objects.insert((key, day));
+        }
+        Ok(())
+    })?;
+    Ok(objects)
+}
+
+/// Removes what an earlier import of the same export with other settings stored and this one
+/// did not store again (a message re-filed under another day by a corrected zone), once this
+/// one is stored whole; returns the days they were under, to rebuild.
+pub async fn remove_superseded(
+    source: &Source<'_>,
+    target: &Target,
+    resume: &Resume,
+) -> anyhow::Result<BTreeSet<NaiveDate>> {
+    let Some(old) = resume.superseded.clone() else {
+        return Ok(BTreeSet::new());
+    };
+    let (path, file, new) = (
+        source.path.to_owned(),
+        source.file.to_owned(),
+        resume.checkpoint.clone(),
+    );
+    let gone = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let kept = objects_of(&path, &file, &new)?;
+        Ok(objects_of(&path, &file, &old)?
+            .into_iter()
+            .filter(|o| !kept.contains(o))
+            .collect::<Vec<_>>())
+    })
+    .await
+    .context("reading the export again stopped")??;
+    futures::stream::iter(gone.iter().map(|(key, _)| target.delete(key)))
+        .buffer_unordered(CONCURRENT_PUTS)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    let done = Checkpoint {
+        stored: resume.total,
+        done: true,
+        supersedes: None,
+        ..resume.checkpoint.clone()
+    };
+    target
+        .put(&resume.key, Bytes::from(serde_json::to_vec(&done)?))
+        .await?;
+    Ok(gone.into_iter().map(|(_, day)| day).collect())
 }

@@ -49,16 +49,16 @@ fn an_export_from_2020_imports_with_its_zone_back_to_2013() {
     let (code, json, err) = tgpipe(&args);
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(report["stored"], 3, "{report}");
+    assert_eq!(report["stored"], 4, "{report}");
     assert_eq!(report["chats"][0]["skipped"]["unsupported"], 1, "{report}");
     let (code, text, _) = tgpipe(&["import", export, "--local", dir, "--export-timezone", "UTC"]);
     assert_eq!(code, 0);
     assert!(
-        text.contains("3 messages over 2 days; skipped 1 not exported by Telegram Desktop"),
+        text.contains("4 messages over 2 days; skipped 1 not exported by Telegram Desktop"),
         "{text}"
     );
     assert!(
-        text.contains("stored all 3 messages"),
+        text.contains("stored all 4 messages"),
         "a second import stores nothing: {text}"
     );
 
@@ -66,7 +66,7 @@ fn an_export_from_2020_imports_with_its_zone_back_to_2013() {
         dir,
         "SELECT message_id, user_id, user_is_bot, text, message_type, reply_to_message_id, edit_date, \"date\", CAST(context_date AS VARCHAR) AS day FROM telegram ORDER BY message_id",
     );
-    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got.len(), 4, "{got:?}");
     // Telegram's first years are in the table.
     assert_eq!(got[0]["day"], "2013-09-01");
     assert_eq!(got[0]["user_id"], 22222222);
@@ -81,6 +81,33 @@ fn an_export_from_2020_imports_with_its_zone_back_to_2013() {
     assert_eq!(got[1]["edit_date"], 1583056800 + 300);
     assert_eq!(got[2]["message_type"], "service");
     assert_eq!(got[2]["user_id"], 22222222);
+    assert_eq!(got[3]["day"], "2020-03-01");
+
+    // The export was made in São Paulo after all: 22:30 there is 01:30 UTC the next day. The
+    // import re-files it, and what it had filed under the wrong day goes: one row, one object.
+    let args = [
+        "import",
+        export,
+        "--local",
+        dir,
+        "--export-timezone",
+        "America/Sao_Paulo",
+    ];
+    let (code, out, err) = tgpipe(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed what an earlier import"), "{out}");
+    let night = rows(
+        dir,
+        "SELECT CAST(context_date AS VARCHAR) AS day FROM telegram WHERE message_id = 5",
+    );
+    assert_eq!(night, [serde_json::json!({"day": "2020-03-02"})]);
+    let objects = testkit::files(&lake.path().join("raw/telegram"));
+    let fives: Vec<&String> = objects
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.ends_with("_5.json"))
+        .collect();
+    assert_eq!(fives.len(), 1, "{fives:?}");
 }
 
 #[test]
@@ -135,4 +162,102 @@ fn an_account_export_skips_what_it_cannot_import_and_its_edit_wins() {
     assert_eq!(got[1]["text"], "edited while the webhook was down");
     assert_eq!(got[1]["edit_date"], 1767351600);
     assert_eq!(got[1]["user_username"], "ana");
+}
+
+/// A supergroup made from a basic group: Telegram Desktop exports the group's messages inside
+/// the supergroup's chat with ids shifted by −1,000,000,000. They go back under the basic group's
+/// id with their real ids (as the webhook stored them then), from `--migrated-from` or the
+/// migrations the stack noted; without either they are skipped and counted, never misfiled.
+#[test]
+fn a_supergroups_history_from_its_basic_group_is_one_row_per_message_under_the_group() {
+    const GROUP: i64 = -4005005;
+    const SUPER: i64 = -1003333333333;
+    let export = fixture("migrated.json");
+    let export = export.to_str().unwrap();
+
+    // Nothing says which group it was: its messages are counted, not stored.
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let (code, out, err) = tgpipe(&["import", export, "--local", dir]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("2 messages over 1 days; skipped 4 sent in the basic group"),
+        "{out}"
+    );
+
+    // The webhook's copy of the group's second message, from before the migration.
+    let received = serde_json::json!({"update_id": 800, "message": {"message_id": 2, "date": 1711962300,
+        "chat": {"id": GROUP, "type": "group", "title": "Grown club"},
+        "from": {"id": 1001, "is_bot": false, "first_name": "Ana", "username": "ana"},
+        "text": "hello small group"}});
+    let day = lake.path().join("raw/telegram/context_date=2024-04-01");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::write(day.join("800.json"), received.to_string()).unwrap();
+    let gid = GROUP.to_string();
+    let (code, out, err) = tgpipe(&["import", export, "--local", dir, "--migrated-from", &gid]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let got = rows(
+        dir,
+        "SELECT chat_id, message_id, reply_to_message_id, update_id FROM telegram ORDER BY chat_id DESC, message_id",
+    );
+    let got: Vec<(i64, i64, Option<i64>, i64)> = got
+        .iter()
+        .map(|r| {
+            (
+                r["chat_id"].as_i64().unwrap(),
+                r["message_id"].as_i64().unwrap(),
+                r["reply_to_message_id"].as_i64(),
+                r["update_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (GROUP, 1, None, 0),
+            (GROUP, 2, None, 800),
+            (GROUP, 3, Some(2), 0),
+            (GROUP, 4, None, 0),
+            (SUPER, 1, None, 0),
+            (SUPER, 2, Some(1), 0),
+        ],
+        "one row per message, under the chat it was sent in"
+    );
+
+    // The same from the migration the stack noted, without the flag.
+    let noted = tempfile::tempdir().unwrap();
+    let note = noted
+        .path()
+        .join("raw")
+        .join(lake::layout::migrated_key(GROUP, SUPER));
+    std::fs::create_dir_all(note.parent().unwrap()).unwrap();
+    std::fs::write(&note, b"{}").unwrap();
+    let ndir = noted.path().to_str().unwrap();
+    let (code, _, err) = tgpipe(&["import", export, "--local", ndir]);
+    assert_eq!(code, 0, "{err}");
+    let n = rows(
+        ndir,
+        "SELECT count(*) AS n FROM telegram WHERE chat_id = -4005005",
+    );
+    assert_eq!(n, [serde_json::json!({"n": 4})]);
+    // A supergroup's id is no basic group's.
+    let (code, _, err) = tgpipe(&[
+        "import",
+        export,
+        "--local",
+        ndir,
+        "--migrated-from",
+        "-1001",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tgpipe(&[
+        "import",
+        export,
+        "--local",
+        ndir,
+        "--migrated-from",
+        "-1009999999999",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a basic group's id"), "{err}");
 }
