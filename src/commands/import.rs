@@ -33,7 +33,8 @@ pub struct ImportArgs {
     /// --local: the export's one chat).
     #[arg(long = "chat-id", allow_hyphen_values = true)]
     pub chat_ids: Vec<i64>,
-    /// The time zone of the computer that made the export, for exports without date_unixtime.
+    /// The time zone of the computer that made the export, for exports without date_unixtime
+    /// (Telegram Desktop before 2021); default: the stack's zone (`--timezone` with --local).
     #[arg(long, value_name = "TZ")]
     pub export_timezone: Option<String>,
     /// The Bot API id (e.g. -4001234) of the basic group the exported supergroup was made from:
@@ -104,12 +105,15 @@ impl ChatImport {
 pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus> {
     let printer = Printer::new(args.output);
     let file = args.export.display().to_string();
-    let export_zone = args
+    let explicit_zone = args
         .export_timezone
         .as_deref()
         .map(lake::day::parse_time_zone)
         .transpose()?;
     let (lake, tz, kept) = destination(global, &args).await?;
+    // An export with local times only is read in the stack's zone unless told otherwise; a
+    // later import with the right zone re-files what differs.
+    let export_zone = Some(explicit_zone.unwrap_or(tz));
     let target = lake.raw()?;
     let mut migrated: BTreeMap<i64, i64> = crate::health::migrations(&target)
         .await?
@@ -120,6 +124,11 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     // First pass: every message must map, or nothing is written.
     let (checked, sha256) = check(&args.export, &file, tz, export_zone, &migrated)?;
     let kept = chosen_chats(&checked, kept, args.local.is_some())?;
+    if explicit_zone.is_none() && checked.local_times > 0 {
+        printer.line(format_args!(
+            "  this export has local times only (Telegram Desktop before 2021): read in {tz}; if the computer that made it was in another zone, import it again with --export-timezone ZONE (what that files under other days is moved)"
+        ));
+    }
     if let Some(from) = args.migrated_from {
         if !(-999_999_999_999..0).contains(&from) {
             bail!(

@@ -89,6 +89,8 @@ pub struct CheckedChat {
 pub struct Checked {
     pub chats: Vec<CheckedChat>,
     pub skipped: Vec<SkippedChat>,
+    /// Messages dated in local time only (an export without `date_unixtime`).
+    pub local_times: usize,
 }
 
 /// A reader that hashes what passes through it: the export's SHA-256 names its checkpoint.
@@ -121,8 +123,12 @@ pub fn check(
     /// A chat's messages that map, their days, and those skipped by why.
     type Tally = (usize, BTreeSet<NaiveDate>, BTreeMap<Skip, usize>);
     let mut per_chat: BTreeMap<i64, Tally> = BTreeMap::new();
+    let mut local_times = 0;
     let export = read_export(file, &mut reader, &mut |chat, m| {
         let entry = per_chat.entry(chat.id).or_default();
+        if m.date_unixtime.is_none() && m.date.is_some() {
+            local_times += 1;
+        }
         let id = m.id;
         match map(chat, m, tz, export_zone, migrated) {
             Ok((_, day, _)) => {
@@ -163,6 +169,7 @@ pub fn check(
         Checked {
             chats,
             skipped: export.skipped,
+            local_times,
         },
         hex,
     ))
