@@ -5,9 +5,12 @@
 //! whole account (`chats.list`, each with the same fields). Memory stays bounded whatever the
 //! export's size: only one message is held at a time.
 
+mod fields;
 pub mod pipeline;
 mod reader;
+pub mod supersede;
 
+use fields::{edit_date, peer, sender_fields, unix_date};
 pub use reader::{Each, Export, SkippedChat, read_export};
 
 use chrono::NaiveDate;
@@ -75,12 +78,6 @@ pub enum Unmapped {
     Skip(Skip),
     Stop(String),
 }
-
-/// Bot API ids of Telegram's own senders: a group's anonymous administrator, a user posting as
-/// a channel, and Telegram's service account (a linked channel's posts in its discussion group).
-const ANONYMOUS_ADMIN: (i64, &str, &str) = (1087968824, "Group", "GroupAnonymousBot");
-const AS_CHANNEL: (i64, &str, &str) = (136817688, "Channel", "Channel_Bot");
-const TELEGRAM: i64 = 777000;
 
 /// One chat of an export, with the id the Bot API (and so the stack) knows it by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,101 +163,6 @@ pub fn plain_text(text: &Value) -> String {
             })
             .collect(),
         _ => String::new(),
-    }
-}
-
-/// `user123` → (123, a user), `channel456` → (456, a channel); a bare number (older exports) is
-/// a user.
-fn peer(id: &Value) -> Option<(i64, bool)> {
-    let id = match id {
-        Value::Number(n) => return Some((n.as_i64()?, false)),
-        Value::String(s) => s.as_str(),
-        _ => return None,
-    };
-    if let Some(n) = id.strip_prefix("user") {
-        return Some((n.parse().ok()?, false));
-    }
-    Some((id.strip_prefix("channel")?.parse().ok()?, true))
-}
-
-/// The message's time, in UTC seconds: `date_unixtime`, or (older exports) `date`, the exporting
-/// computer's local time, read in `export_zone`.
-fn unix_date(m: &ExportMessage, export_zone: Option<lake::TimeZone>) -> Result<i64, Unmapped> {
-    if let Some(t) = &m.date_unixtime {
-        return t.parse().map_err(|_| Unmapped::Skip(Skip::BadDate));
-    }
-    let date = m.date.as_deref().ok_or(Unmapped::Skip(Skip::NoDate))?;
-    local_time(date, export_zone)
-}
-
-/// A local time of an older export (no unix times), read in the zone of the computer that
-/// exported it.
-fn local_time(date: &str, export_zone: Option<lake::TimeZone>) -> Result<i64, Unmapped> {
-    let Some(zone) = export_zone else {
-        return Err(Unmapped::Stop(
-            "the export has no date_unixtime (an older Telegram Desktop): pass --export-timezone, the zone of the computer that exported it".to_owned(),
-        ));
-    };
-    let local = chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S")
-        .map_err(|_| Unmapped::Skip(Skip::BadDate))?;
-    use chrono::TimeZone as _;
-    zone.from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.timestamp())
-        .ok_or(Unmapped::Skip(Skip::BadDate))
-}
-
-/// When the message was last edited: `edited_unixtime`, or (older exports) `edited` in local
-/// time, where the first day of 1970 means never.
-fn edit_date(
-    m: &ExportMessage,
-    export_zone: Option<lake::TimeZone>,
-) -> Result<Option<i64>, Unmapped> {
-    if let Some(t) = &m.edited_unixtime {
-        return t
-            .parse()
-            .map(Some)
-            .map_err(|_| Unmapped::Skip(Skip::BadDate));
-    }
-    match m.edited.as_deref() {
-        None => Ok(None),
-        Some(e) if e.starts_with("1970-01-01") => Ok(None),
-        Some(e) => local_time(e, export_zone).map(Some),
-    }
-}
-
-/// The `from` (and `sender_chat`) the Bot API gives a message whose sender is `sender`, so that
-/// an imported copy maps as the webhook's does: a group's anonymous administrator and a user
-/// posting as a channel are Telegram's bots with the chat as sender; a channel's own posts have
-/// no `from`.
-fn sender_fields(
-    message: &mut Value,
-    chat: &ExportChat,
-    sender: Option<(i64, bool)>,
-    name: Option<&str>,
-) {
-    let bot = |(id, first, username): (i64, &str, &str)| json!({"id": id, "is_bot": true, "first_name": first, "username": username});
-    match sender {
-        Some((id, true)) => {
-            let sender_chat = -(1_000_000_000_000 + id);
-            if chat.kind == "channel" {
-                message["sender_chat"] =
-                    json!({"id": sender_chat, "type": "channel", "title": name.unwrap_or("")});
-            } else if sender_chat == chat.id {
-                message["sender_chat"] = message["chat"].clone();
-                message["from"] = bot(ANONYMOUS_ADMIN);
-            } else {
-                message["sender_chat"] =
-                    json!({"id": sender_chat, "type": "channel", "title": name.unwrap_or("")});
-                message["from"] = bot(AS_CHANNEL);
-            }
-        }
-        // A deleted account has a null `from` name but still an id.
-        Some((id, false)) => {
-            let is_bot = [ANONYMOUS_ADMIN.0, AS_CHANNEL.0, TELEGRAM].contains(&id);
-            message["from"] = json!({"id": id, "is_bot": is_bot, "first_name": name.unwrap_or("Deleted Account")});
-        }
-        None => {}
     }
 }
 
@@ -405,153 +307,4 @@ pub fn to_update(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn export_ids_become_the_bot_apis() {
-        assert_eq!(
-            bot_api_chat(1234567890, "private_supergroup"),
-            Some((-1001234567890, "supergroup"))
-        );
-        assert_eq!(
-            bot_api_chat(1234567890, "public_channel"),
-            Some((-1001234567890, "channel"))
-        );
-        assert_eq!(
-            bot_api_chat(4001234, "private_group"),
-            Some((-4001234, "group"))
-        );
-        assert_eq!(bot_api_chat(1002, "personal_chat"), Some((1002, "private")));
-        assert_eq!(bot_api_chat(1, "something_new"), None);
-    }
-
-    #[test]
-    fn an_older_export_without_unix_times_needs_its_zone() {
-        let chat = ExportChat {
-            id: -1,
-            kind: "group",
-            name: "g".into(),
-        };
-        let m = ExportMessage {
-            id: 1,
-            kind: "message".into(),
-            date: Some("2024-05-01T21:30:00".into()),
-            text: Some(Value::String("hi".into())),
-            ..ExportMessage::default()
-        };
-        let Err(Unmapped::Stop(err)) = to_update(&chat, &m, chrono_tz::UTC, None) else {
-            panic!("an older export without its zone stops the import");
-        };
-        assert!(err.contains("--export-timezone"), "{err}");
-        // 21:30 in São Paulo is 00:30 UTC the next day.
-        let zone = lake::day::parse_time_zone("America/Sao_Paulo").unwrap();
-        let (day, update) = to_update(&chat, &m, chrono_tz::UTC, Some(zone)).unwrap();
-        assert_eq!(day.to_string(), "2024-05-02");
-        assert_eq!(update["message"]["date"], 1714609800);
-        assert_eq!(update[IMPORTED_FIELD], true);
-    }
-
-    fn group() -> ExportChat {
-        ExportChat {
-            id: -1001234567890,
-            kind: "supergroup",
-            name: "g".into(),
-        }
-    }
-
-    fn message(json: Value) -> ExportMessage {
-        serde_json::from_value(json).unwrap()
-    }
-
-    #[test]
-    fn an_export_from_before_mid_2021_maps_numeric_ids_and_local_edits() {
-        let zone = Some(chrono_tz::UTC);
-        let old = message(
-            json!({"id": 5, "type": "message", "date": "2020-03-01T10:00:00",
-            "edited": "1970-01-01T05:00:00", "from": "Ana", "from_id": 22222222, "text": "oi"}),
-        );
-        let (_, u) = to_update(&group(), &old, chrono_tz::UTC, zone).unwrap();
-        assert_eq!(u["message"]["from"]["id"], 22222222);
-        assert_eq!(u["message"]["from"]["is_bot"], false);
-        assert!(
-            u["message"].get("edit_date").is_none(),
-            "1970 means never edited"
-        );
-        let edited = message(
-            json!({"id": 6, "type": "message", "date": "2020-03-01T10:00:00",
-            "edited": "2020-03-01T10:05:00", "from_id": 22222222, "text": "oi!"}),
-        );
-        let (_, u) = to_update(&group(), &edited, chrono_tz::UTC, zone).unwrap();
-        assert_eq!(
-            u["message"]["edit_date"],
-            u["message"]["date"].as_i64().unwrap() + 300
-        );
-        let service = message(
-            json!({"id": 7, "type": "service", "date": "2020-03-01T10:00:00",
-            "actor": "Ana", "actor_id": 22222222, "action": "pin_message"}),
-        );
-        let (_, u) = to_update(&group(), &service, chrono_tz::UTC, zone).unwrap();
-        assert_eq!(u["message"]["from"]["id"], 22222222);
-    }
-
-    #[test]
-    fn what_cannot_be_mapped_is_skipped_with_its_reason() {
-        let skip = |m: Value| to_update(&group(), &message(m), chrono_tz::UTC, None).unwrap_err();
-        assert_eq!(
-            skip(json!({"id": 1, "type": "unsupported"})),
-            Unmapped::Skip(Skip::Unsupported)
-        );
-        assert_eq!(
-            skip(json!({"id": 2, "type": "message", "text": "?"})),
-            Unmapped::Skip(Skip::NoDate)
-        );
-        assert_eq!(
-            skip(json!({"id": 3, "type": "message", "date_unixtime": "soon"})),
-            Unmapped::Skip(Skip::BadDate)
-        );
-        assert_eq!(
-            skip(json!({"id": 4, "type": "message", "date_unixtime": "1000000000"})),
-            Unmapped::Skip(Skip::BeforeTelegram)
-        );
-        // Telegram's first weeks are kept.
-        let first = message(json!({"id": 5, "type": "message", "date_unixtime": "1377000000"}));
-        let (day, _) = to_update(&group(), &first, chrono_tz::UTC, None).unwrap();
-        assert_eq!(day.to_string(), "2013-08-20");
-    }
-
-    #[test]
-    fn a_message_sent_as_the_group_or_as_a_channel_maps_as_the_webhooks() {
-        let as_group = message(
-            json!({"id": 1, "type": "message", "date_unixtime": "1714556400",
-            "from": "g", "from_id": "channel1234567890", "text": "hi"}),
-        );
-        let (_, u) = to_update(&group(), &as_group, chrono_tz::UTC, None).unwrap();
-        assert_eq!(u["message"]["from"]["username"], "GroupAnonymousBot");
-        assert_eq!(u["message"]["from"]["is_bot"], true);
-        assert_eq!(u["message"]["sender_chat"]["id"], -1001234567890i64);
-        let as_channel = message(
-            json!({"id": 2, "type": "message", "date_unixtime": "1714556400",
-            "from": "News", "from_id": "channel999", "text": "hi"}),
-        );
-        let (_, u) = to_update(&group(), &as_channel, chrono_tz::UTC, None).unwrap();
-        assert_eq!(u["message"]["from"]["username"], "Channel_Bot");
-        assert_eq!(u["message"]["sender_chat"]["id"], -1000000000999i64);
-        let channel = ExportChat {
-            id: -1000000000999,
-            kind: "channel",
-            name: "News".into(),
-        };
-        let (_, u) = to_update(&channel, &as_channel, chrono_tz::UTC, None).unwrap();
-        assert!(
-            u["message"].get("from").is_none(),
-            "a channel's post has no sender"
-        );
-        let telegram = message(
-            json!({"id": 3, "type": "message", "date_unixtime": "1714556400",
-            "from": "Telegram", "from_id": "user777000", "text": "forwarded"}),
-        );
-        let (_, u) = to_update(&group(), &telegram, chrono_tz::UTC, None).unwrap();
-        assert_eq!(u["message"]["from"]["is_bot"], true);
-    }
-}
+mod tests;

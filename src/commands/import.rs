@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use super::args::{AwsArgs, Global, lake, zone};
-use crate::import::pipeline::{Resume, Source, check, chosen_chats, remove_superseded, store};
+use crate::import::pipeline::{Resume, Source, check, chosen_chats, store};
+use crate::import::supersede::remove_superseded;
 use crate::lakes::Lake;
 use crate::ui::{Output, Printer, Progress, print_etl, status_line};
 
@@ -129,18 +130,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
             "  this export has local times only (Telegram Desktop before 2021): read in {tz}; if the computer that made it was in another zone, import it again with --export-timezone ZONE (what that files under other days is moved)"
         ));
     }
-    if let Some(from) = args.migrated_from {
-        if !(-999_999_999_999..0).contains(&from) {
-            bail!(
-                "--migrated-from {from} is not a basic group's id: the Bot API's ids of basic groups are negative and not -100… (those are supergroups)"
-            );
-        }
-        // Said for every supergroup imported; a changed mapping means checking again.
-        for chat in checked.chats.iter().filter(|c| kept.contains(&c.chat.id)) {
-            migrated.insert(chat.chat.id, from);
-        }
-    }
-    let (checked, sha256) = if args.migrated_from.is_some() {
+    let (checked, sha256) = if migrated_from(args.migrated_from, &checked, &kept, &mut migrated)? {
         check(&args.export, &file, tz, export_zone, &migrated)?
     } else {
         (checked, sha256)
@@ -162,28 +152,8 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         kept: &kept,
         migrated: &migrated,
     };
-    // Where an earlier import of the same export and settings stopped.
-    let resume = Resume::find(&target, &source, &sha256, total, args.restart).await?;
-    let resume_from = resume.from;
-    say_resumed(printer, resume_from, total);
-
-    // Second pass: store, many at once.
-    let progress = Progress::counted(printer, total as u64, "storing messages");
-    progress.set_position(resume_from as u64);
-    let stored = store(&source, &target, &resume, &|n| {
-        progress.set_position(n as u64)
-    })
-    .await?;
-    progress.done();
-    // An earlier import with another zone: what it filed elsewhere goes, and its days are
-    // rebuilt too.
-    let refiled = remove_superseded(&source, &target, &resume).await?;
-    if !refiled.is_empty() {
-        printer.line(format_args!(
-            "  removed what an earlier import of this export with other settings filed elsewhere ({} days)",
-            refiled.len()
-        ));
-    }
+    let (stored, resume_from, refiled) =
+        store_all(printer, &target, &source, &sha256, total, args.restart).await?;
     let days: BTreeSet<NaiveDate> = days.into_iter().chain(refiled).collect();
     say_stored(printer, &report, stored, days.len(), args.no_etl);
     let summary = if args.no_etl || days.is_empty() {
@@ -207,6 +177,36 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         s.into_result()?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// The second pass: from where an earlier import of the same export and settings stopped, every
+/// message stored, many at once; then what an earlier import with other settings filed elsewhere
+/// removed. Returns the messages stored, those stored before, and the days of those removed.
+async fn store_all(
+    printer: Printer,
+    target: &lake::Storage,
+    source: &Source<'_>,
+    sha256: &str,
+    total: usize,
+    restart: bool,
+) -> anyhow::Result<(usize, usize, BTreeSet<NaiveDate>)> {
+    let resume = Resume::find(target, source, sha256, total, restart).await?;
+    say_resumed(printer, resume.from, total);
+    let progress = Progress::counted(printer, total as u64, "storing messages");
+    progress.set_position(resume.from as u64);
+    let stored = store(source, target, &resume, &|n| {
+        progress.set_position(n as u64)
+    })
+    .await?;
+    progress.done();
+    let refiled = remove_superseded(source, target, &resume).await?;
+    if !refiled.is_empty() {
+        printer.line(format_args!(
+            "  removed what an earlier import of this export with other settings filed elsewhere ({} days)",
+            refiled.len()
+        ));
+    }
+    Ok((stored, resume.from, refiled))
 }
 
 /// Each kept chat's line, and what was stored and what comes next.
@@ -278,6 +278,43 @@ fn chat_report(
         ));
     }
     report
+}
+
+/// `--migrated-from`: the basic group the one supergroup imported was made from, added to the
+/// migrations known; whether it was given (the export is then checked again with it).
+fn migrated_from(
+    from: Option<i64>,
+    checked: &crate::import::pipeline::Checked,
+    kept: &BTreeSet<i64>,
+    migrated: &mut BTreeMap<i64, i64>,
+) -> anyhow::Result<bool> {
+    let Some(from) = from else {
+        return Ok(false);
+    };
+    if !(-999_999_999_999..0).contains(&from) {
+        bail!(
+            "--migrated-from {from} is not a basic group's id: the Bot API's ids of basic groups are negative and not -100… (those are supergroups)"
+        );
+    }
+    let supergroups: Vec<i64> = checked
+        .chats
+        .iter()
+        .filter(|c| kept.contains(&c.chat.id) && c.chat.kind == "supergroup")
+        .map(|c| c.chat.id)
+        .collect();
+    match supergroups.as_slice() {
+        [one] => {
+            migrated.insert(*one, from);
+            Ok(true)
+        }
+        [] => bail!(
+            "--migrated-from names the group a supergroup was made from, and no supergroup is imported"
+        ),
+        _ => bail!(
+            "--migrated-from names one group, and {} supergroups are imported: import one at a time with --chat-id",
+            supergroups.len()
+        ),
+    }
 }
 
 /// Says where an earlier import of the same export left off, if one did.

@@ -3,7 +3,7 @@
 //! scoped to this API's route.
 
 use aws_sdk_apigatewayv2::Client;
-use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType, RouteSettings};
+use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType};
 
 use anyhow::Context;
 
@@ -24,6 +24,7 @@ pub const THROTTLE_RATE: f64 = 25.0;
 const CREATES_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 mod drift;
+mod route;
 
 pub use drift::ApiDrift;
 use drift::Parts;
@@ -129,45 +130,6 @@ fn no_retries() -> aws_sdk_apigatewayv2::config::Builder {
         .retry_config(aws_config::retry::RetryConfig::disabled())
 }
 
-/// The `POST /webhook` route: its id and target.
-async fn find_route(client: &Client, api_id: &str) -> anyhow::Result<Option<(String, String)>> {
-    let routes = client
-        .get_routes()
-        .api_id(api_id)
-        .send()
-        .await
-        .aws(format!("API Gateway GetRoutes {api_id}"))?;
-    Ok(routes
-        .items()
-        .iter()
-        .find(|r| r.route_key() == Some(ROUTE_KEY))
-        .map(|r| {
-            (
-                r.route_id().unwrap_or_default().to_owned(),
-                r.target().unwrap_or_default().to_owned(),
-            )
-        }))
-}
-
-/// The `$default` stage: whether its settings are as wanted, `None` when missing.
-async fn find_stage(client: &Client, api_id: &str) -> anyhow::Result<Option<bool>> {
-    let stage = client
-        .get_stage()
-        .api_id(api_id)
-        .stage_name(STAGE)
-        .send()
-        .await
-        .found()
-        .aws(format!("API Gateway GetStage {api_id}"))?;
-    Ok(stage.map(|s| {
-        s.auto_deploy() == Some(true)
-            && s.default_route_settings().is_some_and(|r| {
-                r.throttling_burst_limit() == Some(THROTTLE_BURST)
-                    && r.throttling_rate_limit() == Some(THROTTLE_RATE)
-            })
-    }))
-}
-
 /// What differs in the API's parts: integration, route, stage, permission.
 async fn parts(
     client: &Client,
@@ -180,8 +142,8 @@ async fn parts(
     // The four parts are read at once.
     let (integration, route, stage, permission) = tokio::join!(
         integrations(client, stack, api_id),
-        find_route(client, api_id),
-        find_stage(client, api_id),
+        route::find_route(client, api_id),
+        route::find_stage(client, api_id),
         permission.state(lambda)
     );
     let (integrations, route) = (integration?, route?);
@@ -311,7 +273,8 @@ impl Part for HttpApi {
             Some(id) => id,
             None => create_integration(client, stack, &api_id).await?,
         };
-        route_and_stage(client, &api_id, p, &integration, stack).await?;
+        route::ensure_route(client, &api_id, p.route.clone(), &integration).await?;
+        route::ensure_stage(client, &api_id, p.stage, stack).await?;
         let source = source_arn(stack, &api_id);
         permission(stack, &source)
             .ensure(lambda, &p.permission)
@@ -361,13 +324,6 @@ pub async fn remove_others(client: &Client, stack: &Stack, keep: &str) -> anyhow
             ))?;
     }
     Ok(())
-}
-
-fn throttling() -> RouteSettings {
-    RouteSettings::builder()
-        .throttling_burst_limit(THROTTLE_BURST)
-        .throttling_rate_limit(THROTTLE_RATE)
-        .build()
 }
 
 /// The integration with the ingest function, made once (see [`crate::aws::create_once`]).
@@ -421,98 +377,6 @@ async fn create(client: &Client, stack: &Stack) -> anyhow::Result<Api> {
         },
     )
     .await
-}
-
-/// The `POST /webhook` route to the integration, and the throttled, auto-deployed stage.
-async fn route_and_stage(
-    client: &Client,
-    api_id: &str,
-    p: &Parts,
-    integration: &str,
-    stack: &Stack,
-) -> anyhow::Result<()> {
-    let target = format!("integrations/{integration}");
-    let mut route = p.route.clone();
-    let mut attempt = 1;
-    while route.is_none() {
-        let created = client
-            .create_route()
-            .api_id(api_id)
-            .route_key(ROUTE_KEY)
-            .target(&target)
-            .send()
-            .await;
-        match created {
-            Ok(_) => break,
-            // Another `up` made the route a moment ago: it is read and pointed here (or, not
-            // listed yet, made again).
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conflict_exception())
-                    && attempt < crate::aws::MAX_ATTEMPTS =>
-            {
-                route = find_route(client, api_id).await?;
-                if route.is_none() {
-                    tokio::time::sleep(crate::aws::backoff(attempt)).await;
-                }
-                attempt += 1;
-            }
-            Err(e) => return Err(e).aws(format!("API Gateway CreateRoute {api_id}")),
-        }
-    }
-    match &route {
-        None => {}
-        Some((route_id, current)) if *current != target => {
-            client
-                .update_route()
-                .api_id(api_id)
-                .route_id(route_id)
-                .target(&target)
-                .send()
-                .await
-                .aws(format!("API Gateway UpdateRoute {api_id}"))?;
-        }
-        Some(_) => {}
-    }
-    let mut stage = p.stage;
-    if stage.is_none() {
-        let created = client
-            .create_stage()
-            .api_id(api_id)
-            .stage_name(STAGE)
-            .auto_deploy(true)
-            .default_route_settings(throttling())
-            .tags(STACK_TAG, stack.name.as_str())
-            .send()
-            .await;
-        match created {
-            Ok(_) => {}
-            // Made by another `up` a moment ago: read, and set as wanted if it is not.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conflict_exception()) =>
-            {
-                stage = Some(find_stage(client, api_id).await?.unwrap_or(false))
-            }
-            Err(e) => return Err(e).aws(format!("API Gateway CreateStage {api_id}")),
-        }
-    }
-    match stage {
-        None => {}
-        Some(false) => {
-            client
-                .update_stage()
-                .api_id(api_id)
-                .stage_name(STAGE)
-                .auto_deploy(true)
-                .default_route_settings(throttling())
-                .send()
-                .await
-                .aws(format!("API Gateway UpdateStage {api_id}"))?;
-        }
-        Some(true) => {}
-    }
-    Ok(())
 }
 
 /// Deletes the stack's APIs (with their routes, integrations and stages): every one, should two
