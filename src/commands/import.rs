@@ -70,6 +70,8 @@ struct Imported<'a> {
     stored: usize,
     /// Messages an earlier, interrupted import of the same export had stored.
     already_stored: usize,
+    /// The zone an export with local times only was read in (null when it has unix times).
+    local_times_read_in: Option<String>,
     /// Each rebuilt day's summary; null when nothing was rebuilt.
     days: Option<&'a [etl::DayReport]>,
 }
@@ -151,6 +153,7 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
         export_zone,
         kept: &kept,
         migrated: &migrated,
+        local_times: checked.local_times > 0,
     };
     let (stored, resume_from, refiled) =
         store_all(printer, &target, &source, &sha256, total, args.restart).await?;
@@ -169,6 +172,9 @@ pub async fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitStatus
     printer.json(&Imported {
         chats: &report,
         skipped_chats: &checked.skipped,
+        local_times_read_in: (checked.local_times > 0)
+            .then(|| export_zone.map(|z| z.name().to_owned()))
+            .flatten(),
         stored,
         already_stored: resume_from,
         days: summary.as_ref().map(|s| s.days.as_slice()),
@@ -303,10 +309,12 @@ fn migrated_from(
         .map(|c| c.chat.id)
         .collect();
     match supergroups.as_slice() {
-        [one] => {
-            migrated.insert(*one, from);
-            Ok(true)
-        }
+        [one] => match migrated.insert(*one, from) {
+            Some(noted) if noted != from => bail!(
+                "--migrated-from {from}: the stack noted that {one} was made from {noted}; leave --migrated-from out"
+            ),
+            _ => Ok(true),
+        },
         [] => bail!(
             "--migrated-from names the group a supergroup was made from, and no supergroup is imported"
         ),

@@ -49,8 +49,13 @@ fn local_time(date: &str, export_zone: Option<lake::TimeZone>) -> Result<i64, Un
     let local = chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S")
         .map_err(|_| Unmapped::Skip(Skip::BadDate))?;
     use chrono::TimeZone as _;
+    // A time in a gap of daylight saving does not exist there: the clock read it an hour on.
     zone.from_local_datetime(&local)
         .earliest()
+        .or_else(|| {
+            zone.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.timestamp())
         .ok_or(Unmapped::Skip(Skip::BadDate))
 }
@@ -61,16 +66,19 @@ pub(super) fn edit_date(
     m: &ExportMessage,
     export_zone: Option<lake::TimeZone>,
 ) -> Result<Option<i64>, Unmapped> {
+    // "Never" is the epoch in the exporting computer's zone (1969-12-31 west of UTC); an edit
+    // that cannot be read is left out, the message kept.
+    let never = |t: i64| t < lake::layout::first_day_start();
     if let Some(t) = &m.edited_unixtime {
-        return t
-            .parse()
-            .map(Some)
-            .map_err(|_| Unmapped::Skip(Skip::BadDate));
+        return Ok(t.parse::<i64>().ok().filter(|t| !never(*t)));
     }
     match m.edited.as_deref() {
         None => Ok(None),
-        Some(e) if e.starts_with("1970-01-01") => Ok(None),
-        Some(e) => local_time(e, export_zone).map(Some),
+        Some(e) => match local_time(e, export_zone) {
+            Ok(t) => Ok(Some(t).filter(|t| !never(*t))),
+            Err(Unmapped::Skip(_)) => Ok(None),
+            Err(stop) => Err(stop),
+        },
     }
 }
 

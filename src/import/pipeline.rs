@@ -36,10 +36,11 @@ pub struct Checkpoint {
     pub mapping: u32,
     pub stored: usize,
     pub done: bool,
-    /// An earlier import of the export with other settings, whose objects this one re-files:
-    /// kept here until they are removed, so that an interrupted import still removes them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub supersedes: Option<Box<Checkpoint>>,
+    /// Earlier imports of the export with other settings, whose objects this one re-files: kept
+    /// here until they are removed, so that an interrupted import (or the next one with yet other
+    /// settings) still removes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supersedes: Vec<Checkpoint>,
 }
 
 /// The version of how messages map to objects (keys, days): a checkpoint of another cannot be
@@ -220,6 +221,8 @@ pub struct Source<'a> {
     pub kept: &'a BTreeSet<i64>,
     /// Supergroup → the basic group it was made from.
     pub migrated: &'a BTreeMap<i64, i64>,
+    /// Whether the export has messages in local time only (then `export_zone` decides days).
+    pub local_times: bool,
 }
 
 /// Where the import records how far it got, and where it starts.
@@ -229,9 +232,9 @@ pub struct Resume {
     /// The messages (of the chosen chats, in the export's order) already stored.
     pub from: usize,
     pub total: usize,
-    /// An earlier import of the same export with other settings (zone, migrations), whose
+    /// Earlier imports of the same export with other settings (zone, migrations), whose
     /// objects this one re-files.
-    pub superseded: Option<Checkpoint>,
+    pub superseded: Vec<Checkpoint>,
 }
 
 impl Source<'_> {
@@ -241,16 +244,22 @@ impl Source<'_> {
             export_sha256: sha256.to_owned(),
             chats: self.kept.iter().copied().collect(),
             timezone: self.tz.name().to_owned(),
-            export_timezone: self.export_zone.map(|z| z.name().to_owned()),
+            // Only the settings that decide this export's objects: a zone for local times if it
+            // has them, the migrations of the chats it imports.
+            export_timezone: self
+                .export_zone
+                .filter(|_| self.local_times)
+                .map(|z| z.name().to_owned()),
             migrated: self
                 .migrated
                 .iter()
+                .filter(|(to, _)| self.kept.contains(to))
                 .map(|(to, from)| (*to, *from))
                 .collect(),
             mapping: MAPPING_VERSION,
             stored: 0,
             done: false,
-            supersedes: None,
+            supersedes: Vec::new(),
         }
     }
 }
@@ -274,18 +283,19 @@ impl Resume {
         };
         let (from, superseded) = match earlier {
             // The same import again (or continued): what it superseded, if not yet removed.
-            Some(e) if e.same_objects(&checkpoint) => (
-                if restart { 0 } else { e.stored.min(total) },
-                e.supersedes.map(|s| *s),
-            ),
-            // Only a checkpoint of this mapping can say which objects it made.
-            Some(mut e) if e.mapping == MAPPING_VERSION => {
-                e.supersedes = None;
-                (0, Some(e))
+            Some(e) if e.same_objects(&checkpoint) => {
+                (if restart { 0 } else { e.stored.min(total) }, e.supersedes)
             }
-            _ => (0, None),
+            // Another's objects, and those it had yet to remove; a checkpoint of a later
+            // tgpipe's mapping cannot say which objects it made.
+            Some(mut e) if e.mapping <= MAPPING_VERSION => {
+                let mut all = std::mem::take(&mut e.supersedes);
+                all.push(e);
+                (0, all)
+            }
+            _ => (0, Vec::new()),
         };
-        checkpoint.supersedes = superseded.clone().map(Box::new);
+        checkpoint.supersedes = superseded.clone();
         Ok(Resume {
             key,
             checkpoint,
@@ -360,6 +370,11 @@ pub async fn store(
 ) -> anyhow::Result<usize> {
     if resume.from >= resume.total {
         return Ok(0);
+    }
+    // Recorded before the first object: an import cut short at once is still known (what it
+    // stored, what it supersedes) to the next.
+    if resume.from == 0 {
+        resume.record(target, 0, false).await?;
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Object>(CONCURRENT_PUTS * 4);
     let reader = read_objects(source, resume.from, tx);

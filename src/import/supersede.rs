@@ -9,13 +9,17 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 
 use super::pipeline::{CONCURRENT_PUTS, Checkpoint, Resume, Source, Target};
-use super::{map, read_export};
+use super::{map, read_export, to_update};
 
-/// The objects an import of `source`'s export with `settings` makes, with their days.
+/// The objects an import of the export with `settings` made, with their days, for the chats of
+/// `only` (those the new import keeps: another chat's history is not re-filed, so not removed).
+/// A checkpoint of before the mapping's versions (0) stored a supergroup's inherited messages
+/// under the supergroup with their shifted ids: those are its objects too.
 fn objects_of(
     path: &std::path::Path,
     file: &str,
     settings: &Checkpoint,
+    only: &BTreeSet<i64>,
 ) -> anyhow::Result<BTreeSet<(String, NaiveDate)>> {
     let tz = lake::day::parse_time_zone(&settings.timezone)?;
     let export_zone = settings
@@ -24,42 +28,64 @@ fn objects_of(
         .map(lake::day::parse_time_zone)
         .transpose()?;
     let migrated: BTreeMap<i64, i64> = settings.migrated.iter().copied().collect();
-    let kept: BTreeSet<i64> = settings.chats.iter().copied().collect();
+    let kept: BTreeSet<i64> = settings
+        .chats
+        .iter()
+        .copied()
+        .filter(|c| only.contains(c))
+        .collect();
+    let legacy = settings.mapping == 0;
     let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
     let mut objects = BTreeSet::new();
     read_export(file, reader, &mut |chat, m| {
-        if kept.contains(&chat.id)
-            && let Ok((key, day, _)) = map(chat, m, tz, export_zone, &migrated)
-        {
-            objects.insert((key, day));
+        if !kept.contains(&chat.id) {
+            return Ok(());
+        }
+        let id = m.id;
+        let mapped = if legacy {
+            to_update(chat, &m, tz, export_zone)
+                .map(|(day, _)| (lake::layout::imported_key(day, chat.id, id), day))
+        } else {
+            map(chat, m, tz, export_zone, &migrated).map(|(key, day, _)| (key, day))
+        };
+        if let Ok(object) = mapped {
+            objects.insert(object);
         }
         Ok(())
     })?;
     Ok(objects)
 }
 
-/// Removes what an earlier import of the same export with other settings stored and this one
-/// did not store again (a message re-filed under another day by a corrected zone), once this
-/// one is stored whole; returns the days they were under, to rebuild.
+/// Removes what earlier imports of the same export with other settings stored and this one did
+/// not store again (a message re-filed under another day by a corrected zone, a supergroup's
+/// inherited message now under its basic group), once this one is stored whole; returns the days
+/// they were under, to rebuild.
 pub async fn remove_superseded(
     source: &Source<'_>,
     target: &Target,
     resume: &Resume,
 ) -> anyhow::Result<BTreeSet<NaiveDate>> {
-    let Some(old) = resume.superseded.clone() else {
+    if resume.superseded.is_empty() {
         return Ok(BTreeSet::new());
-    };
-    let (path, file, new) = (
+    }
+    let (path, file, new, old) = (
         source.path.to_owned(),
         source.file.to_owned(),
         resume.checkpoint.clone(),
+        resume.superseded.clone(),
     );
     let gone = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let kept = objects_of(&path, &file, &new)?;
-        Ok(objects_of(&path, &file, &old)?
-            .into_iter()
-            .filter(|o| !kept.contains(o))
-            .collect::<Vec<_>>())
+        let only: BTreeSet<i64> = new.chats.iter().copied().collect();
+        let kept = objects_of(&path, &file, &new, &only)?;
+        let mut gone = BTreeSet::new();
+        for earlier in &old {
+            gone.extend(
+                objects_of(&path, &file, earlier, &only)?
+                    .into_iter()
+                    .filter(|o| !kept.contains(o)),
+            );
+        }
+        Ok(gone)
     })
     .await
     .context("reading the export again stopped")??;
@@ -72,7 +98,7 @@ pub async fn remove_superseded(
     let done = Checkpoint {
         stored: resume.total,
         done: true,
-        supersedes: None,
+        supersedes: Vec::new(),
         ..resume.checkpoint.clone()
     };
     target

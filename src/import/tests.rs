@@ -148,3 +148,27 @@ fn a_message_sent_as_the_group_or_as_a_channel_maps_as_the_webhooks() {
     let (_, u) = to_update(&group(), &telegram, chrono_tz::UTC, None).unwrap();
     assert_eq!(u["message"]["from"]["is_bot"], true);
 }
+
+#[test]
+fn never_edited_is_the_epoch_in_the_exporting_zone_and_a_bad_edit_drops_only_the_edit() {
+    let zone = lake::day::parse_time_zone("America/New_York").ok();
+    let west = message(
+        json!({"id": 8, "type": "message", "date": "2020-03-01T10:00:00",
+        "edited": "1969-12-31T19:00:00", "from_id": 22222222, "text": "hi"}),
+    );
+    let (_, u) = to_update(&group(), &west, chrono_tz::UTC, zone).unwrap();
+    assert!(u["message"].get("edit_date").is_none(), "{u}");
+    let garbled = message(
+        json!({"id": 9, "type": "message", "date_unixtime": "1714556400",
+        "edited_unixtime": "later", "from_id": "user1", "text": "hi"}),
+    );
+    let (_, u) = to_update(&group(), &garbled, chrono_tz::UTC, None).unwrap();
+    assert!(u["message"].get("edit_date").is_none(), "{u}");
+    // 02:30 on the night São Paulo's clocks jumped (2018-11-04) is read as 03:30.
+    let sp = lake::day::parse_time_zone("America/Sao_Paulo").ok();
+    let gap = message(
+        json!({"id": 10, "type": "message", "date": "2018-11-04T00:30:00",
+        "from_id": 22222222, "text": "hi"}),
+    );
+    assert!(to_update(&group(), &gap, chrono_tz::UTC, sp).is_ok());
+}

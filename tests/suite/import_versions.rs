@@ -242,7 +242,7 @@ fn a_supergroups_history_from_its_basic_group_is_one_row_per_message_under_the_g
         "SELECT count(*) AS n FROM telegram WHERE chat_id = -4005005",
     );
     assert_eq!(n, [serde_json::json!({"n": 4})]);
-    // A supergroup's id is no basic group's.
+    // Another group than the stack noted is refused, not mixed in.
     let (code, _, err) = tgpipe(&[
         "import",
         export,
@@ -251,7 +251,9 @@ fn a_supergroups_history_from_its_basic_group_is_one_row_per_message_under_the_g
         "--migrated-from",
         "-1001",
     ]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1);
+    assert!(err.contains("the stack noted"), "{err}");
+    // A supergroup's id is no basic group's.
     let (code, _, err) = tgpipe(&[
         "import",
         export,
@@ -262,4 +264,52 @@ fn a_supergroups_history_from_its_basic_group_is_one_row_per_message_under_the_g
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("not a basic group's id"), "{err}");
+}
+
+/// An import by a tgpipe before the mapping's versions filed a supergroup's inherited messages
+/// under the supergroup with their shifted ids: importing again files them under the basic group
+/// and removes those, so that each message is one row.
+#[test]
+fn an_import_by_an_earlier_tgpipe_is_refiled_not_doubled() {
+    use sha2::Digest;
+    const SUPER: i64 = -1003333333333;
+    let export = fixture("migrated.json");
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let raw = lake.path().join("raw");
+    let sha: String = sha2::Sha256::digest(std::fs::read(&export).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // What it left: its checkpoint (no mapping version) and an object under a shifted id.
+    let legacy = raw.join(lake::layout::import_checkpoint_key(&sha));
+    std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+    let checkpoint = serde_json::json!({"export_sha256": sha, "chats": [SUPER], "timezone": "UTC",
+        "stored": 6, "done": true});
+    std::fs::write(&legacy, checkpoint.to_string()).unwrap();
+    let old_key = raw
+        .join("telegram/context_date=2024-04-01")
+        .join(format!("import_{SUPER}_-999999998.json"));
+    std::fs::create_dir_all(old_key.parent().unwrap()).unwrap();
+    let old = serde_json::json!({"update_id": 0, "tgpipe_imported": true, "message": {"message_id": -999999998,
+        "date": 1711962300, "chat": {"id": SUPER, "type": "supergroup", "title": "Grown club"}, "text": "hello small group"}});
+    std::fs::write(&old_key, old.to_string()).unwrap();
+
+    let (code, out, err) = tgpipe(&[
+        "import",
+        export.to_str().unwrap(),
+        "--local",
+        dir,
+        "--migrated-from",
+        "-4005005",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!old_key.exists(), "the shifted copy is gone: {out}");
+    let got = rows(
+        dir,
+        "SELECT count(*) AS n FROM telegram WHERE message_id < 0",
+    );
+    assert_eq!(got, [serde_json::json!({"n": 0})]);
+    let got = rows(dir, "SELECT count(*) AS n FROM telegram");
+    assert_eq!(got, [serde_json::json!({"n": 6})]);
 }

@@ -27,13 +27,21 @@ pub const TABLE_PREFIX: &str = "telegram";
 pub const PARTITION_COLUMN: &str = "context_date";
 /// How days are written in keys and accepted on input.
 pub const DAY_FORMAT: &str = "%Y-%m-%d";
-/// The first day a Telegram message can bear (Telegram began on 14 August 2013): the table's
-/// partitions (Athena's projection) start there, and an import skips anything earlier.
-pub const FIRST_DAY: &str = "2013-08-14";
+/// The first day a Telegram message can bear (Telegram began on 14 August 2013; a few days
+/// before, so that its first hours are in every zone): the table's partitions (Athena's
+/// projection) start there, and an import skips anything earlier.
+pub const FIRST_DAY: &str = "2013-08-01";
 
 /// [`FIRST_DAY`] as a date.
 pub fn first_day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2013, 8, 14).unwrap_or(NaiveDate::MIN)
+    NaiveDate::from_ymd_opt(2013, 8, 1).unwrap_or(NaiveDate::MIN)
+}
+
+/// The start of [`FIRST_DAY`], in Unix seconds (UTC).
+pub fn first_day_start() -> i64 {
+    first_day()
+        .and_hms_opt(0, 0, 0)
+        .map_or(0, |t| t.and_utc().timestamp())
 }
 
 /// `telegram/context_date=YYYY-MM-DD/` — everything of one day, in either bucket.
