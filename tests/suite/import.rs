@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use crate::common;
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/export")
         .join(name)
 }
 
-fn tgpipe(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn tgpipe(args: &[&str]) -> (i32, String, String) {
     common::run(common::tgpipe(args))
 }
 

@@ -4,19 +4,7 @@
 //! mapped is skipped and counted, never fatal; a second import changes nothing; an edit only the
 //! export knows beats the webhook's older copy.
 
-use std::path::{Path, PathBuf};
-
-use crate::common;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/export")
-        .join(name)
-}
-
-fn tgpipe(args: &[&str]) -> (i32, String, String) {
-    common::run(common::tgpipe(args))
-}
+use crate::import::{fixture, tgpipe};
 
 fn rows(dir: &str, sql: &str) -> Vec<serde_json::Value> {
     let (code, json, err) = tgpipe(&["query", "--local", dir, "--output", "json", "--sql", sql]);
