@@ -132,7 +132,8 @@ impl<'de> Visitor<'de> for ChatVisitor<'_, '_, '_> {
                     })?;
                     self.state.export.chats.push(chat);
                 }
-                "chats" if self.root => map.next_value_seed(ListSeed(self.state))?,
+                // A whole account's chats, and those it has left (a group left is history too).
+                "chats" | "left_chats" if self.root => map.next_value_seed(ListSeed(self.state))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

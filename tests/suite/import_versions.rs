@@ -152,6 +152,21 @@ fn an_account_export_skips_what_it_cannot_import_and_its_edit_wins() {
     assert_eq!(got[1]["text"], "edited while the webhook was down");
     assert_eq!(got[1]["edit_date"], 1767351600);
     assert_eq!(got[1]["user_username"], "ana");
+
+    // A supergroup the account has left is in the export too (`left_chats`), and imports.
+    let (code, out, err) = tgpipe(&[
+        "import",
+        account,
+        "--local",
+        dir,
+        "--chat-id",
+        "-1002222222223",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("(Old study group): 1 messages over 1 days"),
+        "{out}"
+    );
 }
 
 /// A supergroup made from a basic group: Telegram Desktop exports the group's messages inside
