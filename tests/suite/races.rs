@@ -81,22 +81,35 @@ async fn wired_to_one_api(net: &Net) -> String {
 
 /// Another `up` made its API a moment before this one made its own (the proxy makes the same
 /// CreateApi twice, the copy first): this run gives way to the older API and deletes its own,
-/// and a route another run made meanwhile (API Gateway's ConflictException) is taken as made.
+/// and a route or stage another run made meanwhile (API Gateway's ConflictException) is taken as
+/// made (here, not listed yet, made again).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_api_made_by_another_up_at_the_same_moment_is_the_one_both_use() {
     let net = Net::new(testkit::FaultConfig {
         twice: vec!["apigateway CreateApi".into()],
-        refusals: vec![(
-            "apigateway POST /v2/apis/*/routes".into(),
-            409,
-            "ConflictException",
-            "Unable to create route. Route key already exists for this API",
-        )],
+        refusals: vec![
+            (
+                "apigateway POST /v2/apis/*/routes".into(),
+                409,
+                "ConflictException",
+                "Unable to create route. Route key already exists for this API",
+            ),
+            (
+                "apigateway POST /v2/apis/*/stages".into(),
+                409,
+                "ConflictException",
+                "Stage already exist",
+            ),
+        ],
         ..Default::default()
     });
     ok("up", net.up());
     wired_to_one_api(&net).await;
-    assert_eq!(net.proxy.stats().failed, 1, "the route's conflict happened");
+    assert_eq!(
+        net.proxy.stats().failed,
+        2,
+        "the route's and the stage's conflicts happened"
+    );
     let api = api_state(&net);
     assert_eq!(api["state"], "present", "{api}");
 }

@@ -120,7 +120,8 @@ pub(super) async fn ensure_stage(
     stack: &Stack,
 ) -> anyhow::Result<()> {
     let mut stage = found;
-    if stage.is_none() {
+    let mut attempt = 1;
+    while stage.is_none() {
         let created = client
             .create_stage()
             .api_id(api_id)
@@ -131,13 +132,19 @@ pub(super) async fn ensure_stage(
             .send()
             .await;
         match created {
-            Ok(_) => {}
-            // Made by another `up` a moment ago: read, and set as wanted if it is not.
+            Ok(_) => break,
+            // Made by another `up` a moment ago: read, and set as wanted if it is not (or, not
+            // listed yet, made again).
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_conflict_exception()) =>
+                    .is_some_and(|s| s.is_conflict_exception())
+                    && attempt < crate::aws::MAX_ATTEMPTS =>
             {
-                stage = Some(find_stage(client, api_id).await?.unwrap_or(false))
+                stage = find_stage(client, api_id).await?;
+                if stage.is_none() {
+                    tokio::time::sleep(crate::aws::backoff(attempt)).await;
+                }
+                attempt += 1;
             }
             Err(e) => return Err(e).aws(format!("API Gateway CreateStage {api_id}")),
         }
