@@ -45,7 +45,7 @@ pub struct Checkpoint {
 
 /// The version of how messages map to objects (keys, days): a checkpoint of another cannot be
 /// continued, nor its objects recomputed.
-pub const MAPPING_VERSION: u32 = 2;
+pub const MAPPING_VERSION: u32 = 3;
 
 impl Checkpoint {
     /// Whether an import with `other`'s settings makes the same objects.
@@ -127,7 +127,9 @@ pub fn check(
     let mut local_times = 0;
     let export = read_export(file, &mut reader, &mut |chat, m| {
         let entry = per_chat.entry(chat.id).or_default();
-        if m.date_unixtime.is_none() && m.date.is_some() {
+        let local_date = m.date_unixtime.is_none() && m.date.is_some();
+        let local_edit = m.edited_unixtime.is_none() && m.edited.is_some();
+        if local_date || local_edit {
             local_times += 1;
         }
         let id = m.id;
@@ -286,13 +288,18 @@ impl Resume {
             Some(e) if e.same_objects(&checkpoint) => {
                 (if restart { 0 } else { e.stored.min(total) }, e.supersedes)
             }
-            // Another's objects, and those it had yet to remove; a checkpoint of a later
-            // tgpipe's mapping cannot say which objects it made.
+            // Another's objects, and those it had yet to remove.
             Some(mut e) if e.mapping <= MAPPING_VERSION => {
                 let mut all = std::mem::take(&mut e.supersedes);
                 all.push(e);
+                all.retain(|c| !c.same_objects(&checkpoint));
                 (0, all)
             }
+            // A later tgpipe's mapping: this one cannot say which objects it made.
+            Some(e) if !restart => bail!(
+                "this export was imported by a newer tgpipe (its mapping {}, this one's {MAPPING_VERSION}): import it with that tgpipe, or pass --restart to store it again with this one",
+                e.mapping
+            ),
             _ => (0, Vec::new()),
         };
         checkpoint.supersedes = superseded.clone();

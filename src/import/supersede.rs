@@ -11,22 +11,23 @@ use futures::StreamExt;
 use super::pipeline::{CONCURRENT_PUTS, Checkpoint, Resume, Source, Target};
 use super::{map, read_export, to_update};
 
-/// The objects an import of the export with `settings` made, with their days, for the chats of
-/// `only` (those the new import keeps: another chat's history is not re-filed, so not removed).
-/// A checkpoint of before the mapping's versions (0) stored a supergroup's inherited messages
-/// under the supergroup with their shifted ids: those are its objects too.
+/// Each message (its export chat and id) an import of the export with `settings` stored, with
+/// its key and day, for the chats of `only` (those the new import keeps: another chat's history
+/// is not re-filed, so not removed). A checkpoint of before the mapping's versions (0) stored a
+/// supergroup's inherited messages under the supergroup with their shifted ids: those are its
+/// objects too.
 fn objects_of(
     path: &std::path::Path,
     file: &str,
     settings: &Checkpoint,
     only: &BTreeSet<i64>,
-) -> anyhow::Result<BTreeSet<(String, NaiveDate)>> {
-    let tz = lake::day::parse_time_zone(&settings.timezone)?;
-    let export_zone = settings
-        .export_timezone
-        .as_deref()
-        .map(lake::day::parse_time_zone)
-        .transpose()?;
+) -> anyhow::Result<BTreeMap<(i64, i64), (String, NaiveDate)>> {
+    let zone = |name: &str| {
+        lake::day::parse_time_zone(name)
+            .with_context(|| format!("the checkpoint of an earlier import names the zone {name}"))
+    };
+    let tz = zone(&settings.timezone)?;
+    let export_zone = settings.export_timezone.as_deref().map(zone).transpose()?;
     let migrated: BTreeMap<i64, i64> = settings.migrated.iter().copied().collect();
     let kept: BTreeSet<i64> = settings
         .chats
@@ -36,7 +37,7 @@ fn objects_of(
         .collect();
     let legacy = settings.mapping == 0;
     let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
-    let mut objects = BTreeSet::new();
+    let mut objects = BTreeMap::new();
     read_export(file, reader, &mut |chat, m| {
         if !kept.contains(&chat.id) {
             return Ok(());
@@ -49,7 +50,7 @@ fn objects_of(
             map(chat, m, tz, export_zone, &migrated).map(|(key, day, _)| (key, day))
         };
         if let Ok(object) = mapped {
-            objects.insert(object);
+            objects.insert((chat.id, id), object);
         }
         Ok(())
     })?;
@@ -74,16 +75,21 @@ pub async fn remove_superseded(
         resume.checkpoint.clone(),
         resume.superseded.clone(),
     );
+    let only: BTreeSet<i64> = new.chats.iter().copied().collect();
+    let chats = only.clone();
     let gone = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let only: BTreeSet<i64> = new.chats.iter().copied().collect();
-        let kept = objects_of(&path, &file, &new, &only)?;
+        let now = objects_of(&path, &file, &new, &chats)?;
+        let kept: BTreeSet<&String> = now.values().map(|(key, _)| key).collect();
         let mut gone = BTreeSet::new();
         for earlier in &old {
-            gone.extend(
-                objects_of(&path, &file, earlier, &only)?
-                    .into_iter()
-                    .filter(|o| !kept.contains(o)),
-            );
+            // Only a message this import filed under another key: one it cannot map now (a
+            // migration no longer known) keeps what the earlier import stored.
+            for (message, (key, day)) in objects_of(&path, &file, earlier, &chats)? {
+                let moved = now.get(&message).is_some_and(|(k, _)| *k != key);
+                if moved && !kept.contains(&key) {
+                    gone.insert((key, day));
+                }
+            }
         }
         Ok(gone)
     })
@@ -95,10 +101,25 @@ pub async fn remove_superseded(
         .await
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
+    // What earlier imports stored of chats this one does not import stays theirs to re-file.
+    let rest = resume
+        .superseded
+        .iter()
+        .map(|c| Checkpoint {
+            chats: c
+                .chats
+                .iter()
+                .copied()
+                .filter(|c| !only.contains(c))
+                .collect(),
+            ..c.clone()
+        })
+        .filter(|c| !c.chats.is_empty())
+        .collect();
     let done = Checkpoint {
         stored: resume.total,
         done: true,
-        supersedes: Vec::new(),
+        supersedes: rest,
         ..resume.checkpoint.clone()
     };
     target

@@ -316,3 +316,34 @@ fn an_import_by_an_earlier_tgpipe_is_refiled_not_doubled() {
     let got = rows(dir, "SELECT count(*) AS n FROM telegram");
     assert_eq!(got, [serde_json::json!({"n": 6})]);
 }
+
+/// A checkpoint written by a newer tgpipe names objects this one cannot recompute: it stops
+/// rather than overwrite it (and forget what it had yet to re-file), unless --restart.
+#[test]
+fn an_import_by_a_newer_tgpipe_is_not_overwritten_without_restart() {
+    use sha2::Digest;
+    let export = fixture("migrated.json");
+    let lake = tempfile::tempdir().unwrap();
+    let dir = lake.path().to_str().unwrap();
+    let sha: String = sha2::Sha256::digest(std::fs::read(&export).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = lake
+        .path()
+        .join("raw")
+        .join(lake::layout::import_checkpoint_key(&sha));
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    let newer = serde_json::json!({"export_sha256": sha, "chats": [-1003333333333i64],
+        "timezone": "UTC", "mapping": 99, "stored": 2, "done": true});
+    std::fs::write(&key, newer.to_string()).unwrap();
+    let export = export.to_str().unwrap();
+    let (code, _, err) = tgpipe(&["import", export, "--local", dir]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("newer tgpipe") && err.contains("--restart"),
+        "{err}"
+    );
+    let (code, _, err) = tgpipe(&["import", export, "--local", dir, "--restart"]);
+    assert_eq!(code, 0, "{err}");
+}
